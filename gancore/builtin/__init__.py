@@ -1,0 +1,1 @@
+"""Builtin plugins. They register through the same hooks as third-party plugins."""

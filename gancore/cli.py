@@ -1,0 +1,175 @@
+"""The ``gan`` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from .errors import UserError, config_error
+
+EXIT_USER_ERROR = 2
+
+
+class GanGroup(click.Group):
+    """Turns user errors into one paragraph on stderr and exit status 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            _fail(str(exc))
+        except ValidationError as exc:
+            _fail(str(config_error(exc)))
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def _host():
+    from .plugins import get_host
+
+    return get_host()
+
+
+@click.group(cls=GanGroup)
+@click.version_option(package_name="gancore", prog_name="gancore")
+def cli() -> None:
+    """Train generative adversarial networks. Each GAN family is a plugin."""
+
+
+# ------------------------------------------------------------------------ run
+
+
+@cli.command()
+@click.option("--plugin", "-p", "plugin", help="the GAN family to train (see `gan plugins`)")
+@click.argument("config_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="override a config value, e.g. train.steps=500")
+@click.option("--output", "-o", type=click.Path(file_okay=False), help="run folder (default: output_dir, or runs/<algorithm>-<data>)")
+@click.option("--steps", type=click.IntRange(min=0), help="shorthand for --set train.steps=N")
+@click.option("--resume", is_flag=True, help="continue from the newest valid checkpoint in the run folder")
+@click.option("--overwrite", is_flag=True, help="replace a run that is already in the output folder")
+def run(plugin, config_file, overrides, output, steps, resume, overwrite):
+    """Train a GAN: defaults of the plugin, then CONFIG_FILE, then --set overrides."""
+    from .config import build_run_config, load_yaml
+    from .trainer import Interrupted, Trainer, default_run_dir, prepare_run_dir
+
+    if resume and overwrite:
+        raise UserError("--resume and --overwrite contradict each other; pick one")
+    host = _host()
+    file_data = load_yaml(config_file) if config_file else None
+    if resume and file_data is None and output and (Path(output) / "config.yaml").is_file():
+        file_data = load_yaml(Path(output) / "config.yaml")
+    if plugin is None and file_data is None:
+        raise UserError("no plugin given: pass --plugin NAME (see `gan plugins`) or a config file with 'plugin: NAME'")
+    if plugin is not None:
+        host.require(plugin)
+    elif file_data.get("plugin"):
+        host.require(file_data["plugin"])
+    overrides = list(overrides) + ([f"train.steps={steps}"] if steps is not None else [])
+    if output:
+        overrides.append(f"output_dir={output}")
+    config = build_run_config(host.registry, plugin, file_data, overrides)
+    run_dir = default_run_dir(config)
+    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    trainer = Trainer(config, run_dir, host, resume=resume)
+    try:
+        trainer.fit()
+    except Interrupted as exc:
+        click.echo(f"\n{exc}", err=True)
+        sys.exit(128 + exc.signum)
+    if trainer.accelerator.is_main_process:
+        click.echo(f"run finished at step {trainer.step}: {run_dir}")
+
+
+# -------------------------------------------------------------- introspection
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="print JSON (paste it into bug reports)")
+def plugins(as_json):
+    """List installed plugins, what each registers, and plugins that failed to load."""
+    host = _host()
+    host.registry  # registration can mark more plugins broken
+    if as_json:
+        click.echo(json.dumps(host.as_json(), indent=2))
+        return
+    for info in host.info.values():
+        click.echo(f"{info.name}  ({info.distribution} {info.version}, {info.module})")
+        click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
+        for kind, names in sorted(info.registered.items()):
+            click.echo(f"    {kind}: {', '.join(names)}")
+    for bad in host.broken.values():
+        click.echo(f"BROKEN {bad.name}  ({bad.distribution} {bad.version}): {bad.error}")
+
+
+@cli.command(name="list")
+@click.argument("kind", type=click.Choice(["algorithms", "models", "losses", "datasets", "metrics"]))
+def list_entries(kind):
+    """List registered entries of one kind, with the plugin that provides each."""
+    from .registry import PLURALS
+
+    registry = _host().registry
+    entries = registry.entries[next(k for k, plural in PLURALS.items() if plural == kind)]
+    width = max((len(n) for n in entries), default=0)
+    for name in sorted(entries):
+        entry = entries[name]
+        click.echo(f"{name:<{width}}  [{entry.plugin}]  {entry.description}")
+
+
+@cli.command()
+@click.option("--plugin", "-p", "plugin", required=True, help="the GAN family")
+@click.option("--schema", is_flag=True, help="print the JSON Schema of the run config instead")
+def config(plugin, schema):
+    """Print the complete default run config of a plugin, with every field described."""
+    from .config import RunConfig, build_run_config, commented_yaml
+
+    host = _host()
+    host.require(plugin)
+    resolved = build_run_config(host.registry, plugin, None, [])
+    if schema:
+        registry = host.registry
+        doc = RunConfig.model_json_schema()
+        entry = registry.get("algorithm", resolved.algorithm.name)
+        doc["$defs"]["AlgorithmRef"] = {**entry.config.model_json_schema(), "title": f"algorithm '{entry.name}'"}
+        click.echo(json.dumps(doc, indent=2))
+        return
+    click.echo(f"# default run config of plugin '{plugin}'; save it, edit it, and run `gan run CONFIG.yaml`")
+    click.echo(commented_yaml(resolved, host.registry), nl=False)
+
+
+# ------------------------------------------------------------------ sampling
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True, help="number of samples")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="a .png grid, or raw samples as .npy or .pt")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(file_okay=False), help="a checkpoint folder (default: the newest valid one)")
+@click.option("--seed", type=int, default=0, show_default=True, help="seed for the latent noise")
+def sample(run_dir, count, output, checkpoint_path, seed):
+    """Draw samples from a trained run."""
+    from .sampling import sample_run
+
+    path = sample_run(_host(), Path(run_dir), count, Path(output), Path(checkpoint_path) if checkpoint_path else None, seed)
+    click.echo(f"wrote {count} samples to {path}")
+
+
+def main() -> None:
+    # Plugins may add commands; a broken plugin is recorded and the rest still work.
+    if os.environ.get("GANCORE_SKIP_PLUGIN_COMMANDS") != "1":
+        try:
+            _host().register_commands(cli)
+        except Exception as exc:  # noqa: BLE001 - the CLI must come up whatever a plugin does
+            click.echo(f"warning: plugin commands were not loaded: {exc}", err=True)
+    cli(prog_name="gan")
+
+
+if __name__ == "__main__":
+    main()

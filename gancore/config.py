@@ -1,0 +1,209 @@
+"""Run configuration: pydantic models, YAML files and ``--set a.b=value`` overrides.
+
+A run file names registry entries and gives their options::
+
+    plugin: gan
+    algorithm: {name: gan, loss: {name: hinge}}
+    data: {name: ring}
+    train: {steps: 20000, batch_size: 256}
+    eval: {metrics: [{name: mode-coverage}]}
+
+The structure is validated here; each entry's options are validated against
+the entry's own config model by ``resolve_run_config`` once plugins are loaded.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import UserError, config_error
+from .registry import AlgorithmRef, DatasetRef, MetricRef, Ref, Registry, StrictModel
+
+
+class TrainConfig(StrictModel):
+    steps: int = Field(2000, ge=0, description="number of training steps (one generator update each, for most families)")
+    batch_size: int = Field(64, ge=1, description="real samples per step, per process")
+    seed: int = Field(0, description="seed for torch, numpy, python and the data order")
+    mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="Accelerate mixed precision mode")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Accelerate gradient accumulation (for families that use accumulate())")
+    cpu: bool = Field(False, description="train on the CPU even when an accelerator is present")
+    ema_decay: float | None = Field(None, ge=0.0, lt=1.0, description="keep an exponential moving average of the generator with this decay and sample from it; null disables")
+    ema_start: int = Field(0, ge=0, description="step at which the EMA starts tracking (it copies the weights then)")
+    log_every: int = Field(50, ge=1, description="steps between progress-bar updates and metrics.jsonl loss records (losses are averaged over them)")
+    sample_every: int = Field(1000, ge=0, description="steps between sample grids in RUN/samples/; 0 disables (a grid is still written at the end)")
+    sample_count: int = Field(64, ge=1, description="samples in each grid (points for 1-D/2-D data)")
+    eval_every: int = Field(0, ge=0, description="steps between metric evaluations; 0 evaluates only at the end")
+    checkpoint_every: int = Field(1000, ge=0, description="steps between checkpoints; 0 writes only the final one")
+    keep_checkpoints: int = Field(3, ge=1, description="how many of the newest checkpoints to keep")
+    tensorboard: bool = Field(True, description="also log to TensorBoard through Accelerate when tensorboard is installed")
+    progress: bool = Field(True, description="show a progress bar")
+
+
+class EvalConfig(StrictModel):
+    metrics: list[MetricRef] = Field(default_factory=list, description="metrics computed every eval_every steps and at the end, e.g. [{name: mode-coverage}]")
+
+
+class RunConfig(StrictModel):
+    plugin: str = Field(description="the plugin (GAN family) that provides the algorithm")
+    algorithm: AlgorithmRef = Field(description="the training algorithm and its options")
+    data: DatasetRef = Field(description="the dataset and its options")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="the training loop")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="evaluation")
+    output_dir: str | None = Field(None, description="run folder; default runs/<algorithm>-<dataset>")
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"config file '{path}' does not exist. Give a path to a YAML run file, or omit it to use the plugin's defaults (`gan config --plugin NAME` prints them).")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise UserError(f"config file '{path}' is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"config file '{path}' must hold a mapping of sections (plugin, algorithm, data, train, eval), not {type(data).__name__}")
+    return data
+
+
+def apply_overrides(data: dict, overrides: list[str]) -> dict:
+    """Apply ``a.b.c=value`` overrides; values are parsed as YAML (``3`` is an int, ``[1,2]`` a list)."""
+    data = copy.deepcopy(data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set '{item}' is not of the form key.path=value, e.g. --set train.steps=500")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        node = data
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+                continue
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        if isinstance(node, list) and parts[-1].isdigit():
+            node[int(parts[-1])] = value
+        else:
+            node[parts[-1]] = value
+    return data
+
+
+def merge(base: dict, top: dict) -> dict:
+    """Deep-merge two config dicts; ``top`` wins. A changed ``name`` replaces the whole section."""
+    out = copy.deepcopy(base)
+    for key, value in top.items():
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and value.get("name", out[key].get("name")) == out[key].get("name")
+        ):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def default_run_dict(registry: Registry, plugin: str) -> dict:
+    """The defaults of a plugin's main algorithm, as a run-config dict."""
+    entry = main_algorithm(registry, plugin)
+    base = {"plugin": plugin, "algorithm": {"name": entry.name}}
+    return merge(base, entry.defaults)
+
+
+def main_algorithm(registry: Registry, plugin: str):
+    mine = [e for e in registry.entries["algorithm"].values() if e.plugin == plugin]
+    if not mine:
+        raise UserError(f"plugin '{plugin}' registers no algorithm, so it cannot be run; `gan plugins` shows what it provides")
+    same = [e for e in mine if e.name == plugin]
+    return same[0] if same else sorted(mine, key=lambda e: e.name)[0]
+
+
+def build_run_config(registry: Registry, plugin: str | None, file_data: dict | None, overrides: list[str]) -> RunConfig:
+    """Defaults of the plugin, then the file, then ``--set`` overrides; validated and resolved."""
+    file_data = file_data or {}
+    file_plugin = file_data.get("plugin")
+    if plugin and file_plugin and plugin != file_plugin:
+        raise UserError(f"--plugin {plugin} disagrees with 'plugin: {file_plugin}' in the config file; drop one of them")
+    plugin = plugin or file_plugin
+    if not plugin:
+        raise UserError("no plugin given: pass --plugin NAME or put 'plugin: NAME' in the config file")
+    data = merge(default_run_dict(registry, plugin), file_data)
+    data = apply_overrides(data, overrides)
+    data["plugin"] = plugin
+    return resolve_run_config(registry, data)
+
+
+def resolve_run_config(registry: Registry, data: dict) -> RunConfig:
+    try:
+        config = RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc) from None
+    entry = registry.get("algorithm", config.algorithm.name)
+    if entry.plugin != config.plugin:
+        raise UserError(
+            f"algorithm '{entry.name}' comes from plugin '{entry.plugin}', not '{config.plugin}'; "
+            f"use --plugin {entry.plugin}, or pick one of: "
+            + ", ".join(sorted(e.name for e in registry.entries["algorithm"].values() if e.plugin == config.plugin))
+        )
+    return config.model_copy(
+        update={
+            "algorithm": registry.resolve(config.algorithm, "algorithm"),
+            "data": registry.resolve(config.data, "data"),
+            "eval": config.eval.model_copy(
+                update={"metrics": [registry.resolve(m, f"eval.metrics.{i}") for i, m in enumerate(config.eval.metrics)]}
+            ),
+        }
+    )
+
+
+def config_to_dict(config: RunConfig) -> dict:
+    return json.loads(config.model_dump_json())
+
+
+# ----------------------------------------------------------------------------
+# Commented YAML for `gan config`
+# ----------------------------------------------------------------------------
+
+
+def commented_yaml(config: RunConfig, registry: Registry) -> str:
+    lines: list[str] = []
+    _emit_model(config, type(config), registry, lines, 0)
+    return "\n".join(lines) + "\n"
+
+
+def _emit_model(obj: BaseModel, cls: type[BaseModel], registry: Registry, lines: list[str], indent: int) -> None:
+    pad = "  " * indent
+    fields = dict(cls.model_fields)
+    if isinstance(obj, Ref):
+        entry = registry.get(obj.kind, obj.name)
+        lines.append(f"{pad}name: {obj.name}  # {obj.kind} from plugin '{entry.plugin}'" + (f": {entry.description}" if entry.description else ""))
+        cls, obj = entry.config, entry.config.model_validate(obj.options)
+        fields = dict(cls.model_fields)
+    for key, info in fields.items():
+        value = getattr(obj, key)
+        comment = f"  # {info.description}" if info.description else ""
+        if isinstance(value, BaseModel):
+            lines.append(f"{pad}{key}:{comment}")
+            _emit_model(value, type(value), registry, lines, indent + 1)
+        elif isinstance(value, list) and value and all(isinstance(v, BaseModel) for v in value):
+            lines.append(f"{pad}{key}:{comment}")
+            for item in value:
+                sub: list[str] = []
+                _emit_model(item, type(item), registry, sub, indent + 2)
+                sub[0] = f"{pad}  - " + sub[0].lstrip()
+                lines.extend(sub)
+        else:
+            dumped = json.loads(json.dumps(value, default=str))
+            text = yaml.safe_dump(dumped, default_flow_style=True, width=10_000).strip()
+            text = text.removesuffix("\n...").strip()
+            lines.append(f"{pad}{key}: {text}{comment}")

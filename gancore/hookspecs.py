@@ -1,0 +1,214 @@
+"""The plugin contract: every hook a gancore plugin can implement.
+
+A plugin is a module (usually ``<package>.plugin``) with functions decorated by
+``gancore.hookimpl`` whose names match the specs below. It is found through the
+``gancore`` entry-point group::
+
+    [project.entry-points.gancore]
+    myfamily = "gan_myfamily.plugin"
+
+An implementation may take fewer arguments than its spec, so a spec can gain
+arguments later without breaking plugins. Registry hooks get a ``register``
+callback and return nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .registry import Algorithm, Dataset, Loss, Metric, Model
+    from .trainer import Trainer
+
+hookspec = pluggy.HookspecMarker("gancore")
+
+
+# --------------------------------------------------------------------------
+# Registry hooks: called once, when the registry is first needed.
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def gan_register_algorithms(register: Callable[[Algorithm], None]) -> None:
+    """Register training procedures (GAN families).
+
+    :param register: call it with one ``gancore.Algorithm`` per family.
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def gan_register_algorithms(register):
+            register(Algorithm("wgan-gp", factory=WGANGP, config=WGANGPConfig,
+                               description="WGAN with gradient penalty"))
+    """
+
+
+@hookspec
+def gan_register_models(register: Callable[[Model], None]) -> None:
+    """Register network builders.
+
+    :param register: call it with one ``gancore.Model`` per network.
+    :return: nothing.
+
+    The factory is called as ``factory(config, **kwargs)`` where the algorithm
+    passes shapes, e.g. ``data_shape=(1, 28, 28), latent_dim=64``.
+
+    Example::
+
+        @hookimpl
+        def gan_register_models(register):
+            register(Model("resnet-critic", factory=build_critic, config=ResNetConfig))
+    """
+
+
+@hookspec
+def gan_register_losses(register: Callable[[Loss], None]) -> None:
+    """Register adversarial objectives and regularizers.
+
+    :param register: call it with one ``gancore.Loss`` per objective.
+    :return: nothing.
+
+    A loss factory returns an object with ``discriminator_loss(real_logits,
+    fake_logits)`` and ``generator_loss(fake_logits)`` (see ``gancore.losses``).
+
+    Example::
+
+        @hookimpl
+        def gan_register_losses(register):
+            register(Loss("relativistic", factory=RelativisticLoss))
+    """
+
+
+@hookspec
+def gan_register_datasets(register: Callable[[Dataset], None]) -> None:
+    """Register data sources.
+
+    :param register: call it with one ``gancore.Dataset`` per source.
+    :return: nothing.
+
+    The factory is called as ``factory(config)`` and returns a
+    ``gancore.data.TensorData``.
+
+    Example::
+
+        @hookimpl
+        def gan_register_datasets(register):
+            register(Dataset("spiral", factory=make_spiral, config=SpiralConfig))
+    """
+
+
+@hookspec
+def gan_register_metrics(register: Callable[[Metric], None]) -> None:
+    """Register evaluation metrics.
+
+    :param register: call it with one ``gancore.Metric`` per metric.
+    :return: nothing.
+
+    The factory is called as ``factory(config)``; the result is called with a
+    ``gancore.metrics.EvalContext`` and returns ``{name: float}``.
+
+    Example::
+
+        @hookimpl
+        def gan_register_metrics(register):
+            register(Metric("mean-distance", factory=MeanDistance, config=MeanDistanceConfig))
+    """
+
+
+@hookspec
+def gan_register_commands(cli: click.Group) -> None:
+    """Add sub-commands to the ``gan`` command line.
+
+    :param cli: the root click group; add commands or groups to it.
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def gan_register_commands(cli):
+            @cli.group()
+            def bgan():
+                "Boundary-seeking GAN tools."
+
+            @bgan.command()
+            def quantize(): ...
+    """
+
+
+# --------------------------------------------------------------------------
+# Lifecycle hooks: called by the trainer, on every process.
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def gan_train_start(trainer: Trainer) -> None:
+    """Called once, after the algorithm is built (and restored on resume), before the first step.
+
+    :param trainer: the running trainer; ``trainer.step``, ``trainer.config``,
+        ``trainer.algorithm``, ``trainer.accelerator`` and ``trainer.run_dir`` are available.
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def gan_train_start(trainer):
+            print("starting at step", trainer.step)
+    """
+
+
+@hookspec
+def gan_train_step_end(trainer: Trainer, step: int, logs: dict[str, Any]) -> None:
+    """Called after every training step.
+
+    :param trainer: the running trainer. Set ``trainer.should_stop = True`` to end the
+        run cleanly (a checkpoint is written) after this step.
+    :param step: the number of steps completed.
+    :param logs: what the algorithm's ``train_step`` returned (tensors or floats).
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def gan_train_step_end(trainer, step, logs):
+            if step >= 1000 and float(logs["loss_d"]) < 1e-4:
+                trainer.should_stop = True
+    """
+
+
+@hookspec
+def gan_eval_end(trainer: Trainer, step: int, metrics: dict[str, float]) -> None:
+    """Called after the configured metrics are computed.
+
+    :param trainer: the running trainer.
+    :param step: the number of steps completed.
+    :param metrics: metric values, keyed ``<metric>/<value>``.
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def gan_eval_end(trainer, step, metrics):
+            wandb.log(metrics, step=step)
+    """
+
+
+@hookspec
+def gan_train_end(trainer: Trainer, step: int, status: str) -> None:
+    """Called once when training stops, after the last checkpoint is written.
+
+    :param trainer: the running trainer.
+    :param step: the number of steps completed.
+    :param status: ``"completed"``, ``"interrupted"`` (signal or ``should_stop``) or ``"failed"``.
+    :return: nothing.
+
+    Example::
+
+        @hookimpl
+        def gan_train_end(trainer, step, status):
+            notify(f"run {trainer.run_dir} {status} at step {step}")
+    """

@@ -1,0 +1,245 @@
+"""Plugin manager: the builtin plugins plus every ``gancore`` entry point.
+
+Loading is lazy and happens once. A plugin that fails to import, or whose
+registry hook raises, is recorded in ``broken`` and left out; every other
+plugin keeps working. ``GANCORE_DISABLE_PLUGINS=a,b`` blocks plugins by name;
+``GANCORE_LOAD_PLUGINS=a,b`` loads only those entry-point plugins.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import traceback
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import UserError
+from .registry import PLURALS, Registry
+
+BUILTIN_PLUGINS = ("gancore.builtin.gan", "gancore.builtin.datasets", "gancore.builtin.metrics")
+REGISTRY_HOOKS = {f"gan_register_{plural}": kind for kind, plural in PLURALS.items()}
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    module: str
+    distribution: str
+    version: str
+    hooks: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class BrokenPlugin:
+    name: str
+    distribution: str
+    version: str
+    error: str
+    details: str = ""
+
+
+class PluginHost:
+    """Holds the pluggy manager, what loaded, what broke, and the registry."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("gancore")
+        self.pm.add_hookspecs(hookspecs)
+        self.info: dict[str, PluginInfo] = {}
+        self.broken: dict[str, BrokenPlugin] = {}
+        self._registry: Registry | None = None
+        self._load()
+
+    # -- loading ----------------------------------------------------------
+
+    def _load(self) -> None:
+        disabled = _env_list("GANCORE_DISABLE_PLUGINS")
+        allowed = _env_list("GANCORE_LOAD_PLUGINS")
+        version = _version("gancore")
+        for module_name in BUILTIN_PLUGINS:
+            name = module_name.rsplit(".", 1)[-1]
+            if name not in disabled:
+                self._add(name, module_name, "gancore", version, lambda m=module_name: importlib.import_module(m))
+        for ep in _entry_points():
+            if ep.name in disabled or (allowed and ep.name not in allowed):
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            dist_version = ep.dist.version if ep.dist else "?"
+            if ep.name in self.info or ep.name in self.broken:
+                self.broken[f"{ep.name} ({dist})"] = BrokenPlugin(
+                    ep.name, dist, dist_version, f"the plugin name '{ep.name}' is already taken by another plugin"
+                )
+                continue
+            self._add(ep.name, ep.value, dist, dist_version, ep.load)
+
+    def _add(self, name: str, module_name: str, dist: str, version: str, load) -> None:
+        # pluggy does not guard ep.load(); a broken plugin must not stop the others.
+        try:
+            module = load()
+            self.pm.register(module, name=name)
+            self.pm.check_pending()
+        except Exception as exc:  # noqa: BLE001 - any failure of third-party code is recorded
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
+            self.broken[name] = BrokenPlugin(name, dist, version, _one_line(exc), traceback.format_exc())
+            return
+        hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
+        self.info[name] = PluginInfo(name, module_name, dist, version, hooks)
+
+    def register_plugin(self, module: Any, name: str) -> None:
+        """Register an in-process plugin object (tests, notebooks). Resets the registry."""
+        self._add(name, getattr(module, "__name__", repr(module)), "<in-process>", "", lambda: module)
+        self._registry = None
+
+    def unregister_plugin(self, name: str) -> None:
+        if self.pm.get_plugin(name) is not None:
+            self.pm.unregister(name=name)
+        self.info.pop(name, None)
+        self.broken.pop(name, None)
+        self._registry = None
+
+    # -- the registry -------------------------------------------------------
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = self._build_registry()
+        return self._registry
+
+    def _build_registry(self) -> Registry:
+        registry = Registry()
+        for info in self.info.values():
+            info.registered = {}
+        for hook_name in REGISTRY_HOOKS:
+            caller = getattr(self.pm.hook, hook_name)
+            # Call each plugin on its own, so a raising hook is pinned on its plugin.
+            for impl in reversed(caller.get_hookimpls()):
+                plugin = impl.plugin_name
+                if plugin in self.broken:
+                    continue
+                added = []
+
+                def register(entry, plugin=plugin, added=added):
+                    added.append(registry.add(entry, plugin))
+
+                try:
+                    impl.function(*[{"register": register}[arg] for arg in impl.argnames])
+                except Exception as exc:  # noqa: BLE001
+                    registry.remove_plugin(plugin)
+                    info = self.info.pop(plugin, None)
+                    self.broken[plugin] = BrokenPlugin(
+                        plugin,
+                        info.distribution if info else "?",
+                        info.version if info else "?",
+                        f"{hook_name} raised {_one_line(exc)}",
+                        traceback.format_exc(),
+                    )
+                    continue
+                if plugin in self.info:
+                    for entry in added:
+                        self.info[plugin].registered.setdefault(PLURALS[entry.kind], []).append(entry.name)
+        # A plugin that broke while registering gets no lifecycle calls either.
+        for name in self.broken:
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
+        return registry
+
+    def require(self, plugin: str) -> PluginInfo:
+        """The plugin a run asks for, or a user error that says what is wrong with it."""
+        self.registry  # registration can break a plugin too
+        if plugin in self.info:
+            return self.info[plugin]
+        if plugin in self.broken:
+            bad = self.broken[plugin]
+            raise UserError(
+                f"plugin '{plugin}' (distribution {bad.distribution} {bad.version}) is installed but failed to load: "
+                f"{bad.error}. Fix or reinstall it; `gan plugins` lists every plugin and its status."
+            )
+        known = sorted(self.info)
+        hint = difflib.get_close_matches(plugin, known, n=1)
+        maybe = f"; did you mean '{hint[0]}'?" if hint else ""
+        disabled = " (it is disabled by GANCORE_DISABLE_PLUGINS)" if plugin in _env_list("GANCORE_DISABLE_PLUGINS") else ""
+        raise UserError(
+            f"unknown plugin '{plugin}'{disabled}; installed: {', '.join(known)}{maybe}. "
+            f"Install a family with `pip install gan-{plugin}`."
+        )
+
+    # -- typed hook calls -----------------------------------------------------
+
+    def register_commands(self, cli) -> None:
+        for impl in reversed(self.pm.hook.gan_register_commands.get_hookimpls()):
+            try:
+                impl.function(*[{"cli": cli}[a] for a in impl.argnames])
+            except Exception as exc:  # noqa: BLE001
+                info = self.info.pop(impl.plugin_name, None)
+                self.broken[impl.plugin_name] = BrokenPlugin(
+                    impl.plugin_name,
+                    info.distribution if info else "?",
+                    info.version if info else "?",
+                    f"gan_register_commands raised {_one_line(exc)}",
+                    traceback.format_exc(),
+                )
+
+    def train_start(self, trainer) -> None:
+        self.pm.hook.gan_train_start(trainer=trainer)
+
+    def train_step_end(self, trainer, step: int, logs: dict) -> None:
+        self.pm.hook.gan_train_step_end(trainer=trainer, step=step, logs=logs)
+
+    def eval_end(self, trainer, step: int, metrics: dict) -> None:
+        self.pm.hook.gan_eval_end(trainer=trainer, step=step, metrics=metrics)
+
+    def train_end(self, trainer, step: int, status: str) -> None:
+        self.pm.hook.gan_train_end(trainer=trainer, step=step, status=status)
+
+    def as_json(self) -> dict:
+        return {
+            "plugins": [vars(p) for p in self.info.values()],
+            "broken": [{k: v for k, v in vars(b).items() if k != "details"} for b in self.broken.values()],
+        }
+
+
+_host: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    global _host
+    if _host is None:
+        _host = PluginHost()
+    return _host
+
+
+def reset_host() -> None:
+    """Forget loaded plugins (tests change the environment between calls)."""
+    global _host
+    _host = None
+
+
+def get_registry() -> Registry:
+    return get_host().registry
+
+
+def _entry_points():
+    return sorted(metadata.entry_points(group="gancore"), key=lambda ep: ep.name)
+
+
+def _env_list(var: str) -> set[str]:
+    return {item.strip() for item in os.environ.get(var, "").split(",") if item.strip()}
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,209 @@
+"""Named entries that plugins register: algorithms, models, losses, datasets and metrics.
+
+Every entry is a name, a pydantic config model and a factory. A plugin hands
+entries to the ``register`` callback of a registry hook::
+
+    @hookimpl
+    def gan_register_models(register):
+        register(Model("mlp-generator", config=MLPConfig, factory=build_mlp_generator))
+
+The registry records which plugin registered each entry, so that a duplicate
+name is reported with both plugins, and ``gan plugins`` can show who gave what.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import UserError, config_error
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class NoOptions(StrictModel):
+    """An entry that takes no options."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A named, configurable thing a plugin provides.
+
+    :param name: the name a run file uses to select the entry.
+    :param config: pydantic model that validates the entry's options.
+    :param factory: called with a validated config (plus keyword arguments that
+        depend on the kind of entry, see each subclass) to build the thing.
+    :param description: one line shown by ``gan list``.
+    :param plugin: filled in by the registry: the plugin that registered it.
+    """
+
+    kind: ClassVar[str] = "entry"
+    name: str
+    factory: Callable[..., Any]
+    config: type[BaseModel] = NoOptions
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Algorithm(Entry):
+    """A training procedure (a GAN family). ``factory`` is a ``GANAlgorithm`` subclass,
+    called as ``factory(config, ctx)``. ``defaults`` are run-config values (data,
+    train, eval sections) used when the user gives no config file."""
+
+    kind: ClassVar[str] = "algorithm"
+    defaults: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Model(Entry):
+    """A network builder, called as ``factory(config, **shapes)`` where the algorithm
+    passes what the network needs to know, e.g. ``data_shape=(1, 8, 8), latent_dim=64``."""
+
+    kind: ClassVar[str] = "model"
+
+
+@dataclass(frozen=True)
+class Loss(Entry):
+    """An adversarial objective or regularizer, called as ``factory(config)``."""
+
+    kind: ClassVar[str] = "loss"
+
+
+@dataclass(frozen=True)
+class Dataset(Entry):
+    """A data source, called as ``factory(config)``; returns a ``gancore.data.TensorData``."""
+
+    kind: ClassVar[str] = "dataset"
+
+
+@dataclass(frozen=True)
+class Metric(Entry):
+    """An evaluation metric, called as ``factory(config)``; the result is called with an
+    ``EvalContext`` and returns ``{name: float}``."""
+
+    kind: ClassVar[str] = "metric"
+
+
+KINDS: dict[str, type[Entry]] = {cls.kind: cls for cls in (Algorithm, Model, Loss, Dataset, Metric)}
+PLURALS = {"algorithm": "algorithms", "model": "models", "loss": "losses", "dataset": "datasets", "metric": "metrics"}
+
+
+class Ref(BaseModel):
+    """A reference to a registry entry in a config: ``{name: ..., <the entry's options>}``.
+
+    The options are validated against the entry's own config model once the
+    registry is loaded (see ``Registry.resolve``)."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: ClassVar[str] = "entry"
+    name: str
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class ModelRef(Ref):
+    kind: ClassVar[str] = "model"
+
+
+class LossRef(Ref):
+    kind: ClassVar[str] = "loss"
+
+
+class DatasetRef(Ref):
+    kind: ClassVar[str] = "dataset"
+
+
+class MetricRef(Ref):
+    kind: ClassVar[str] = "metric"
+
+
+class AlgorithmRef(Ref):
+    kind: ClassVar[str] = "algorithm"
+
+
+class DuplicateEntryError(UserError):
+    pass
+
+
+class Registry:
+    """All entries of all loaded plugins, by kind and name."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+
+    def add(self, entry: Entry, plugin: str) -> Entry:
+        if not isinstance(entry, Entry) or type(entry) is Entry:
+            raise TypeError(f"register() takes an Algorithm, Model, Loss, Dataset or Metric, got {entry!r}")
+        table = self.entries[entry.kind]
+        if entry.name in table:
+            other = table[entry.name].plugin
+            raise DuplicateEntryError(
+                f"{entry.kind} '{entry.name}' is registered twice: by plugin '{other}' and by plugin '{plugin}'. "
+                f"Uninstall or disable one of them (GANCORE_DISABLE_PLUGINS={plugin})."
+            )
+        entry = _with_plugin(entry, plugin)
+        table[entry.name] = entry
+        return entry
+
+    def remove_plugin(self, plugin: str) -> None:
+        for table in self.entries.values():
+            for name in [n for n, e in table.items() if e.plugin == plugin]:
+                del table[name]
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self.entries[kind])
+
+    def get(self, kind: str, name: str) -> Entry:
+        table = self.entries[kind]
+        if name not in table:
+            hint = difflib.get_close_matches(name, table, n=1)
+            maybe = f"; did you mean '{hint[0]}'?" if hint else ""
+            raise UserError(f"unknown {kind} '{name}'; registered: {', '.join(sorted(table)) or 'none'}{maybe}")
+        return table[name]
+
+    def validate(self, ref: Ref, path: str) -> BaseModel:
+        """Validate a reference's options against its entry's config; errors name ``path``."""
+        entry = self.get(ref.kind, ref.name)
+        try:
+            return entry.config.model_validate(ref.options)
+        except ValidationError as exc:
+            raise config_error(exc, path) from None
+
+    def resolve(self, ref: Ref, path: str) -> Ref:
+        """Return the reference with every option filled in and nested references resolved."""
+        config = self.validate(ref, path)
+        config = self.resolve_nested(config, path)
+        return type(ref)(name=ref.name, **config.model_dump(mode="python"))
+
+    def resolve_nested(self, config: BaseModel, path: str) -> BaseModel:
+        """Resolve every ``Ref`` held by a config's fields (a model's generator, a loss, ...)."""
+        updates = {}
+        for key in type(config).model_fields:
+            value = getattr(config, key)
+            if isinstance(value, Ref):
+                updates[key] = self.resolve(value, f"{path}.{key}")
+            elif isinstance(value, list) and any(isinstance(v, Ref) for v in value):
+                updates[key] = [self.resolve(v, f"{path}.{key}.{i}") for i, v in enumerate(value)]
+            elif isinstance(value, BaseModel):
+                updates[key] = self.resolve_nested(value, f"{path}.{key}")
+        return config.model_copy(update=updates) if updates else config
+
+    def build(self, ref: Ref, path: str = "", **kwargs: Any) -> Any:
+        entry = self.get(ref.kind, ref.name)
+        return entry.factory(self.validate(ref, path or ref.name), **kwargs)
+
+
+def _with_plugin(entry: Entry, plugin: str) -> Entry:
+    from dataclasses import replace
+
+    return replace(entry, plugin=plugin)

@@ -1,0 +1,56 @@
+"""``gan sample``: rebuild a run from its checkpoint and draw samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint
+from .config import resolve_run_config
+from .errors import UserError
+from .plugins import PluginHost
+from .visual import save_samples
+
+FORMATS = (".png", ".npy", ".pt")
+
+
+def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None = None):
+    """A ``Trainer`` rebuilt from a checkpoint, ready to sample or evaluate (no training)."""
+    from .trainer import Trainer
+
+    if checkpoint_path is None:
+        if not run_dir.is_dir():
+            raise UserError(f"run folder '{run_dir}' does not exist")
+        checkpoint_path, state, meta, _ = checkpoint.newest_valid(run_dir)
+    else:
+        state, meta = checkpoint.load(checkpoint_path)
+    config_dict = meta["config"]
+    config_dict["train"]["tensorboard"] = False
+    config_dict["train"]["progress"] = False
+    host.require(config_dict["plugin"])
+    config = resolve_run_config(host.registry, config_dict)
+    trainer = Trainer(config, run_dir, host)
+    trainer.setup()
+    trainer.load_state_dict(state)
+    trainer.step = int(meta["step"])
+    return trainer
+
+
+def sample_run(host: PluginHost, run_dir: Path, count: int, output: Path, checkpoint_path: Path | None, seed: int) -> Path:
+    if output.suffix.lower() not in FORMATS:
+        raise UserError(f"-o {output}: the file must end in {', '.join(FORMATS)}")
+    trainer = load_trainer(host, run_dir, checkpoint_path)
+    with trainer._sampling():
+        samples = trainer.generate(count, seed=seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    suffix = output.suffix.lower()
+    if suffix == ".png":
+        real = trainer.real_cpu[:2500] if trainer.data.kind == "points" else None
+        save_samples(samples, output, real=real)
+    elif suffix == ".npy":
+        np.save(output, samples.numpy())
+    else:
+        torch.save(samples.contiguous(), output)  # readable with torch.load(weights_only=True)
+    return output

@@ -1,0 +1,351 @@
+"""The one training loop. Read it top to bottom: ``Trainer.fit``.
+
+The trainer owns the Accelerator, seeding, the data stream, the progress bar,
+sample grids, evaluation, EMA, checkpoints, resume and logging. The algorithm
+owns its networks and what one step does.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+
+from . import checkpoint
+from .algorithm import GANAlgorithm, TrainContext
+from .config import RunConfig, config_to_dict
+from .data import Batches, TensorData
+from .ema import EMA
+from .errors import UserError
+from .metrics import EvalContext, evaluate
+from .plugins import PluginHost
+from .visual import save_samples
+
+RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.jsonl")
+POINT_PLOT_SAMPLES = 2500
+EVAL_SEED = 12345
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived; a checkpoint was written before this was raised."""
+
+    def __init__(self, signum: int, step: int, folder: Path | None) -> None:
+        self.signum, self.step, self.folder = signum, step, folder
+        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint {folder}; continue with --resume")
+
+
+class NonFiniteLoss(UserError):
+    pass
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    return Path(config.output_dir or f"runs/{config.algorithm.name}-{config.data.name}")
+
+
+def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to clobber an existing run unless asked; ``--overwrite`` clears it first."""
+    existing = [m for m in RUN_MARKERS if (run_dir / m).exists()]
+    if resume:
+        if not checkpoint.list_checkpoints(run_dir):
+            raise UserError(f"--resume: '{run_dir}' has no checkpoints to resume from. Run without --resume to start it.")
+        return
+    if existing and not overwrite:
+        raise UserError(
+            f"'{run_dir}' already holds a run ({', '.join(existing)}). Pass --resume to continue it, "
+            "--overwrite to replace it, or --output to choose another folder."
+        )
+    if existing:
+        for name in (*RUN_MARKERS, "samples", "tensorboard"):
+            target = run_dir / name
+            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, run_dir: Path, host: PluginHost, *, resume: bool = False) -> None:
+        self.config, self.run_dir, self.host, self.resume = config, Path(run_dir), host, resume
+        self.step = 0
+        self.should_stop = False
+        self._signal: int | None = None
+        self.accelerator = None
+        self.algorithm: GANAlgorithm | None = None
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        from accelerate import Accelerator
+        from accelerate.utils import set_seed
+
+        cfg = self.config.train
+        trackers = "tensorboard" if cfg.tensorboard and _has_tensorboard() else None
+        self.accelerator = Accelerator(
+            mixed_precision=cfg.mixed_precision,
+            cpu=cfg.cpu,
+            gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+            log_with=trackers,
+            project_dir=str(self.run_dir),
+        )
+        # Different noise per process, identical across reruns with the same seed.
+        set_seed(cfg.seed, device_specific=True)
+        registry = self.host.registry
+        data: TensorData = registry.build(self.config.data, "data")
+        self.real_cpu = data.tensors["x"]
+        self.data = data.to(self.accelerator.device)
+        try:
+            self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.accelerator.process_index, self.accelerator.num_processes)
+        except ValueError as exc:
+            raise UserError(f"train.batch_size: {exc}") from None
+        ctx = TrainContext(self.accelerator, registry, self.data, lambda: next(self.batches), cfg)
+        entry = registry.get("algorithm", self.config.algorithm.name)
+        self.algorithm = entry.factory(registry.validate(self.config.algorithm, "algorithm"), ctx)
+        self.ema = EMA(self.algorithm.ema_modules(), cfg.ema_decay, cfg.ema_start) if cfg.ema_decay else None
+        self.metrics = [(m.name, registry.build(m, f"eval.metrics.{i}")) for i, m in enumerate(self.config.eval.metrics)]
+        if trackers:
+            self.accelerator.init_trackers("tensorboard")
+
+    # ------------------------------------------------------------------- loop
+
+    def fit(self) -> str:
+        self.setup()
+        cfg = self.config.train
+        main = self.accelerator.is_main_process
+        if self.resume:
+            self._restore()
+        elif main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+        self.host.train_start(self)
+
+        sums: dict[str, Any] = {}
+        count, tick = 0, time.perf_counter()
+        progress = _progress(cfg.steps, self.step, enabled=main and cfg.progress)
+        status = "completed"
+        with self._signals():
+            while self.step < cfg.steps:
+                # One step of the family's own procedure.
+                logs = self.algorithm.train_step(next(self.batches), self.step + 1)
+                self.step += 1
+                if self.ema is not None:
+                    self.ema.update(self.step)
+                for key, value in logs.items():
+                    sums[key] = sums.get(key, 0.0) + (value.detach().float() if torch.is_tensor(value) else float(value))
+                count += 1
+                progress.update(1)
+                self.host.train_step_end(self, self.step, logs)
+
+                # Averaged losses: checked for NaN/Inf before anything is written from these weights.
+                boundary = self._is_boundary()
+                if self.step % cfg.log_every == 0 or boundary:
+                    means = self._flush(sums, count, time.perf_counter() - tick, progress)
+                    sums, count, tick = {}, 0, time.perf_counter()
+                    self._guard(means)
+                if cfg.sample_every and self.step % cfg.sample_every == 0:
+                    self.write_samples()
+                if cfg.eval_every and self.step % cfg.eval_every == 0:
+                    self.run_eval()
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if self.should_stop or self._signal is not None:
+                    status = "interrupted"
+                    break
+        progress.close()
+
+        # The end of the run: always leave a checkpoint, a picture and the metrics.
+        last = self.save_checkpoint()
+        if status == "completed":
+            if not (cfg.sample_every and self.step % cfg.sample_every == 0):
+                self.write_samples()
+            if self.metrics and not (cfg.eval_every and self.step % cfg.eval_every == 0):
+                self.run_eval()
+        self.host.train_end(self, self.step, status)
+        self.accelerator.end_training()
+        if self._signal is not None:
+            raise Interrupted(self._signal, self.step, last)
+        return status
+
+    def _is_boundary(self) -> bool:
+        cfg = self.config.train
+        return (
+            self.step == cfg.steps
+            or self.should_stop
+            or self._signal is not None
+            or any(every and self.step % every == 0 for every in (cfg.sample_every, cfg.eval_every, cfg.checkpoint_every))
+        )
+
+    # ------------------------------------------------------ logging and guard
+
+    def _flush(self, sums: dict[str, Any], count: int, seconds: float, progress) -> dict[str, float]:
+        means = {k: float(v) / count for k, v in sums.items()}
+        record = {"step": self.step, **means, "steps_per_second": count / max(seconds, 1e-9)}
+        progress.set_postfix({k: f"{v:.4g}" for k, v in means.items()}, refresh=False)
+        self.log(record)
+        return means
+
+    def _guard(self, means: dict[str, float]) -> None:
+        bad = [k for k, v in means.items() if not math.isfinite(v)]
+        if not bad:
+            return
+        kept = checkpoint.list_checkpoints(self.run_dir)
+        where = f"the last good checkpoint, {kept[-1]}, is kept" if kept else "no checkpoint had been written yet"
+        self.host.train_end(self, self.step, "failed")
+        raise NonFiniteLoss(
+            f"{', '.join(bad)} became NaN or Inf by step {self.step}, so training stopped without saving these weights; "
+            f"{where}. Lower the learning rates, try another loss or spectral norm, then --resume or start again."
+        )
+
+    def log(self, record: dict[str, Any]) -> None:
+        if not self.accelerator.is_main_process:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.run_dir / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if self.accelerator.trackers:
+            self.accelerator.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
+
+    # ------------------------------------------------- samples and evaluation
+
+    @contextmanager
+    def _sampling(self):
+        """EMA weights swapped in, and the training RNG left exactly as it was."""
+        with torch.random.fork_rng(devices=[]), (self.ema.swapped() if self.ema else _nothing()):
+            yield
+
+    def generate(self, n: int, seed: int, batch_size: int = 500) -> torch.Tensor:
+        chunks = [
+            self.algorithm.sample(min(batch_size, n - i), seed=seed + i).float().cpu() for i in range(0, n, batch_size)
+        ]
+        return torch.cat(chunks)
+
+    def write_samples(self) -> Path | None:
+        if not self.accelerator.is_main_process:
+            return None
+        points = self.data.kind == "points"
+        with self._sampling():
+            samples = self.generate(POINT_PLOT_SAMPLES if points else self.config.train.sample_count, seed=self.config.train.seed)
+        path = self.run_dir / "samples" / f"step-{self.step:06d}.png"
+        real = self.real_cpu[:POINT_PLOT_SAMPLES] if points else None
+        return save_samples(samples, path, real=real, title=f"step {self.step}")
+
+    def run_eval(self) -> dict[str, float]:
+        if not self.accelerator.is_main_process:
+            return {}
+        with self._sampling():
+            ctx = EvalContext(lambda n: self.generate(n, EVAL_SEED), self.data, self.algorithm, self.accelerator)
+            results = evaluate(self.metrics, ctx)
+        self.log({"step": self.step, **results})
+        self.host.eval_end(self, self.step, results)
+        return results
+
+    # ------------------------------------------------------------ checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "algorithm": self.algorithm.state_dict(),
+            "ema": self.ema.state_dict() if self.ema else None,
+            "batches": self.batches.state_dict(),
+            "rng": _rng_state(),
+        }
+
+    def save_checkpoint(self) -> Path | None:
+        self.accelerator.wait_for_everyone()
+        if not self.accelerator.is_main_process:
+            return None
+        folder = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
+        meta = {"step": self.step, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host)}
+        checkpoint.save(folder, self.state_dict(), meta)
+        checkpoint.prune(self.run_dir, self.config.train.keep_checkpoints)
+        return folder
+
+    def _restore(self) -> None:
+        folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir)
+        for text in warnings:
+            print(f"warning: skipped a damaged checkpoint: {text}")
+        saved = meta["config"]
+        for section in ("plugin", "algorithm", "data"):
+            if saved[section] != config_to_dict(self.config)[section]:
+                raise UserError(
+                    f"--resume: the '{section}' section differs from the one the checkpoint {folder} was trained with; "
+                    "resume with the run's own config (omit the config file) or start a new run."
+                )
+        self.load_state_dict(state)
+        self.step = int(meta["step"])
+        if self.accelerator.is_main_process:
+            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            self.algorithm.load_state_dict(state["algorithm"])
+            if self.ema is not None and state.get("ema"):
+                self.ema.load_state_dict(state["ema"])
+            self.batches.load_state_dict(state["batches"])
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        _set_rng_state(state["rng"])
+
+    # ---------------------------------------------------------------- signals
+
+    @contextmanager
+    def _signals(self):
+        def handler(signum, frame):
+            self._signal = signum
+
+        previous = {}
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread: leave signals alone
+            pass
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _plugin_versions(host: PluginHost) -> dict[str, str]:
+    return {name: f"{info.distribution} {info.version}" for name, info in host.info.items()}
+
+
+def _has_tensorboard() -> bool:
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True, mininterval=0.5)
+
+
+@contextmanager
+def _nothing():
+    yield

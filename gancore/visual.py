@@ -1,0 +1,53 @@
+"""Pictures of samples: a PNG grid for images, a scatter plot or histogram for points."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+
+def save_samples(samples: torch.Tensor, path: Path, real: torch.Tensor | None = None, title: str = "") -> Path:
+    """Write ``samples`` to ``path`` as a grid (N, C, H, W) or a plot (N, 1) / (N, 2)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = samples.detach().float().cpu()
+    if samples.dim() == 4:
+        return save_grid(samples, path)
+    return save_points(samples.flatten(1), path, None if real is None else real.detach().float().cpu().flatten(1), title)
+
+
+def save_grid(images: torch.Tensor, path: Path) -> Path:
+    from torchvision.utils import save_image
+
+    nrow = max(1, int(round(len(images) ** 0.5)))
+    if images.shape[1] not in (1, 3):  # one-hot or many-channel data: show the first channel
+        images = images[:, :1]
+    save_image(images.clamp(-1, 1), str(path), nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
+    return path
+
+
+def save_points(points: torch.Tensor, path: Path, real: torch.Tensor | None = None, title: str = "") -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    if points.shape[1] == 1:
+        bins = 80
+        if real is not None:
+            ax.hist(real[:, 0].numpy(), bins=bins, density=True, alpha=0.5, color="0.6", label="real")
+        ax.hist(points[:, 0].numpy(), bins=bins, density=True, alpha=0.6, color="tab:blue", label="generated")
+    else:
+        if real is not None:
+            ax.scatter(real[:, 0].numpy(), real[:, 1].numpy(), s=4, c="0.7", label="real")
+        ax.scatter(points[:, 0].numpy(), points[:, 1].numpy(), s=4, c="tab:blue", alpha=0.6, label="generated")
+        ax.set_aspect("equal", adjustable="datalim")
+    ax.legend(loc="upper right", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
