@@ -116,7 +116,11 @@ def merge(base: dict, top: dict) -> dict:
 def default_run_dict(registry: Registry, plugin: str) -> dict:
     """The defaults of a plugin's main algorithm, as a run-config dict."""
     entry = main_algorithm(registry, plugin)
-    base = {"plugin": plugin, "algorithm": {"name": entry.name}}
+    try:
+        options = entry.config().model_dump(mode="json")
+    except ValidationError:  # a config with required fields: the user must give them
+        options = {}
+    base = {"plugin": plugin, "algorithm": {"name": entry.name, **options}}
     return merge(base, entry.defaults)
 
 

@@ -20,7 +20,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import UserError
-from .registry import PLURALS, Registry
+from .registry import PLURALS, DuplicateEntryError, Registry
 
 BUILTIN_PLUGINS = ("gancore.builtin.gan", "gancore.builtin.datasets", "gancore.builtin.metrics")
 REGISTRY_HOOKS = {f"gan_register_{plural}": kind for kind, plural in PLURALS.items()}
@@ -119,7 +119,7 @@ class PluginHost:
         for hook_name in REGISTRY_HOOKS:
             caller = getattr(self.pm.hook, hook_name)
             # Call each plugin on its own, so a raising hook is pinned on its plugin.
-            for impl in reversed(caller.get_hookimpls()):
+            for impl in caller.get_hookimpls():  # registration order: builtins first
                 plugin = impl.plugin_name
                 if plugin in self.broken:
                     continue
@@ -137,7 +137,7 @@ class PluginHost:
                         plugin,
                         info.distribution if info else "?",
                         info.version if info else "?",
-                        f"{hook_name} raised {_one_line(exc)}",
+                        str(exc) if isinstance(exc, DuplicateEntryError) else f"{hook_name} raised {_one_line(exc)}",
                         traceback.format_exc(),
                     )
                     continue
@@ -173,7 +173,7 @@ class PluginHost:
     # -- typed hook calls -----------------------------------------------------
 
     def register_commands(self, cli) -> None:
-        for impl in reversed(self.pm.hook.gan_register_commands.get_hookimpls()):
+        for impl in self.pm.hook.gan_register_commands.get_hookimpls():
             try:
                 impl.function(*[{"cli": cli}[a] for a in impl.argnames])
             except Exception as exc:  # noqa: BLE001

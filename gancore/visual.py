@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+MIN_TILE = 32  # pixels: grids of smaller images are enlarged by an integer factor (nearest)
+
 
 def save_samples(samples: torch.Tensor, path: Path, real: torch.Tensor | None = None, title: str = "") -> Path:
     """Write ``samples`` to ``path`` as a grid (N, C, H, W) or a plot (N, 1) / (N, 2)."""
@@ -23,6 +25,9 @@ def save_grid(images: torch.Tensor, path: Path) -> Path:
     nrow = max(1, int(round(len(images) ** 0.5)))
     if images.shape[1] not in (1, 3):  # one-hot or many-channel data: show the first channel
         images = images[:, :1]
+    scale = -(-MIN_TILE // images.shape[-1])  # tiny images (8x8 digits) are enlarged to be seen
+    if scale > 1:
+        images = images.repeat_interleave(scale, dim=-1).repeat_interleave(scale, dim=-2)
     save_image(images.clamp(-1, 1), str(path), nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
     return path
 

@@ -89,7 +89,7 @@ def gan_register_algorithms(register):
             "GAN / DCGAN with minimax, non-saturating, hinge or least-squares loss",
             defaults={
                 "data": {"name": "digits"},
-                "train": {"steps": 3000, "batch_size": 64, "sample_every": 500, "checkpoint_every": 1000},
+                "train": {"steps": 6000, "batch_size": 64, "ema_decay": 0.999, "sample_every": 1000, "checkpoint_every": 2000},
             },
         )
     )

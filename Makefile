@@ -1,0 +1,29 @@
+# One command to install and train, one to install and test. Both build .venv with pip.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PLUGINS := $(wildcard plugins/*/pyproject.toml)
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml $(PLUGINS)
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install --quiet -e ".[test,tensorboard]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	touch $@
+
+demo: install
+	$(VENV)/bin/gan run --plugin gan --output runs/demo --overwrite
+	@echo "samples: runs/demo/samples/  checkpoints: runs/demo/checkpoints/  log: runs/demo/metrics.jsonl"
+
+test: install
+	$(PY) -m pytest -n auto -q
+
+bench: install
+	$(PY) benchmarks/ring.py
+	$(PY) benchmarks/overhead.py
+
+clean:
+	rm -rf $(VENV) runs benchmarks/_work

@@ -1,0 +1,1 @@
+"""Test plugins for gancore's own test suite."""
