@@ -28,11 +28,15 @@ class EMA:
         if step <= self.start:
             self.shadow = {name: self._snapshot(m) for name, m in self.modules.items()}
             return
+        # Warm-up (as TensorFlow's EMA with num_updates): early on the average follows the
+        # live weights closely, so short runs do not sample from near-initial weights.
+        t = step - self.start
+        decay = min(self.decay, (1 + t) / (10 + t))
         for name, module in self.modules.items():
             shadow = self.shadow[name]
             live = module.state_dict()
             floats = [k for k, v in live.items() if v.is_floating_point()]
-            torch._foreach_lerp_([shadow[k] for k in floats], [live[k].detach() for k in floats], 1.0 - self.decay)
+            torch._foreach_lerp_([shadow[k] for k in floats], [live[k].detach() for k in floats], 1.0 - decay)
             for k, v in live.items():
                 if not v.is_floating_point():  # counters such as BatchNorm's num_batches_tracked
                     shadow[k].copy_(v)
