@@ -89,7 +89,8 @@ class Trainer:
         trackers = "tensorboard" if cfg.tensorboard and _has_tensorboard() else None
         self.accelerator = Accelerator(
             mixed_precision=cfg.mixed_precision,
-            cpu=cfg.cpu,
+            # Accelerate sets up multi-process CPU runs (gloo) only when told it is on the CPU.
+            cpu=cfg.cpu or not _has_accelerator(),
             gradient_accumulation_steps=cfg.gradient_accumulation_steps,
             log_with=trackers,
             project_dir=str(self.run_dir),
@@ -330,6 +331,11 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def _plugin_versions(host: PluginHost) -> dict[str, str]:
     return {name: f"{info.distribution} {info.version}" for name, info in host.info.items()}
+
+
+def _has_accelerator() -> bool:
+    xpu = getattr(torch, "xpu", None)
+    return torch.cuda.is_available() or torch.backends.mps.is_available() or bool(xpu and xpu.is_available())
 
 
 def _has_tensorboard() -> bool:
