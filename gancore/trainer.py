@@ -220,11 +220,12 @@ class Trainer:
         with torch.random.fork_rng(devices=[]), (self.ema.swapped() if self.ema else _nothing()):
             yield
 
-    def generate(self, n: int, seed: int, batch_size: int = 500) -> torch.Tensor:
-        chunks = [
-            self.algorithm.sample(min(batch_size, n - i), seed=seed + i).float().cpu() for i in range(0, n, batch_size)
-        ]
-        return torch.cat(chunks)
+    def eval_context(self, seed: int = EVAL_SEED) -> EvalContext:
+        return EvalContext(lambda n, s: self.algorithm.sample(n, seed=s), self.data, self.algorithm, self.accelerator, seed)
+
+    def generate(self, n: int, seed: int) -> torch.Tensor:
+        """``n`` samples from this process alone (pictures, ``gan sample``)."""
+        return EvalContext(lambda k, s: self.algorithm.sample(k, seed=s), self.data, seed=seed).generate(n)
 
     def write_samples(self) -> Path | None:
         if not self.accelerator.is_main_process:
@@ -237,11 +238,9 @@ class Trainer:
         return save_samples(samples, path, real=real, title=f"step {self.step}")
 
     def run_eval(self) -> dict[str, float]:
-        if not self.accelerator.is_main_process:
-            return {}
+        # Every process takes part (metrics combine their shares); the main one logs.
         with self._sampling():
-            ctx = EvalContext(lambda n: self.generate(n, EVAL_SEED), self.data, self.algorithm, self.accelerator)
-            results = evaluate(self.metrics, ctx)
+            results = evaluate(self.metrics, self.eval_context())
         self.log({"step": self.step, **results})
         self.host.eval_end(self, self.step, results)
         return results

@@ -39,5 +39,5 @@ class ModeCoverage:
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         if "modes" not in ctx.data.info:
             raise UserError("metric 'mode-coverage' needs a Gaussian-mixture dataset such as 'ring' or 'grid'")
-        samples = ctx.generate(self.config.num_samples).flatten(1)
+        samples = ctx.generate_all(self.config.num_samples).flatten(1)
         return mode_coverage(samples, ctx.data.info["modes"], ctx.data.info["std"], self.config.threshold)
