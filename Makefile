@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install --quiet -e ".[test,tensorboard]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
+	$(PY) -m pip install --quiet -e ".[data,test,tensorboard]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
 	touch $@
 
 demo: install

