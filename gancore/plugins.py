@@ -165,10 +165,8 @@ class PluginHost:
         hint = difflib.get_close_matches(plugin, known, n=1)
         maybe = f"; did you mean '{hint[0]}'?" if hint else ""
         disabled = " (it is disabled by GANCORE_DISABLE_PLUGINS)" if plugin in _env_list("GANCORE_DISABLE_PLUGINS") else ""
-        raise UserError(
-            f"unknown plugin '{plugin}'{disabled}; installed: {', '.join(known)}{maybe}. "
-            f"Install a family with `pip install gan-{plugin}`."
-        )
+        install = "" if hint else f". To add a family, pip install its package (e.g. gan-{plugin})"
+        raise UserError(f"unknown plugin '{plugin}'{disabled}; installed: {', '.join(known)}{maybe}{install}")
 
     # -- typed hook calls -----------------------------------------------------
 

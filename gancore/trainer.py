@@ -24,7 +24,7 @@ import yaml
 from . import checkpoint
 from .algorithm import GANAlgorithm, TrainContext
 from .config import RunConfig, config_to_dict
-from .data import Batches, TensorData
+from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
 from .errors import UserError
 from .metrics import EvalContext, evaluate
@@ -33,6 +33,7 @@ from .visual import save_samples
 
 RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.jsonl")
 POINT_PLOT_SAMPLES = 2500
+REFERENCE_SAMPLES = 10_000  # real samples kept in memory for metrics when the data streams from disk
 EVAL_SEED = 12345
 
 
@@ -98,13 +99,17 @@ class Trainer:
         # Different noise per process, identical across reruns with the same seed.
         set_seed(cfg.seed, device_specific=True)
         registry = self.host.registry
-        data: TensorData = registry.build(self.config.data, "data")
+        rank, world = self.accelerator.process_index, self.accelerator.num_processes
+        data = registry.build(self.config.data, "data")
+        if isinstance(data, LoaderData):
+            # Too big for memory: a DataLoader feeds training; a fixed sample serves plots and metrics.
+            self.batches = LoaderBatches(data, cfg.batch_size, cfg.seed, rank, world, self.accelerator.device)
+            data = data.head(REFERENCE_SAMPLES if self.config.eval.metrics else cfg.sample_count, cfg.seed)
+            self.data = data.to(self.accelerator.device)
+        else:
+            self.data = data.to(self.accelerator.device)
+            self.batches = Batches(self.data, cfg.batch_size, cfg.seed, rank, world)
         self.real_cpu = data.tensors["x"]
-        self.data = data.to(self.accelerator.device)
-        try:
-            self.batches = Batches(self.data, cfg.batch_size, cfg.seed, self.accelerator.process_index, self.accelerator.num_processes)
-        except ValueError as exc:
-            raise UserError(f"train.batch_size: {exc}") from None
         ctx = TrainContext(self.accelerator, registry, self.data, lambda: next(self.batches), cfg)
         entry = registry.get("algorithm", self.config.algorithm.name)
         self.algorithm = entry.factory(registry.validate(self.config.algorithm, "algorithm"), ctx)
@@ -155,7 +160,7 @@ class Trainer:
                     self.run_eval()
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
-                if self.should_stop or self._signal is not None:
+                if self._stop_requested():
                     status = "interrupted"
                     break
         progress.close()
@@ -172,6 +177,17 @@ class Trainer:
         if self._signal is not None:
             raise Interrupted(self._signal, self.step, last)
         return status
+
+    def _stop_requested(self) -> bool:
+        """A signal or ``should_stop``. With several processes they agree, every ``log_every`` steps,
+        so all of them stop after the same step."""
+        local = self.should_stop or self._signal is not None
+        if self.accelerator.num_processes == 1:
+            return local
+        if self.step % self.config.train.log_every:
+            return False
+        flag = torch.tensor([1.0 if local else 0.0], device=self.accelerator.device)
+        return bool(self.accelerator.reduce(flag, reduction="sum").item() > 0)
 
     def _is_boundary(self) -> bool:
         cfg = self.config.train
@@ -252,18 +268,26 @@ class Trainer:
             "algorithm": self.algorithm.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
             "batches": self.batches.state_dict(),
-            "rng": _rng_state(),
         }
 
     def save_checkpoint(self) -> Path | None:
+        # Every process's RNG is kept, so each one resumes with the noise it would have drawn.
+        rng = self._gather_rng()
+        folder = None
+        if self.accelerator.is_main_process:
+            folder = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
+            meta = {"step": self.step, "num_processes": self.accelerator.num_processes, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host)}
+            checkpoint.save(folder, {**self.state_dict(), "rng": rng}, meta)
+            checkpoint.prune(self.run_dir, self.config.train.keep_checkpoints)
         self.accelerator.wait_for_everyone()
-        if not self.accelerator.is_main_process:
-            return None
-        folder = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
-        meta = {"step": self.step, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host)}
-        checkpoint.save(folder, self.state_dict(), meta)
-        checkpoint.prune(self.run_dir, self.config.train.keep_checkpoints)
         return folder
+
+    def _gather_rng(self) -> list[dict[str, Any]]:
+        if self.accelerator.num_processes == 1:
+            return [_rng_state()]
+        from accelerate.utils import gather_object
+
+        return gather_object([_rng_state()])
 
     def _restore(self) -> None:
         folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir)
@@ -289,7 +313,13 @@ class Trainer:
             self.batches.load_state_dict(state["batches"])
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-        _set_rng_state(state["rng"])
+        rng = state["rng"]
+        if isinstance(rng, list):  # one per process
+            if len(rng) != self.accelerator.num_processes:
+                print(f"warning: the checkpoint was written by {len(rng)} process(es), this run has "
+                      f"{self.accelerator.num_processes}; the random streams will differ from an uninterrupted run")
+            rng = rng[min(self.accelerator.process_index, len(rng) - 1)]
+        _set_rng_state(rng)
 
     # ---------------------------------------------------------------- signals
 

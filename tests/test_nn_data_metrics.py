@@ -69,10 +69,35 @@ def test_digits_are_real_and_scaled():
 
 def test_batches_cover_an_epoch_without_repeats_and_shard_across_processes():
     data = TensorData({"x": torch.arange(20).float().unsqueeze(1)}, "points")
-    seen = torch.cat([next(Batches(data, 5, seed=0)) ["x"] for _ in range(1)])
     stream = Batches(data, 5, seed=0)
     epoch = torch.cat([next(stream)["x"] for _ in range(4)]).flatten()
-    assert sorted(epoch.tolist()) == list(range(20)) and seen.shape == (5, 1)
+    assert sorted(epoch.tolist()) == list(range(20))
+    next_epoch = torch.cat([next(stream)["x"] for _ in range(4)]).flatten()
+    assert sorted(next_epoch.tolist()) == list(range(20)) and not torch.equal(epoch, next_epoch), "reshuffled each epoch"
     rank0, rank1 = Batches(data, 5, 0, rank=0, world_size=2), Batches(data, 5, 0, rank=1, world_size=2)
     both = torch.cat([next(rank0)["x"], next(rank1)["x"], next(rank0)["x"], next(rank1)["x"]]).flatten()
-    assert sorted(both.tolist()) == list(range(20)), "two processes see disjoint halves of the epoch"
+    assert torch.equal(both, epoch), "two processes split each global batch of the single-process order"
+
+
+def test_batches_resume_from_a_position_and_straddle_epochs():
+    data = TensorData({"x": torch.arange(7).float().unsqueeze(1)}, "points")
+    a = Batches(data, 3, seed=1)
+    seen = [next(a)["x"].flatten().tolist() for _ in range(5)]
+    b = Batches(data, 3, seed=1)
+    for _ in range(2):
+        next(b)
+    b2 = Batches(data, 3, seed=1)
+    b2.load_state_dict(b.state_dict())
+    assert [next(b2)["x"].flatten().tolist() for _ in range(3)] == seen[2:]
+    assert sorted(sum(seen, [])[:7]) == list(range(7)), "the first 7 samples are one full epoch"
+
+
+def test_small_stream_beside_a_large_one():
+    data = TensorData(
+        {"x": torch.arange(100).float().unsqueeze(1), "x_labeled": torch.arange(4).float().unsqueeze(1), "y_labeled": torch.arange(4)},
+        "points",
+        streams={"x": ["x"], "labeled": ["x_labeled", "y_labeled"]},
+    )
+    batch = next(Batches(data, 10, seed=0))
+    assert batch["x"].shape == (10, 1) and batch["x_labeled"].shape == (10, 1)
+    assert torch.equal(batch["x_labeled"].flatten().long(), batch["y_labeled"]), "a stream's tensors stay aligned"

@@ -15,3 +15,10 @@ def gan_register_metrics(register):
             "modes captured and % high-quality samples on ring/grid mixtures",
         )
     )
+
+
+@hookimpl
+def gan_register_commands(cli):
+    from gancore.metrics import train_features
+
+    train_features.add_command(cli)

@@ -1,5 +1,5 @@
-"""Data: the ``TensorData`` contract that dataset builders return, and the batch stream."""
+"""Data: what dataset builders return, and the resumable batch streams."""
 
-from .base import Batches, TensorData
+from .base import Batches, LoaderBatches, LoaderData, Order, TensorData, TensorItems
 
-__all__ = ["Batches", "TensorData"]
+__all__ = ["Batches", "LoaderBatches", "LoaderData", "Order", "TensorData", "TensorItems"]

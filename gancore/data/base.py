@@ -1,12 +1,22 @@
-"""In-memory data and the batch stream the trainer draws from.
+"""Data as the trainer sees it, and the resumable batch streams drawn from it.
 
-Small datasets live on the training device as tensors; batches are drawn by
-index from a seeded permutation, so no DataLoader sits in the hot path and a
-resumed run sees exactly the batches an uninterrupted one would.
+A dataset builder returns either
+
+* ``TensorData``: tensors that fit in memory. They move to the training device
+  once and batches are drawn by index: no DataLoader in the hot path; or
+* ``LoaderData``: a map-style ``torch.utils.data.Dataset`` (an image folder,
+  CelebA...). Batches come from a ``DataLoader`` with workers.
+
+Both are read in the same order. The order of epoch ``e`` of a stream is a
+permutation seeded by ``(seed, stream, e)``, and a stream's whole state is one
+number, the count of samples consumed, so a resumed run sees exactly the
+batches an uninterrupted one would. With several processes every process walks
+the same order and takes its own slice of each global batch.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -15,25 +25,33 @@ import torch
 
 @dataclass
 class TensorData:
-    """What a dataset builder returns.
+    """In-memory data.
 
-    :param tensors: equal-length tensors by name; ``"x"`` holds the samples
-        (``(N, D)`` points or ``(N, C, H, W)`` images in [-1, 1]); ``"y"`` labels, if any.
+    :param tensors: tensors by name; ``"x"`` holds the samples (``(N, D)`` points or
+        ``(N, C, H, W)`` images in [-1, 1]), ``"y"`` labels if any. Families may
+        expect more, e.g. ``"x_labeled"``/``"y_labeled"`` or ``"x_b"`` (a second domain).
     :param kind: ``"points"`` or ``"image"``; decides how samples are plotted.
-    :param info: facts metrics may need, e.g. ``{"modes": Tensor, "std": 0.02}``
-        for mixtures, ``{"num_classes": 10}`` for labelled data.
+    :param info: facts metrics and families may need, e.g. ``{"modes": ..., "std": 0.02}``,
+        ``{"num_classes": 10}`` or ``{"palette": (K, C) tensor}``.
+    :param streams: groups of tensors drawn together, each group with its own order
+        and length (e.g. a small labelled set beside a large unlabelled one). By
+        default all tensors form one stream.
     """
 
     tensors: dict[str, torch.Tensor]
     kind: Literal["points", "image"]
     info: dict[str, Any] = field(default_factory=dict)
+    streams: dict[str, list[str]] | None = None
 
     def __post_init__(self) -> None:
         if "x" not in self.tensors:
             raise ValueError("TensorData needs an 'x' tensor")
-        lengths = {name: len(t) for name, t in self.tensors.items()}
-        if len(set(lengths.values())) != 1:
-            raise ValueError(f"TensorData tensors differ in length: {lengths}")
+        if self.streams is None:
+            self.streams = {"x": list(self.tensors)}
+        for name, keys in self.streams.items():
+            lengths = {k: len(self.tensors[k]) for k in keys}
+            if len(set(lengths.values())) != 1:
+                raise ValueError(f"TensorData stream '{name}' has tensors of different lengths: {lengths}")
 
     def __len__(self) -> int:
         return len(self.tensors["x"])
@@ -43,55 +61,156 @@ class TensorData:
         return tuple(self.tensors["x"].shape[1:])
 
     def to(self, device: torch.device | str) -> "TensorData":
-        return TensorData({k: v.to(device) for k, v in self.tensors.items()}, self.kind, self.info)
+        return TensorData({k: v.to(device) for k, v in self.tensors.items()}, self.kind, self.info, self.streams)
+
+
+@dataclass
+class LoaderData:
+    """Data read through a DataLoader.
+
+    :param dataset: a map-style dataset whose items are dicts of tensors (at least ``"x"``).
+    :param kind: ``"image"`` or ``"points"``.
+    :param sample_shape: the shape of one ``"x"``.
+    :param info: as for ``TensorData``.
+    :param num_workers: DataLoader worker processes.
+    """
+
+    dataset: Any
+    kind: Literal["points", "image"]
+    sample_shape: tuple[int, ...]
+    info: dict[str, Any] = field(default_factory=dict)
+    num_workers: int = 2
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def head(self, n: int, seed: int = 0) -> TensorData:
+        """A fixed random ``n`` items in memory (for plots and metrics that need real samples)."""
+        index = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(seed))[:n]
+        items = [self.dataset[int(i)] for i in index]
+        return TensorData({k: torch.stack([item[k] for item in items]) for k in items[0]}, self.kind, self.info)
+
+
+class Order:
+    """The order in which a stream of ``length`` samples is read, from a sample offset."""
+
+    def __init__(self, length: int, seed: int, stream: str) -> None:
+        self.length = length
+        self.seed = (seed * 1_000_003 + zlib.crc32(stream.encode())) % (2**63)
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def _permutation(self, epoch: int) -> torch.Tensor:
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed + epoch)
+            self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator)
+        return self._perm
+
+    def take(self, start: int, count: int) -> torch.Tensor:
+        parts, position = [], start
+        while position < start + count:
+            epoch, offset = divmod(position, self.length)
+            step = min(self.length - offset, start + count - position)
+            parts.append(self._permutation(epoch)[offset : offset + step])
+            position += step
+        return torch.cat(parts)
 
 
 class Batches:
-    """An endless stream of batches, shuffled each epoch from its own seeded generator.
-
-    With several processes, every process walks the same permutation and takes
-    its own slice of each global batch, so the processes see disjoint samples.
-    """
+    """Endless batches from ``TensorData`` on its device, one slice of each global batch per process."""
 
     def __init__(self, data: TensorData, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
-        if batch_size * world_size > len(data):
-            raise ValueError(
-                f"batch_size {batch_size} x {world_size} process(es) is larger than the dataset ({len(data)} samples)"
-            )
-        self.data = data
-        self.batch_size = batch_size
-        self.rank, self.world_size = rank, world_size
-        self.generator = torch.Generator().manual_seed(seed)
-        self.epoch = 0
-        self.position = 0
-        self.order = torch.randperm(len(data), generator=self.generator)
+        self.data, self.batch_size, self.rank, self.world_size = data, batch_size, rank, world_size
+        self.orders = {name: Order(len(data.tensors[keys[0]]), seed, name) for name, keys in data.streams.items()}
+        self.position = 0  # samples of each stream consumed, by all processes together
 
     def __iter__(self) -> "Batches":
         return self
 
     def __next__(self) -> dict[str, torch.Tensor]:
-        global_batch = self.batch_size * self.world_size
-        if self.position + global_batch > len(self.order):  # drop the ragged tail, like drop_last
-            self.order = torch.randperm(len(self.data), generator=self.generator)
-            self.position = 0
-            self.epoch += 1
-        start = self.position + self.rank * self.batch_size
-        index = self.order[start : start + self.batch_size]
-        self.position += global_batch
-        device = self.data.tensors["x"].device
-        index = index.to(device)
-        return {name: tensor.index_select(0, index) for name, tensor in self.data.tensors.items()}
+        batch = {}
+        mine = self.position + self.rank * self.batch_size
+        for name, keys in self.data.streams.items():
+            index = self.orders[name].take(mine, self.batch_size).to(self.data.tensors[keys[0]].device)
+            for key in keys:
+                batch[key] = self.data.tensors[key].index_select(0, index)
+        self.position += self.batch_size * self.world_size
+        return batch
+
+    @property
+    def epoch(self) -> int:
+        return self.position // len(self.data)
 
     def state_dict(self) -> dict:
-        return {
-            "generator": self.generator.get_state(),
-            "order": self.order.clone(),
-            "position": self.position,
-            "epoch": self.epoch,
-        }
+        return {"position": self.position}
 
     def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
-        self.order = state["order"].clone()
         self.position = int(state["position"])
-        self.epoch = int(state["epoch"])
+
+
+class _IndexBatches:
+    """A batch sampler over an ``Order``: this process's indices of every global batch from ``start``."""
+
+    def __init__(self, order: Order, start: int, batch_size: int, rank: int, world_size: int) -> None:
+        self.order, self.start, self.batch_size, self.rank, self.world_size = order, start, batch_size, rank, world_size
+
+    def __iter__(self):
+        position = self.start
+        while True:
+            yield self.order.take(position + self.rank * self.batch_size, self.batch_size).tolist()
+            position += self.batch_size * self.world_size
+
+
+class LoaderBatches:
+    """Endless batches from ``LoaderData`` through a DataLoader with workers, moved to ``device``.
+
+    Workers read ahead, so the position saved is the count of batches handed out,
+    not the sampler's, and resuming starts a new DataLoader there."""
+
+    def __init__(self, data: LoaderData, batch_size: int, seed: int, rank: int = 0, world_size: int = 1, device="cpu") -> None:
+        self.data, self.batch_size, self.rank, self.world_size, self.device = data, batch_size, rank, world_size, torch.device(device)
+        self.order = Order(len(data), seed, "x")
+        self.position = 0
+        self._iterator = None
+
+    def _start(self) -> None:
+        from torch.utils.data import DataLoader
+
+        sampler = _IndexBatches(self.order, self.position, self.batch_size, self.rank, self.world_size)
+        loader = DataLoader(
+            self.data.dataset,
+            batch_sampler=sampler,
+            num_workers=self.data.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+        )
+        self._iterator = iter(loader)
+
+    def __iter__(self) -> "LoaderBatches":
+        return self
+
+    def __next__(self) -> dict[str, torch.Tensor]:
+        if self._iterator is None:
+            self._start()
+        batch = next(self._iterator)
+        self.position += self.batch_size * self.world_size
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    def state_dict(self) -> dict:
+        return {"position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.position = int(state["position"])
+        self._iterator = None
+
+
+class TensorItems(torch.utils.data.Dataset):
+    """``TensorData`` seen item by item (to feed in-memory data through a DataLoader)."""
+
+    def __init__(self, data: TensorData) -> None:
+        self.tensors = {k: v for k, v in data.tensors.items() if k in data.streams["x"]}
+
+    def __len__(self) -> int:
+        return len(self.tensors["x"])
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {k: v[index] for k, v in self.tensors.items()}

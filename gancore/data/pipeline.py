@@ -1,0 +1,92 @@
+"""Turn raw images and labels into what the trainer reads: transforms, palettes, labelled subsets,
+and the choice between in-memory tensors and a DataLoader."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+
+from . import transforms
+from .base import LoaderData, TensorData, TensorItems
+from .transforms import ImageOptions
+
+
+def from_tensors(x: torch.Tensor, y: torch.Tensor | None, options: ImageOptions, info: dict[str, Any] | None = None) -> TensorData | LoaderData:
+    """Images already in memory (N, C, H, W) in [-1, 1]: transform them all at once."""
+    info = dict(info or {})
+    x = transforms.apply(x, options, torch.Generator().manual_seed(options.transform_seed))
+    tensors = {"x": x}
+    if options.quantize is not None:
+        info["palette"] = transforms.fit_palette(x, options.quantize, options.transform_seed)
+        tensors = transforms.quantize(x, info["palette"])
+    if y is not None:
+        tensors["y"] = y
+    data = TensorData(tensors, "image", info)
+    if options.labels_per_class:
+        data = with_labelled_stream(data, options.labels_per_class, options.transform_seed)
+    if not keep_in_memory(options, len(x), tuple(x.shape[1:])):
+        return LoaderData(TensorItems(data), "image", data.sample_shape, info, options.num_workers)
+    return data
+
+
+def with_labelled_stream(data: TensorData, per_class: int, seed: int) -> TensorData:
+    if "y" not in data.tensors:
+        from ..errors import UserError
+
+        raise UserError("labels_per_class needs a dataset with labels")
+    keep = transforms.labelled_subset(data.tensors["y"], per_class, seed)
+    tensors = dict(data.tensors)
+    tensors["x_labeled"], tensors["y_labeled"] = data.tensors["x"][keep], data.tensors["y"][keep]
+    streams = {"x": list(data.tensors), "labeled": ["x_labeled", "y_labeled"]}
+    return TensorData(tensors, data.kind, {**data.info, "labels_per_class": per_class}, streams)
+
+
+def keep_in_memory(options: ImageOptions, count: int, shape: tuple[int, ...]) -> bool:
+    if options.in_memory != "auto":
+        return bool(options.in_memory)
+    return count * math.prod(shape) * 4 <= options.memory_limit_gb * 2**30
+
+
+class TransformedItems(torch.utils.data.Dataset):
+    """Items read one at a time (files), transformed in the DataLoader worker.
+
+    :param read: ``read(i) -> (image (C, H, W) in [-1, 1], label or None)``.
+    """
+
+    def __init__(self, read: Callable[[int], tuple[torch.Tensor, int | None]], length: int, options: ImageOptions, palette: torch.Tensor | None):
+        self.read, self.length, self.options, self.palette = read, length, options, palette
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        image, label = self.read(index)
+        generator = torch.Generator().manual_seed(self.options.transform_seed * 1_000_003 + index)
+        x = transforms.apply(image.unsqueeze(0), self.options, generator)
+        item = transforms.quantize(x, self.palette) if self.palette is not None else {"x": x}
+        item = {k: v[0] for k, v in item.items()}
+        if label is not None:
+            item["y"] = torch.tensor(label)
+        return item
+
+
+def from_reader(read: Callable[[int], tuple[torch.Tensor, int | None]], length: int, options: ImageOptions, info: dict[str, Any] | None = None) -> TensorData | LoaderData:
+    """Images read one at a time (folders, CelebA): a DataLoader, or all read into memory when small."""
+    info = dict(info or {})
+    palette = None
+    if options.quantize is not None:
+        plain = options.model_copy(update={"quantize": None})
+        subset = torch.stack([transforms.apply(read(i)[0].unsqueeze(0), plain, torch.Generator().manual_seed(i))[0]
+                              for i in range(min(length, options.quantize.fit_images))])
+        palette = info["palette"] = transforms.fit_palette(subset, options.quantize, options.transform_seed)
+    items = TransformedItems(read, length, options, palette)
+    shape = tuple(items[0]["x"].shape)
+    if keep_in_memory(options, length, shape) or options.labels_per_class:
+        every = [items[i] for i in range(length)]
+        data = TensorData({k: torch.stack([item[k] for item in every]) for k in every[0]}, "image", info)
+        if options.labels_per_class:
+            data = with_labelled_stream(data, options.labels_per_class, options.transform_seed)
+        return data
+    return LoaderData(items, "image", shape, info, options.num_workers)

@@ -1,0 +1,170 @@
+"""torchvision datasets (MNIST, Fashion-MNIST, CIFAR-10, SVHN, CelebA) and image folders.
+
+Nothing downloads unless ``download: true``. A missing root is a clear error
+that says where the files were expected. Files are checked for presence, not
+for torchvision's checksums, so copies prepared elsewhere load too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from pydantic import Field
+
+from ..errors import UserError
+from .base import TensorData
+from .pipeline import from_reader, from_tensors
+from .transforms import ImageOptions
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+class VisionConfig(ImageOptions):
+    root: str = Field("data", description="folder that holds (or will receive) the dataset files")
+    download: bool = Field(False, description="download the files into root if they are missing (needs internet)")
+    split: Literal["train", "test"] = Field("train", description="which official split to read")
+
+
+class CelebAConfig(VisionConfig):
+    split: Literal["train", "valid", "test", "all"] = Field("train", description="which official split to read")
+    image_size: int | None = Field(64, ge=4, description="resize the 178x218 photos to this side after a centre crop to 178x178")
+
+
+class ImageFolderConfig(ImageOptions):
+    root: str = Field(description="a folder of images, or of class sub-folders of images (torchvision ImageFolder layout)")
+    image_size: int | None = Field(None, ge=4, description="resize (after a centre crop to a square); null keeps the size of the files, which must then agree")
+
+
+def _open(cls, config: VisionConfig, expected: str, **kwargs):
+    """Instantiate a torchvision dataset, turning its 'not found' into a UserError naming the place."""
+    root = Path(config.root).expanduser()
+    try:
+        return cls(str(root), download=config.download, **kwargs)
+    except (RuntimeError, FileNotFoundError, OSError) as exc:
+        hint = "set download: true to fetch it" if not config.download else "the download failed (is there a network connection?)"
+        raise UserError(f"{cls.__name__} files not found under '{root}' (expected {expected}); {hint}, or point root at a copy. ({exc})") from None
+
+
+def _presence_only(cls):
+    """A subclass that accepts files that exist, without torchvision's md5 check."""
+
+    def check(self) -> bool:
+        base = Path(self.root) / getattr(self, "base_folder", "")
+        names = [entry[0] if isinstance(entry, (list, tuple)) else entry for entry in getattr(self, "_expected_files", [])]
+        return all((base / name).exists() for name in names) and bool(names)
+
+    return type(cls.__name__, (cls,), {"_check_integrity": check})
+
+
+def _uint8_images(array: np.ndarray | torch.Tensor, channels_last: bool) -> torch.Tensor:
+    x = torch.as_tensor(np.asarray(array)).float()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    elif channels_last:
+        x = x.permute(0, 3, 1, 2)
+    return x.div(255.0).mul(2.0).sub(1.0).contiguous()
+
+
+def mnist(config: VisionConfig):
+    from torchvision.datasets import MNIST
+
+    ds = _open(MNIST, config, "MNIST/raw/train-images-idx3-ubyte etc.", train=config.split == "train")
+    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, {"num_classes": 10})
+
+
+def fashion_mnist(config: VisionConfig):
+    from torchvision.datasets import FashionMNIST
+
+    ds = _open(FashionMNIST, config, "FashionMNIST/raw/train-images-idx3-ubyte etc.", train=config.split == "train")
+    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, {"num_classes": 10})
+
+
+def cifar10(config: VisionConfig):
+    from torchvision.datasets import CIFAR10
+
+    cls = _presence_only(CIFAR10)
+    cls._expected_files = [*CIFAR10.train_list, *CIFAR10.test_list]
+    ds = _open(cls, config, "cifar-10-batches-py/data_batch_1..5 and test_batch", train=config.split == "train")
+    return from_tensors(_uint8_images(ds.data, True), torch.tensor(ds.targets).long(), config, {"num_classes": 10})
+
+
+def svhn(config: VisionConfig):
+    from torchvision.datasets import SVHN
+
+    cls = _presence_only(SVHN)
+    cls._expected_files = [SVHN.split_list[config.split][1]]
+    ds = _open(cls, config, f"{SVHN.split_list[config.split][1]}", split=config.split)
+    return from_tensors(_uint8_images(ds.data, False), torch.from_numpy(ds.labels).long(), config, {"num_classes": 10})
+
+
+def celeba(config: CelebAConfig):
+    from torchvision.datasets import CelebA
+
+    cls = _presence_only(CelebA)
+    cls._expected_files = [name for _, _, name in CelebA.file_list if not name.endswith((".zip", ".7z"))] + ["img_align_celeba"]
+    ds = _open(cls, config, "celeba/img_align_celeba/*.jpg and the celeba/*.txt lists", split=config.split, target_type=[])
+    folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
+    files = [folder / name for name in ds.filename]
+    return from_reader(lambda i: (_read_image(files[i], config.image_size), None), len(files), config)
+
+
+def image_folder(config: ImageFolderConfig):
+    root = Path(config.root).expanduser()
+    if not root.is_dir():
+        raise UserError(f"image-folder: '{root}' is not a folder. Point root at a folder of images or of class sub-folders.")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if classes:
+        files = [(f, label) for label, c in enumerate(classes) for f in sorted((root / c).rglob("*")) if f.suffix.lower() in IMAGE_SUFFIXES]
+    else:
+        files = [(f, None) for f in sorted(root.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
+    if not files:
+        raise UserError(f"image-folder: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under '{root}'")
+    info: dict = {"num_classes": len(classes)} if classes else {}
+    palette = _shared_palette(files[0][0])
+    if palette is not None and config.quantize is None:
+        # Palette PNGs (e.g. from `gan bgan quantize`): the pixel values are already the classes.
+        return _palette_data(files, palette, info)
+    return from_reader(lambda i: (_read_image(files[i][0], config.image_size), files[i][1]), len(files), config, info)
+
+
+def _read_image(path: Path, size: int | None) -> torch.Tensor:
+    from PIL import Image
+    from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
+
+    with Image.open(path) as image:
+        image = image.convert("RGB" if image.mode not in ("L", "1", "I;16") else "L")
+        x = pil_to_tensor(image)
+    if size:
+        side = min(x.shape[-2:])
+        x = resize(center_crop(x, [side, side]), [size, size], antialias=True)
+    return x.float().div(255.0).mul(2.0).sub(1.0)
+
+
+def _shared_palette(path: Path) -> torch.Tensor | None:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.mode != "P":
+            return None
+        colors = np.array(image.getpalette(), dtype=np.float32).reshape(-1, 3)
+    return torch.from_numpy(colors).div(255.0).mul(2.0).sub(1.0)
+
+
+def _palette_data(files, palette: torch.Tensor, info: dict) -> TensorData:
+    """Palette PNGs, in memory: ``index`` holds the classes, ``x`` shows them in the palette's colours."""
+    from PIL import Image
+
+    indices = []
+    for path, _ in files:
+        with Image.open(path) as image:
+            if image.mode != "P":
+                raise UserError(f"image-folder: '{path}' is not a palette PNG like the first one, '{files[0][0]}'")
+            indices.append(torch.from_numpy(np.asarray(image, dtype=np.int64)))
+    index = torch.stack(indices)
+    tensors = {"x": palette[index].permute(0, 3, 1, 2).contiguous(), "index": index}
+    if files[0][1] is not None:
+        tensors["y"] = torch.tensor([label for _, label in files])
+    return TensorData(tensors, "image", {**info, "palette": palette})

@@ -1,0 +1,232 @@
+"""Feature networks for FID, KID, inception score and precision/recall.
+
+Every metric that compares distributions in a feature space takes a
+``features`` option naming one of these extractors:
+
+``inception``
+    The FID Inception-v3 of pytorch-fid / TTUR (2048 pool features, 1008 class
+    logits). Its weights are not shipped and never downloaded: put the file
+    ``pt_inception-2015-12-05-6726825d.pth`` in ``~/.cache/gancore/`` or point
+    ``$GANCORE_INCEPTION_WEIGHTS`` (or the metric's ``inception_weights``
+    option) at it. Images are resized to 299x299 (bilinear); grey images are
+    repeated to three channels.
+``lenet-mnist``, ``lenet-digits``
+    Small digit classifiers (128 features, 10 class logits) trained by
+    ``gan train-features`` on mnist5k and on scikit-learn's digits, shipped in
+    ``gancore/metrics/weights/``. Images are resized to 28x28 (bilinear,
+    antialiased when shrinking); RGB is turned grey with ITU-R 601 weights.
+``pixels``
+    The raw values, flattened: points, or images without a network.
+
+Images are what generators output: ``(N, C, H, W)`` in [-1, 1]. Plugins can add
+extractors with ``register_extractor(name, build)``, where ``build(options)``
+returns a ``FeatureExtractor``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import UserError
+from .base import CHUNK, EvalContext
+
+# Divides the EvalContext CHUNK, so every process batches its share exactly as one process would.
+BATCH = 100
+assert CHUNK % BATCH == 0
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+
+class FeatureExtractor(Protocol):
+    """What a metric needs from a feature network."""
+
+    name: str
+    num_features: int
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, num_features)`` features of a batch of samples in data space."""
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, num_classes)`` class logits (inception score); raise ``UserError`` if there are none."""
+
+
+@dataclass(frozen=True)
+class ExtractorOptions:
+    inception_weights: str | None = None
+
+
+EXTRACTORS: dict[str, Callable[[ExtractorOptions], FeatureExtractor]] = {}
+
+
+def register_extractor(name: str, build: Callable[[ExtractorOptions], FeatureExtractor]) -> None:
+    EXTRACTORS[name] = build
+
+
+def check_extractor_name(name: str) -> str:
+    """Pydantic validator for a ``features`` option."""
+    if name not in EXTRACTORS:
+        raise ValueError(f"unknown feature network '{name}'; choose one of {', '.join(sorted(EXTRACTORS))}")
+    return name
+
+
+_cache: dict[tuple[str, ExtractorOptions], FeatureExtractor] = {}
+
+
+def get_extractor(name: str, options: ExtractorOptions = ExtractorOptions()) -> FeatureExtractor:
+    """The named extractor, built once per process (its weights load once)."""
+    check_extractor_name(name)
+    key = (name, options)
+    if key not in _cache:
+        _cache[key] = EXTRACTORS[name](options)
+    return _cache[key]
+
+
+# ----------------------------------------------------------------- extraction
+
+
+@torch.no_grad()
+def extract(extractor: FeatureExtractor, x: torch.Tensor, *, logits: bool = False, device: torch.device | None = None) -> torch.Tensor:
+    """Features (or logits) of ``x`` in batches of ``BATCH``, returned on the CPU as float32."""
+    run = extractor.logits if logits else extractor.features
+    if isinstance(extractor, nn.Module) and device is not None:
+        extractor.to(device)
+    outputs = [run(x[i : i + BATCH].to(device or "cpu")).float().cpu() for i in range(0, len(x), BATCH)]
+    if not outputs:
+        width = run(x.new_zeros(1, *x.shape[1:]).to(device or "cpu")).shape[1]
+        return torch.empty(0, width)
+    return torch.cat(outputs)
+
+
+def generated_features(ctx: EvalContext, extractor: FeatureExtractor, n: int, *, logits: bool = False) -> torch.Tensor:
+    """Features of all ``n`` generated samples, on every process, in single-process order.
+
+    Each process runs the network on its own share only; the features are then gathered.
+    """
+    return ctx.gather_chunks(extract(extractor, ctx.generate(n), logits=logits, device=ctx.device), n)
+
+
+def real_features(ctx: EvalContext, extractor: FeatureExtractor, n: int, split: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+    """Features of the first ``n`` real samples of a fixed shuffle (of ``split`` or the run's data)."""
+    total = len((split if split is not None else ctx.data.tensors)["x"])
+    n = min(n, total)
+    return ctx.gather_chunks(extract(extractor, ctx.real(n, split=split), device=ctx.device), n)
+
+
+# ---------------------------------------------------------------------- pixels
+
+
+class PixelFeatures:
+    """The samples themselves, flattened."""
+
+    name = "pixels"
+    num_features = -1  # whatever the data has
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(1).float()
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        raise UserError("features 'pixels' have no class logits; the inception score needs 'inception' or a 'lenet-*' network")
+
+
+# ----------------------------------------------------------------------- LeNet
+
+
+def to_grey(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``(N, C, H, W)`` images in [-1, 1] to ``(N, 1, size, size)`` grey images in [-1, 1]."""
+    if x.dim() != 4:
+        raise UserError(f"a LeNet feature network needs images (N, C, H, W), got samples of shape {tuple(x.shape[1:])}; use features: pixels")
+    x = x.float()
+    if x.shape[1] == 3:
+        x = (x * x.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+    elif x.shape[1] != 1:
+        raise UserError(f"a LeNet feature network needs grey or RGB images, got {x.shape[1]} channels")
+    if x.shape[-2:] != (size, size):
+        shrink = x.shape[-1] > size or x.shape[-2] > size
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=shrink)
+    return x.clamp(-1, 1)
+
+
+class LeNet(nn.Module):
+    """A LeNet-style digit classifier on 28x28 grey images: three 3x3 conv layers, then
+    a 128-unit hidden layer (the features) and 10 class logits. About 131k parameters."""
+
+    INPUT_SIZE = 28
+    NUM_FEATURES = 128
+
+    def __init__(self, num_classes: int = 10) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 14x14
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 3x3
+            nn.Flatten(),
+            nn.Linear(64 * 3 * 3, self.NUM_FEATURES), nn.ReLU(),
+        )
+        self.dropout = nn.Dropout(0.3)
+        self.head = nn.Linear(self.NUM_FEATURES, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(to_grey(x, self.INPUT_SIZE))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.dropout(self.features(x)))
+
+
+class LeNetFeatures(LeNet):
+    """A trained LeNet, loaded from a safetensors file, always in eval mode."""
+
+    num_features = LeNet.NUM_FEATURES
+
+    def __init__(self, name: str, dataset: str) -> None:
+        super().__init__()
+        self.name = name
+        path = lenet_weights(dataset)
+        if not path.is_file():
+            raise UserError(
+                f"the weights of features '{name}' are missing: {path}. Reinstall gancore, or make them with "
+                f"`gan train-features --dataset {dataset}`"
+            )
+        from safetensors.torch import load_file
+
+        self.load_state_dict(load_file(str(path)))
+        self.eval()
+        self.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "LeNetFeatures":
+        return super().train(False)
+
+
+# The dataset each shipped LeNet is trained on, by file stem.
+LENET_DATASETS = {"digits": "lenet-digits", "mnist5k": "lenet-mnist"}
+
+
+def lenet_weights(dataset: str) -> Path:
+    """The shipped weights file of the LeNet trained on ``dataset`` ('digits' or 'mnist5k')."""
+    return WEIGHTS_DIR / f"{LENET_DATASETS[dataset]}.safetensors"
+
+
+def lenet_record(dataset: str) -> dict:
+    """What ``gan train-features`` recorded next to the weights: data, command, test accuracy."""
+    return json.loads(lenet_weights(dataset).with_suffix(".json").read_text())
+
+
+def _inception(options: ExtractorOptions) -> FeatureExtractor:
+    from .inception import InceptionFeatures, inception_weights_path
+
+    return InceptionFeatures(inception_weights_path(options.inception_weights))
+
+
+register_extractor("pixels", lambda options: PixelFeatures())
+register_extractor("lenet-mnist", lambda options: LeNetFeatures("lenet-mnist", "mnist5k"))
+register_extractor("lenet-digits", lambda options: LeNetFeatures("lenet-digits", "digits"))
+register_extractor("inception", _inception)

@@ -1,0 +1,220 @@
+"""WGAN (weight clipping) and WGAN-GP (gradient penalty).
+
+One trainer step is one generator step. Before it, the critic takes
+``n_critic`` steps, each on a fresh real batch drawn from the trainer's
+resumable stream (``ctx.next_batch()``), so a resumed run replays exactly
+the batches an uninterrupted one would see.
+
+The critic maximises E[D(x)] − E[D(G(z))], the Wasserstein estimate, which is
+a lower bound on the Wasserstein-1 distance (up to the critic's Lipschitz
+constant) only while the critic stays Lipschitz: ``wgan`` clips its weights,
+``wgan-gp`` penalises its input gradient on random interpolates.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+from torch import nn
+
+from gancore import GANAlgorithm, TrainContext, UserError
+
+from .config import CriticConfig, WGANConfig, WGANGPConfig
+
+# The reference WGAN code trains the critic almost to optimality at first and
+# now and then later: 100 critic steps for the first 25 generator steps and on
+# every 500th generator step.
+REFERENCE_CRITIC_STEPS = 100
+REFERENCE_WARMUP = 25
+REFERENCE_EVERY = 500
+
+
+def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Random points on the segments between paired real and generated samples:
+    one α ~ U[0, 1] per sample (not per pixel), as in Gulrajani et al."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    return torch.lerp(fake, real, alpha)
+
+
+def gradient_norms(critic: nn.Module, x_hat: torch.Tensor, *, create_graph: bool = True) -> torch.Tensor:
+    """‖∇D(x̂)‖₂ for each sample of ``x_hat``."""
+    x_hat = x_hat.detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
+    return gradients.flatten(1).norm(2, dim=1)
+
+
+def scores_and_gradient_norms(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, *, create_graph: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Critic scores of ``real`` and ``fake`` and ‖∇D(x̂)‖₂ per interpolate, from one forward pass.
+
+    One pass over the concatenated batch (real, fake, interpolates) is faster on
+    small networks and is what multi-process (DDP) training supports; it is only
+    valid for a critic with no batch norm, which a gradient penalty needs anyway.
+    """
+    n = real.shape[0]
+    x_hat = interpolate(real, fake.detach()).requires_grad_(True)
+    scores = critic(torch.cat([real, fake.detach(), x_hat])).flatten()
+    real_scores, fake_scores, hat_scores = scores[:n], scores[n : 2 * n], scores[2 * n :]
+    (gradients,) = torch.autograd.grad(hat_scores.sum(), x_hat, create_graph=create_graph)
+    return real_scores, fake_scores, gradients.flatten(1).norm(2, dim=1)
+
+
+def gradient_penalty(grad_norms: torch.Tensor) -> torch.Tensor:
+    """(‖∇D(x̂)‖₂ − 1)², averaged over the interpolates (two-sided, as in the paper)."""
+    return ((grad_norms - 1.0) ** 2).mean()
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """No parameter gradients for ``module`` inside the block (the generator step
+    needs gradients through the critic, not of it)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+class WassersteinGAN(GANAlgorithm):
+    """What WGAN and WGAN-GP share: networks, optimizers, the critic/generator schedule, sampling.
+
+    Subclasses give ``critic_loss`` (the objective of one critic step, plus its
+    logs), may check the critic (``check_critic``) and constrain it after every
+    critic step (``constrain_critic``).
+    """
+
+    config: CriticConfig
+
+    def __init__(self, config: CriticConfig, ctx: TrainContext) -> None:
+        super().__init__(config, ctx)
+        shape = ctx.data.sample_shape
+        generator = ctx.build_model(
+            config.generator, "algorithm.generator", data_shape=shape, latent_dim=config.latent_dim, is_image=ctx.data.kind == "image"
+        )
+        critic = ctx.build_model(config.critic, "algorithm.critic", data_shape=shape, out_features=1)
+        self.check_critic(critic)
+        opt_generator = self._optimizer(generator, config.lr_generator)
+        opt_critic = self._optimizer(critic, config.lr_critic)
+        self.generator, self.critic, self.opt_generator, self.opt_critic = ctx.prepare(generator, critic, opt_generator, opt_critic)
+        self.constrain_critic()
+
+    def _optimizer(self, module: nn.Module, lr: float) -> torch.optim.Optimizer:
+        if self.config.optimizer == "rmsprop":
+            return torch.optim.RMSprop(module.parameters(), lr=lr)
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=self.config.betas)
+
+    # -------------------------------------------------------- subclass hooks
+
+    def check_critic(self, critic: nn.Module) -> None:
+        """Refuse a critic this variant cannot train."""
+
+    def constrain_critic(self) -> None:
+        """Called after the critic is built and after every critic step."""
+
+    def critic_loss(self, real: torch.Tensor, fake: torch.Tensor, *, last: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss of one critic step and what to log. ``last`` marks the last critic step of a generator step."""
+        raise NotImplementedError
+
+    def critic_steps(self, step: int) -> int:
+        return self.config.n_critic
+
+    # ------------------------------------------------------------- training
+
+    def train_step(self, batch, step):
+        cfg, n = self.config, batch["x"].shape[0]
+        self._set_learning_rates(step)
+
+        # The critic first: n_critic steps towards the Wasserstein estimate, each on a fresh real batch.
+        steps = self.critic_steps(step)
+        for i in range(steps):
+            real = batch["x"] if i == 0 else self.ctx.next_batch()["x"]
+            with torch.no_grad():
+                fake = self.generator(self.noise(n, cfg.latent_dim))
+            loss_critic, logs = self.critic_loss(real, fake, last=i == steps - 1)
+            self.opt_critic.zero_grad(set_to_none=True)
+            self.ctx.backward(loss_critic)
+            self.opt_critic.step()
+            self.constrain_critic()
+
+        # Then one generator step: it moves its samples up the critic's slope.
+        fake = self.generator(self.noise(n, cfg.latent_dim))
+        with frozen(self.ctx.unwrap(self.critic)) as critic:
+            loss_generator = -critic(fake).mean()
+        self.opt_generator.zero_grad(set_to_none=True)
+        self.ctx.backward(loss_generator)
+        self.opt_generator.step()
+        return {**logs, "loss_critic": loss_critic.detach(), "loss_generator": loss_generator.detach()}
+
+    def _set_learning_rates(self, step: int) -> None:
+        cfg = self.config
+        if cfg.lr_decay == "none":
+            return
+        # Linear decay, as in Gulrajani et al.'s CIFAR runs: full rate at step 1, lr_final_fraction at the end.
+        progress = min(1.0, (step - 1) / max(1, self.ctx.train.steps))
+        scale = 1.0 - (1.0 - cfg.lr_final_fraction) * progress
+        for optimizer, lr in ((self.opt_generator, cfg.lr_generator), (self.opt_critic, cfg.lr_critic)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * scale
+
+    @torch.no_grad()
+    def sample(self, n, *, seed=None):
+        generator = self.ctx.unwrap(self.generator)
+        was_training = generator.training
+        generator.eval()
+        out = generator(self.noise(n, self.config.latent_dim, seed))
+        generator.train(was_training)
+        return out.float()
+
+
+class WGAN(WassersteinGAN):
+    """Arjovsky et al. 2017: a clipped critic, RMSProp, n_critic critic steps per generator step."""
+
+    config: WGANConfig
+
+    @torch.no_grad()
+    def constrain_critic(self) -> None:
+        c = self.config.clip_value
+        for p in self.critic.parameters():
+            p.clamp_(-c, c)
+
+    def critic_steps(self, step: int) -> int:
+        generator_steps_done = step - 1
+        if self.config.reference_schedule and (generator_steps_done < REFERENCE_WARMUP or generator_steps_done % REFERENCE_EVERY == 0):
+            return REFERENCE_CRITIC_STEPS
+        return self.config.n_critic
+
+    def critic_loss(self, real, fake, *, last):
+        # Real and generated batches go through the critic separately, as in the reference
+        # code: a batch-norm critic (allowed here, unlike in WGAN-GP) normalises each on its own.
+        real_scores, fake_scores = self.critic(real).flatten(), self.critic(fake).flatten()
+        wasserstein = real_scores.mean() - fake_scores.mean()
+        logs = {"wasserstein": wasserstein.detach()}
+        if last:  # how far from 1-Lipschitz the clipped critic is: logged, not optimised
+            norms = gradient_norms(self.ctx.unwrap(self.critic), interpolate(real, fake), create_graph=False)
+            logs.update(grad_norm=norms.mean().detach(), penalty=gradient_penalty(norms).detach())
+        return -wasserstein, logs
+
+
+class WGANGP(WassersteinGAN):
+    """Gulrajani et al. 2017: λ·(‖∇D(x̂)‖₂ − 1)² on random interpolates instead of clipping."""
+
+    config: WGANGPConfig
+
+    def check_critic(self, critic: nn.Module) -> None:
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules()):
+            raise UserError(
+                "wgan-gp: the critic has batch norm, which makes each sample's gradient depend on the whole batch "
+                "and so breaks the per-sample gradient penalty; use algorithm.critic.norm=layer (or none)"
+            )
+
+    def critic_loss(self, real, fake, *, last):
+        real_scores, fake_scores, norms = scores_and_gradient_norms(self.critic, real, fake)
+        wasserstein = real_scores.mean() - fake_scores.mean()
+        penalty = gradient_penalty(norms)
+        logs = {"wasserstein": wasserstein.detach(), "grad_norm": norms.mean().detach(), "penalty": penalty.detach()}
+        return -wasserstein + self.config.penalty_weight * penalty, logs
