@@ -55,10 +55,12 @@ def cli() -> None:
 @click.option("--steps", type=click.IntRange(min=0), help="shorthand for --set train.steps=N")
 @click.option("--resume", is_flag=True, help="continue from the newest valid checkpoint in the run folder")
 @click.option("--overwrite", is_flag=True, help="replace a run that is already in the output folder")
-def run(plugin, config_file, overrides, output, steps, resume, overwrite):
+@click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, help="train in N processes (torchrun; one per GPU, or gloo on CPUs)")
+def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_processes):
     """Train a GAN: defaults of the plugin, then CONFIG_FILE, then --set overrides."""
     from .config import build_run_config, load_yaml
-    from .trainer import Interrupted, Trainer, default_run_dir, prepare_run_dir
+    from .launch import inside_launch, is_first_process, relaunch
+    from .trainer import Interrupted, Trainer, check_run_dir, default_run_dir, prepare_run_dir
 
     if resume and overwrite:
         raise UserError("--resume and --overwrite contradict each other; pick one")
@@ -77,7 +79,13 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite):
         overrides.append(f"output_dir={output}")
     config = build_run_config(host.registry, plugin, file_data, overrides)
     run_dir = default_run_dir(config)
-    prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
+    if num_processes > 1 and not inside_launch():
+        check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # fail here, once, not in every process
+        argv = ["run", *(["--plugin", plugin] if plugin else []), *([config_file] if config_file else [])]
+        argv += [f"--set={item}" for item in overrides] + (["--resume"] if resume else []) + (["--overwrite"] if overwrite else [])
+        sys.exit(relaunch(num_processes, argv))
+    if is_first_process():
+        prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
     trainer = Trainer(config, run_dir, host, resume=resume)
     try:
         trainer.fit()
@@ -142,6 +150,40 @@ def config(plugin, schema):
         return
     click.echo(f"# default run config of plugin '{plugin}'; save it, edit it, and run `gan run CONFIG.yaml`")
     click.echo(commented_yaml(resolved, host.registry), nl=False)
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@cli.command(name="eval")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--metric", "metric_specs", multiple=True, metavar="SPEC",
+              help="a metric name, or a YAML mapping with options, e.g. '{name: fid, features: lenet-mnist}'; default: the run's eval.metrics")
+@click.option("-n", "num_samples", type=click.IntRange(min=1), help="generated samples per metric (sets the metric's num_samples)")
+@click.option("--checkpoint", "checkpoint_path", type=click.Path(file_okay=False), help="a checkpoint folder (default: the newest valid one)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, help="share the sampling among N processes")
+def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_processes):
+    """Compute metrics for a trained run."""
+    from .launch import inside_launch, relaunch
+    from .sampling import evaluate_run, metric_refs
+
+    host = _host()
+    refs = metric_refs(host.registry, metric_specs, num_samples)  # validated before any process starts
+    if num_processes > 1 and not inside_launch():
+        argv = ["eval", run_dir, *[f"--metric={m}" for m in metric_specs]]
+        argv += (["-n", str(num_samples)] if num_samples else []) + ([f"--checkpoint={checkpoint_path}"] if checkpoint_path else [])
+        sys.exit(relaunch(num_processes, argv + (["--json"] if as_json else [])))
+    results, step, is_main = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None)
+    if not is_main:
+        return
+    if as_json:
+        click.echo(json.dumps({"run": str(run_dir), "step": step, "metrics": results}, indent=2))
+        return
+    width = max((len(k) for k in results), default=6)
+    click.echo(f"{'metric':<{width}}  value      (step {step})")
+    for key, value in results.items():
+        click.echo(f"{key:<{width}}  {value:.6g}")
 
 
 # ------------------------------------------------------------------ sampling

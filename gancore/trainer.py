@@ -12,6 +12,7 @@ import math
 import random
 import shutil
 import signal
+import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,18 +54,24 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path(config.output_dir or f"runs/{config.algorithm.name}-{config.data.name}")
 
 
-def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
-    """Refuse to clobber an existing run unless asked; ``--overwrite`` clears it first."""
+def check_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> list[str]:
+    """Refuse to clobber an existing run unless asked; returns what is there."""
     existing = [m for m in RUN_MARKERS if (run_dir / m).exists()]
     if resume:
         if not checkpoint.list_checkpoints(run_dir):
             raise UserError(f"--resume: '{run_dir}' has no checkpoints to resume from. Run without --resume to start it.")
-        return
+        return []
     if existing and not overwrite:
         raise UserError(
             f"'{run_dir}' already holds a run ({', '.join(existing)}). Pass --resume to continue it, "
             "--overwrite to replace it, or --output to choose another folder."
         )
+    return existing
+
+
+def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
+    """``check_run_dir``, then ``--overwrite`` clears the old run."""
+    existing = check_run_dir(run_dir, resume=resume, overwrite=overwrite)
     if existing:
         for name in (*RUN_MARKERS, "samples", "tensorboard"):
             target = run_dir / name
@@ -292,7 +299,10 @@ class Trainer:
     def _restore(self) -> None:
         folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir)
         for text in warnings:
-            print(f"warning: skipped a damaged checkpoint: {text}")
+            print(f"warning: skipped a damaged checkpoint: {text}", file=sys.stderr)
+        if meta.get("num_processes", 1) != self.accelerator.num_processes:
+            print(f"warning: {folder} was written by {meta.get('num_processes', 1)} process(es) and this run has "
+                  f"{self.accelerator.num_processes}; training goes on, but not bit for bit as it would have", file=sys.stderr)
         saved = meta["config"]
         for section in ("plugin", "algorithm", "data"):
             if saved[section] != config_to_dict(self.config)[section]:
@@ -313,13 +323,8 @@ class Trainer:
             self.batches.load_state_dict(state["batches"])
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-        rng = state["rng"]
-        if isinstance(rng, list):  # one per process
-            if len(rng) != self.accelerator.num_processes:
-                print(f"warning: the checkpoint was written by {len(rng)} process(es), this run has "
-                      f"{self.accelerator.num_processes}; the random streams will differ from an uninterrupted run")
-            rng = rng[min(self.accelerator.process_index, len(rng) - 1)]
-        _set_rng_state(rng)
+        rng = state["rng"]  # one per process
+        _set_rng_state(rng[min(self.accelerator.process_index, len(rng) - 1)])
 
     # ---------------------------------------------------------------- signals
 

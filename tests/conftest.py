@@ -45,6 +45,20 @@ TINY_DIGITS = {
 }
 
 
+@pytest.fixture(scope="session")
+def testplugin_path(tmp_path_factory):
+    """Install the shipped test distribution into a private folder, as pip installs any plugin;
+    put it on PYTHONPATH of a subprocess to make its entry points visible."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target),
+         str(ROOT / "tests" / "plugins" / "gan-testplugin")],
+        check=True,
+        capture_output=True,
+    )
+    return str(target)
+
+
 @pytest.fixture(autouse=True)
 def fresh_host(monkeypatch):
     """Each test sees freshly loaded plugins (tests change env vars and register inline plugins)."""

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from gancore import Dataset, TensorData, hookimpl
-from gancore.errors import UserError
 from gancore.plugins import get_host
 
-from .conftest import ROOT, run_gan_subprocess
-
-
-@pytest.fixture(scope="module")
-def testplugin_path(tmp_path_factory):
-    """Install the shipped test distribution into a private folder, as pip would install any plugin."""
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target),
-         str(ROOT / "tests" / "plugins" / "gan-testplugin")],
-        check=True,
-        capture_output=True,
-    )
-    return str(target)
+from .conftest import run_gan_subprocess
 
 
 def test_plugin_is_discovered_through_its_entry_point(testplugin_path):
@@ -35,7 +19,7 @@ def test_plugin_is_discovered_through_its_entry_point(testplugin_path):
     found = {p["name"]: p for p in report["plugins"]}
     assert found["testplug"]["distribution"] == "gan-testplugin"
     assert found["testplug"]["version"] == "0.0.1"
-    assert found["testplug"]["registered"] == {"datasets": ["test-line"]}
+    assert found["testplug"]["registered"] == {"datasets": ["test-line"], "metrics": ["test-moments"]}
     assert "gan_register_commands" in found["testplug"]["hooks"]
     assert {"gan", "datasets", "metrics"} <= set(found)
 
