@@ -181,7 +181,8 @@ class LoaderBatches:
             batch_sampler=sampler,
             num_workers=self.data.num_workers,
             pin_memory=self.device.type == "cuda",
-            persistent_workers=False,
+            # Its own generator: creating workers must not draw from the training RNG.
+            generator=torch.Generator().manual_seed(self.order.seed),
         )
         self._iterator = iter(loader)
 
