@@ -76,7 +76,7 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
         host.require(file_data["plugin"])
     overrides = list(overrides) + ([f"train.steps={steps}"] if steps is not None else [])
     if output:
-        overrides.append(f"output_dir={output}")
+        overrides.append(f"output_dir={json.dumps(str(output))}")  # quoted: a folder named 123 stays a string
     config = build_run_config(host.registry, plugin, file_data, overrides)
     run_dir = default_run_dir(config)
     if num_processes > 1 and not inside_launch():
