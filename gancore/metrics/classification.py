@@ -1,0 +1,139 @@
+"""Metrics of what a family learned besides sampling: a classifier head and an encoder.
+
+``classifier-accuracy`` needs an algorithm with a class head::
+
+    def classify(self, x: Tensor) -> Tensor:
+        '''x: a batch of samples in data space (B, *sample_shape), on ctx.device.
+        Returns (B, K) class logits (or K+1, the last being the "fake" class of an
+        SGAN / Improved-GAN discriminator, which is ignored). Use eval-mode networks.'''
+
+``linear-probe`` needs an algorithm with an encoder (BiGAN, a discriminator's
+penultimate layer)::
+
+    def encode(self, x: Tensor) -> Tensor:
+        '''x as above. Returns (B, D) features.'''
+
+Both are called under ``torch.no_grad()``. The labelled data are registry
+datasets named in the metric's options, e.g. ``{name: mnist5k, split: test}``;
+each process runs the model on its own share, and the predictions or features
+are gathered, so the accuracy is the same on one process or many.
+"""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field
+
+from ..errors import UserError
+from ..registry import DatasetRef, StrictModel
+from .base import EvalContext
+from .reference import reference_tensors
+
+BATCH = 100
+
+
+def _labelled(ref: DatasetRef, cache: dict, ctx: EvalContext, option: str) -> dict[str, torch.Tensor]:
+    tensors = reference_tensors(ref, cache)
+    if "y" not in tensors:
+        raise UserError(f"{option}: dataset '{ref.name}' has no labels (no 'y' tensor)")
+    shape, expected = tuple(tensors["x"].shape[1:]), tuple(ctx.data.sample_shape)
+    if shape != expected:
+        raise UserError(f"{option}: dataset '{ref.name}' gives samples of shape {shape} but the model takes {expected}; set its image_size")
+    return tensors
+
+
+def _method(ctx: EvalContext, name: str, metric: str):
+    method = getattr(ctx.algorithm, name, None)
+    if not callable(method):
+        raise UserError(
+            f"metric '{metric}' needs an algorithm with a {name}(x) method; "
+            f"'{type(ctx.algorithm).__name__}' has none (see gancore.metrics.classification)"
+        )
+    return method
+
+
+@torch.no_grad()
+def _apply(method, x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    outputs = [method(x[i : i + BATCH].to(device)).float().cpu() for i in range(0, len(x), BATCH)]
+    if not outputs:  # this process has no share; the gather still needs the width
+        return method(x.new_zeros(1, *x.shape[1:]).to(device)).float().cpu()[:0]
+    return torch.cat(outputs)
+
+
+def _apply_all(ctx: EvalContext, method, tensors: dict[str, torch.Tensor], n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``method`` on the first ``n`` samples of a fixed shuffle of ``tensors`` (each process its share), gathered."""
+    n = min(n or len(tensors["y"]), len(tensors["y"]))
+    out = ctx.gather_chunks(_apply(method, ctx.real(n, split=tensors), ctx.device), n)
+    return out, ctx.real_all(n, "y", split=tensors)
+
+
+class ClassifierAccuracyConfig(StrictModel):
+    test_data: DatasetRef = Field(description="labelled test data, e.g. {name: mnist5k, split: test}")
+    num_samples: int | None = Field(None, ge=1, description="test samples (the first of a fixed shuffle); null: all")
+
+
+class ClassifierAccuracy:
+    """Accuracy (%) of ``algorithm.classify`` on a labelled test split: ``{"accuracy": ...}``."""
+
+    def __init__(self, config: ClassifierAccuracyConfig) -> None:
+        self.config = config
+        self._test: dict = {}
+
+    def __call__(self, ctx: EvalContext) -> dict[str, float]:
+        classify = _method(ctx, "classify", "classifier-accuracy")
+        test = _labelled(self.config.test_data, self._test, ctx, "test_data")
+        logits, labels = _apply_all(ctx, classify, test, self.config.num_samples)
+        num_classes = int(test["y"].max()) + 1
+        if logits.shape[1] < num_classes:
+            raise UserError(f"classify() returned {logits.shape[1]} logits, but the test data have {num_classes} classes")
+        if logits.shape[1] == num_classes + 1:
+            logits = logits[:, :num_classes]  # an SGAN discriminator's "fake" class
+        return {"accuracy": 100.0 * (logits.argmax(dim=1) == labels).double().mean().item()}
+
+
+class LinearProbeConfig(StrictModel):
+    train_data: DatasetRef = Field(description="labelled data the probe is fitted on, e.g. {name: mnist5k, split: train}")
+    test_data: DatasetRef = Field(description="labelled data the probe is scored on, e.g. {name: mnist5k, split: test}")
+    labels_per_class: int | None = Field(None, ge=1, description="fit on only this many samples per class (the first of a fixed shuffle); null: all")
+    num_test: int | None = Field(None, ge=1, description="test samples (the first of a fixed shuffle); null: all")
+    C: float = Field(1.0, gt=0, description="inverse L2 strength of scikit-learn's LogisticRegression")
+    max_iter: int = Field(2000, ge=1, description="iterations of the lbfgs solver")
+
+
+class LinearProbe:
+    """scikit-learn logistic regression on standardized ``algorithm.encode`` features, fitted on
+    ``train_data`` and scored on ``test_data``: ``{"accuracy": test %, "train_accuracy": %}``.
+    The fit is deterministic, so every process gets the same probe."""
+
+    def __init__(self, config: LinearProbeConfig) -> None:
+        self.config = config
+        self._train: dict = {}
+        self._test: dict = {}
+
+    def __call__(self, ctx: EvalContext) -> dict[str, float]:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        cfg = self.config
+        encode = _method(ctx, "encode", "linear-probe")
+        train = _labelled(cfg.train_data, self._train, ctx, "train_data")
+        if cfg.labels_per_class is not None:
+            train = _per_class(train, cfg.labels_per_class, ctx.seed)
+        test = _labelled(cfg.test_data, self._test, ctx, "test_data")
+        x_train, y_train = _apply_all(ctx, encode, train, None)
+        x_test, y_test = _apply_all(ctx, encode, test, cfg.num_test)
+        probe = make_pipeline(StandardScaler(), LogisticRegression(C=cfg.C, max_iter=cfg.max_iter))
+        probe.fit(x_train.double().numpy(), y_train.numpy())
+        return {
+            "accuracy": 100.0 * probe.score(x_test.double().numpy(), y_test.numpy()),
+            "train_accuracy": 100.0 * probe.score(x_train.double().numpy(), y_train.numpy()),
+        }
+
+
+def _per_class(tensors: dict[str, torch.Tensor], per_class: int, seed: int) -> dict[str, torch.Tensor]:
+    """The first ``per_class`` samples of each class in a fixed shuffle."""
+    order = torch.randperm(len(tensors["y"]), generator=torch.Generator().manual_seed(seed))
+    keep = torch.cat([order[tensors["y"][order] == c][:per_class] for c in tensors["y"].unique()])
+    keep = keep.sort().values
+    return {k: v[keep] for k, v in tensors.items()}
