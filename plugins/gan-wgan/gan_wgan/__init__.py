@@ -13,7 +13,7 @@ Quickstart::
 
     pip install gan-wgan
     gan run --plugin wgan                                   # WGAN (clipping) on the 8x8 digits
-    gan run --plugin wgan --set algorithm.name=wgan-gp      # WGAN-GP on the same data
+    gan run --plugin wgan --set "algorithm={name: wgan-gp}"  # WGAN-GP on the same data
     gan run plugins/gan-wgan/examples/wgan-gp-grid.yaml     # WGAN-GP on the 25-Gaussian grid
 
 Every step logs ``wasserstein`` (mean critic score on real data minus on

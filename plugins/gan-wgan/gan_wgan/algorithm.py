@@ -47,18 +47,17 @@ def gradient_norms(critic: nn.Module, x_hat: torch.Tensor, *, create_graph: bool
 def scores_and_gradient_norms(
     critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, *, create_graph: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Critic scores of ``real`` and ``fake`` and ‖∇D(x̂)‖₂ per interpolate, from one forward pass.
+    """Critic scores of ``real`` and ``fake``, and ‖∇D(x̂)‖₂ for one interpolate per pair.
 
-    One pass over the concatenated batch (real, fake, interpolates) is faster on
-    small networks and is what multi-process (DDP) training supports; it is only
-    valid for a critic with no batch norm, which a gradient penalty needs anyway.
+    Real and generated samples share one forward pass (valid for a critic with no
+    batch norm, which a gradient penalty needs anyway); the interpolates get their
+    own, so the double backward of the penalty only runs over them.
     """
     n = real.shape[0]
-    x_hat = interpolate(real, fake.detach()).requires_grad_(True)
-    scores = critic(torch.cat([real, fake.detach(), x_hat])).flatten()
-    real_scores, fake_scores, hat_scores = scores[:n], scores[n : 2 * n], scores[2 * n :]
-    (gradients,) = torch.autograd.grad(hat_scores.sum(), x_hat, create_graph=create_graph)
-    return real_scores, fake_scores, gradients.flatten(1).norm(2, dim=1)
+    fake = fake.detach()
+    scores = critic(torch.cat([real, fake])).flatten()
+    norms = gradient_norms(critic, interpolate(real, fake), create_graph=create_graph)
+    return scores[:n], scores[n:], norms
 
 
 def gradient_penalty(grad_norms: torch.Tensor) -> torch.Tensor:

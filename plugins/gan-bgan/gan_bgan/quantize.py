@@ -1,0 +1,161 @@
+"""``gan bgan quantize``: turn a folder of images into palette PNGs that BGAN can model.
+
+A k-means palette of ``--num-colors`` colours is learnt on the pixels of a
+random subset of the images (as the reference's ``create_quantized_celeba.py``,
+which finds it better than Pillow's median cut). Every image is then
+centre-cropped, resized, and each pixel replaced by the index of its nearest
+palette colour, and written as a palette ("P" mode) PNG: the indices are the
+pixel values and the palette rides along in the file. PNG palettes hold at most
+256 colours. The ``image-folder`` dataset reads such a folder back as class
+indices (``index``) and the palette (``info["palette"]``)::
+
+    gan bgan quantize --num-colors 16 --size 64 ~/data/celeba/img_align_celeba data/celeba-16
+    gan run --plugin bgan --set data.name=image-folder --set data.root=data/celeba-16
+
+Sub-folders (classes) are kept: SRC/cat/1.jpg becomes DST/cat/1.png.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from gancore import UserError
+from gancore.data.transforms import QuantizeOptions, fit_palette, nearest_color
+from gancore.data.vision import IMAGE_SUFFIXES
+
+GREY_MODES = ("L", "1", "I;16", "I", "LA")
+
+
+@dataclass
+class QuantizeReport:
+    images: int
+    palette: np.ndarray  # (K, 3) uint8 colours as written
+    channels: int
+    destination: Path
+
+
+def list_images(src: Path) -> list[Path]:
+    """Image files under ``src`` (any depth), relative to it, sorted."""
+    if not src.is_dir():
+        raise UserError(f"gan bgan quantize: '{src}' is not a folder of images")
+    files = sorted(p.relative_to(src) for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise UserError(f"gan bgan quantize: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under '{src}'")
+    return files
+
+
+def read_image(path: Path, size: int | None, channels: int) -> torch.Tensor:
+    """(C, H, W) in [-1, 1]: centre-cropped to a square and resized (Lanczos) when ``size`` is given."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as image:
+        image = image.convert("L" if channels == 1 else "RGB")
+        if size:
+            image = ImageOps.fit(image, (size, size), Image.Resampling.LANCZOS)
+        array = np.asarray(image, dtype=np.float32)
+    x = torch.from_numpy(array.copy())
+    x = x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
+    return x.div(255.0).mul(2.0).sub(1.0)
+
+
+def detect_channels(path: Path) -> int:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return 1 if image.mode in GREY_MODES else 3
+
+
+def learn_palette(images: torch.Tensor, num_colors: int, fit_pixels: int, seed: int) -> np.ndarray:
+    """k-means colours of ``images`` (N, C, H, W), as the (K, 3) uint8 RGB rows a PNG palette holds
+    (grey ones repeated over R, G and B), dark to light, duplicates after rounding removed."""
+    options = QuantizeOptions(num_colors=num_colors, fit_images=len(images), fit_pixels=max(100, fit_pixels))
+    centers = fit_palette(images, options, seed)  # (K, C) in [-1, 1]
+    rgb = centers.expand(-1, 3) if centers.shape[1] == 1 else centers
+    colours = np.rint((rgb.numpy() + 1.0) / 2.0 * 255.0).clip(0, 255).astype(np.uint8)
+    _, first = np.unique(colours, axis=0, return_index=True)
+    return colours[np.sort(first)]
+
+
+def quantize_folder(
+    src: Path, dst: Path, *, num_colors: int = 16, size: int | None = 64, fit_images: int = 500, fit_pixels: int = 50_000,
+    channels: int | None = None, seed: int = 0, overwrite: bool = False, progress: bool = False,
+) -> QuantizeReport:
+    """Learn a palette on a subset of ``src`` and write every image as a palette PNG under ``dst``."""
+    from PIL import Image
+
+    if not 2 <= num_colors <= 256:
+        raise UserError(f"gan bgan quantize: --num-colors must be between 2 and 256 (a PNG palette holds at most 256), not {num_colors}")
+    src, dst = Path(src).expanduser(), Path(dst).expanduser()
+    files = list_images(src)
+    if dst.exists() and any(dst.iterdir()) and not overwrite:
+        raise UserError(f"gan bgan quantize: '{dst}' is not empty; pass --overwrite to write into it anyway")
+    channels = channels or detect_channels(src / files[0])
+
+    # The palette: k-means on pixels of a random subset of the images.
+    order = torch.randperm(len(files), generator=torch.Generator().manual_seed(seed))[:fit_images]
+    subset = torch.stack([_read_checked(src / files[int(i)], size, channels) for i in order])
+    palette = learn_palette(subset, num_colors, fit_pixels, seed)
+    grey = palette[:, :1] if channels == 1 else palette
+    colours = torch.from_numpy(grey.astype(np.float32)).div(255.0).mul(2.0).sub(1.0)  # exactly what the PNG will hold
+    flat_palette = palette.flatten().tolist()
+
+    # Every image: nearest palette colour per pixel, written as a "P" PNG.
+    bar = _progress(len(files), progress)
+    for rel in files:
+        x = _read_checked(src / rel, size, channels)
+        index = nearest_color(x.unsqueeze(0), colours)[0].numpy().astype(np.uint8)
+        image = Image.frombytes("P", (index.shape[1], index.shape[0]), index.tobytes())
+        image.putpalette(flat_palette)
+        out = (dst / rel).with_suffix(".png")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        image.save(out, format="PNG", optimize=True)
+        bar.update(1)
+    bar.close()
+    return QuantizeReport(len(files), palette, channels, dst)
+
+
+def _read_checked(path: Path, size: int | None, channels: int) -> torch.Tensor:
+    try:
+        return read_image(path, size, channels)
+    except OSError as exc:
+        raise UserError(f"gan bgan quantize: cannot read '{path}': {exc}") from None
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="image", dynamic_ncols=True, mininterval=0.5)
+
+
+def add_commands(cli: click.Group) -> None:
+    @cli.group()
+    def bgan():
+        """Boundary-seeking GAN tools."""
+
+    @bgan.command()
+    @click.argument("src", type=click.Path(file_okay=False, path_type=Path))
+    @click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--num-colors", type=click.IntRange(2, 256), default=16, show_default=True, help="palette size (PNG palettes hold at most 256)")
+    @click.option("--size", type=click.IntRange(min=4), default=64, show_default=True, help="centre-crop to a square and resize to this side; 0 keeps the size")
+    @click.option("--fit-images", type=click.IntRange(min=1), default=500, show_default=True, help="random images the palette is learnt on")
+    @click.option("--fit-pixels", type=click.IntRange(min=100), default=50_000, show_default=True, help="pixels of those images given to k-means")
+    @click.option("--channels", type=click.Choice(["auto", "1", "3"]), default="auto", show_default=True, help="grey (1) or colour (3) palette; auto: the first image's mode")
+    @click.option("--seed", type=int, default=0, show_default=True, help="seed of the subset and of k-means")
+    @click.option("--overwrite", is_flag=True, help="write into a DST that already holds files")
+    def quantize(src, dst, num_colors, size, fit_images, fit_pixels, channels, seed, overwrite):
+        """Learn a k-means palette on a subset of SRC and write every image as a palette PNG in DST.
+
+        The image-folder dataset reads DST back as colour indices plus the palette:
+        gan run --plugin bgan --set data.name=image-folder --set data.root=DST
+        """
+        report = quantize_folder(
+            src, dst, num_colors=num_colors, size=size or None, fit_images=fit_images, fit_pixels=fit_pixels,
+            channels=None if channels == "auto" else int(channels), seed=seed, overwrite=overwrite, progress=True,
+        )
+        kind = "grey" if report.channels == 1 else "RGB"
+        click.echo(f"wrote {report.images} palette PNGs with {len(report.palette)} {kind} colours to {report.destination}")
