@@ -96,6 +96,7 @@ def effective_sample_size(weights: torch.Tensor) -> torch.Tensor:
 
 
 def one_hot(index: torch.Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(..., H, W) indices → (..., K, H, W) one-hot in {0, 1}."""
-    dims = index.dim()
-    return F.one_hot(index, num_classes).to(dtype).movedim(-1, dims - 2)
+    """(..., H, W) indices → (..., K, H, W) one-hot in {0, 1}, written straight into the channel layout
+    convolutions read (``F.one_hot`` would build an int64 (..., H, W, K) tensor and need a transposing copy)."""
+    out = torch.zeros((*index.shape[:-2], num_classes, *index.shape[-2:]), dtype=dtype, device=index.device)
+    return out.scatter_(-3, index.unsqueeze(-3), 1.0)

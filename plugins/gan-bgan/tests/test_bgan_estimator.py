@@ -137,3 +137,10 @@ def test_effective_sample_size_runs_from_one_to_m():
     peaked = torch.zeros(8, 2)
     peaked[3] = 1
     assert float(estimator.effective_sample_size(peaked)) == pytest.approx(1)
+
+
+def test_one_hot_puts_the_colours_on_the_channel_axis():
+    index = torch.randint(0, 5, (3, 2, 4, 6))
+    expected = torch.nn.functional.one_hot(index, 5).permute(0, 1, 4, 2, 3).float()
+    assert torch.equal(estimator.one_hot(index, 5), expected)
+    assert estimator.one_hot(index, 5).is_contiguous()
