@@ -323,8 +323,10 @@ class Trainer:
             self.batches.load_state_dict(state["batches"])
         except (KeyError, RuntimeError, ValueError) as exc:
             raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-        rng = state["rng"]  # one per process
-        _set_rng_state(rng[min(self.accelerator.process_index, len(rng) - 1)])
+        rng = state["rng"]  # one per process (a single dict in checkpoints from before that)
+        if isinstance(rng, list):
+            rng = rng[min(self.accelerator.process_index, len(rng) - 1)]
+        _set_rng_state(rng)
 
     # ---------------------------------------------------------------- signals
 
