@@ -85,7 +85,8 @@ def plot(losses: list[dict], quality: list[dict], eval_every: int) -> None:
     smooth = [window_mean(losses, s - eval_every, s) for s in steps]
     top.plot(steps, raw, color="tab:blue", alpha=0.3, lw=0.8, label="logged every 50 steps")
     top.plot(steps, smooth, color="tab:blue", lw=2, label=f"mean over {eval_every} steps")
-    top.set_ylabel("Wasserstein estimate\nE[D(x)] − E[D(G(z))]")
+    top.set_yscale("log")
+    top.set_ylabel("Wasserstein estimate\nE[D(x)] − E[D(G(z))] (log scale)")
     top.set_title("WGAN (weight clipping) on the 8x8 digits: the critic's estimate and sample quality")
     top.legend(loc="upper right", fontsize=8)
     middle = fig.add_subplot(spec[1, :], sharex=top)
@@ -95,7 +96,8 @@ def plot(losses: list[dict], quality: list[dict], eval_every: int) -> None:
     middle.set_xlabel("generator step")
     for i, path in enumerate(picks):
         ax = fig.add_subplot(spec[2, i])
-        ax.imshow(Image.open(path), cmap="gray")
+        tile = 33  # the trainer's grids: 8x8 digits shown 4x, 1 px apart; show the first 4x4 of them
+        ax.imshow(Image.open(path).crop((0, 0, 4 * tile + 1, 4 * tile + 1)), cmap="gray", interpolation="nearest")
         ax.set_title(f"samples at step {int(path.stem.split('-')[1])}", fontsize=8)
         ax.axis("off")
     fig.tight_layout()
