@@ -1,4 +1,4 @@
-"""Shared fixtures: a CLI runner, inline plugins, tiny configs."""
+"""Shared fixtures: tiny configs, the test plugin distribution, a subprocess runner; the rest come from gancore.testing."""
 
 from __future__ import annotations
 
@@ -8,15 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-import yaml
-from click.testing import CliRunner
 
-from gancore import plugins
-from gancore.cli import cli
-
-# Two test processes share two cores: one torch thread each, or they thrash.
-torch.set_num_threads(1)
+# The fixtures every plugin's tests use too: fresh plugins per test (autouse), the in-process CLI,
+# config files, a set-up trainer, inline plugins.
+from gancore.testing import fresh_host, gan, inline_plugin, make_trainer, write_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,52 +52,6 @@ def testplugin_path(tmp_path_factory):
         capture_output=True,
     )
     return str(target)
-
-
-@pytest.fixture(autouse=True)
-def fresh_host(monkeypatch):
-    """Each test sees freshly loaded plugins (tests change env vars and register inline plugins)."""
-    monkeypatch.delenv("GANCORE_DISABLE_PLUGINS", raising=False)
-    monkeypatch.delenv("GANCORE_LOAD_PLUGINS", raising=False)
-    plugins.reset_host()
-    yield
-    plugins.reset_host()
-
-
-@pytest.fixture
-def gan():
-    """Invoke the ``gan`` CLI in-process: ``gan("run", "--plugin", "gan", ...)``."""
-    runner = CliRunner()
-
-    def invoke(*args: str):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def write_config(tmp_path):
-    def write(data: dict, name: str = "run.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(data))
-        return path
-
-    return write
-
-
-@pytest.fixture
-def inline_plugin():
-    """Register a plugin object for one test: ``inline_plugin(module_or_class, "name")``."""
-    registered = []
-
-    def add(obj, name: str):
-        plugins.get_host().register_plugin(obj, name)
-        registered.append(name)
-        return obj
-
-    yield add
-    for name in registered:
-        plugins.get_host().unregister_plugin(name)
 
 
 def run_gan_subprocess(*args: str, env: dict | None = None, timeout: float = 240, **kwargs) -> subprocess.CompletedProcess:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from gancore import Dataset, TensorData, hookimpl
+from gancore import Dataset, Model, TensorData, hookimpl
 from gancore.plugins import get_host
+from gancore.testing import check_plugin
 
 from .conftest import run_gan_subprocess
 
@@ -84,3 +85,24 @@ def test_unknown_plugin_suggests_a_name(gan):
     assert "unknown plugin 'gam'; installed: " in out.output
     assert all(name in out.output for name in ("datasets", "gan", "metrics"))
     assert out.output.rstrip().endswith("did you mean 'gan'?")
+
+
+@pytest.mark.parametrize("name", ["gan", "datasets", "metrics"])
+def test_builtin_plugins_pass_the_conformance_check(name):
+    check_plugin(name)
+
+
+def test_the_conformance_check_catches_an_undocumented_option(inline_plugin):
+    from pydantic import BaseModel
+
+    class Options(BaseModel):
+        width: int = 4  # no description: `gan config` would show nothing for it
+
+    class Undocumented:
+        @hookimpl
+        def gan_register_models(self, register):
+            register(Model(name="bare-net", factory=lambda config, **_: None, config=Options, description="a network"))
+
+    inline_plugin(Undocumented(), "undocumented")
+    with pytest.raises(AssertionError, match="option width of model 'bare-net' has no description"):
+        check_plugin("undocumented")

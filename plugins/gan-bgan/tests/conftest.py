@@ -6,15 +6,9 @@ import copy
 from pathlib import Path
 
 import pytest
-import torch
-import yaml
-from click.testing import CliRunner
 
-from gancore import plugins
-from gancore.cli import cli
-
-# Test processes share the cores: one torch thread each, or they thrash.
-torch.set_num_threads(1)
+# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up trainer.
+from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PLUGIN_ROOT / "examples"
@@ -40,37 +34,6 @@ TINY_PALETTE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_host(monkeypatch):
-    """Each test loads plugins afresh, with no allow or deny lists from the environment."""
-    monkeypatch.delenv("GANCORE_DISABLE_PLUGINS", raising=False)
-    monkeypatch.delenv("GANCORE_LOAD_PLUGINS", raising=False)
-    plugins.reset_host()
-    yield
-    plugins.reset_host()
-
-
-@pytest.fixture
-def gan():
-    """Invoke the ``gan`` CLI in-process: ``gan("run", "--plugin", "bgan", ...)``."""
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def write_config(tmp_path):
-    def write(data: dict, name: str = "run.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(data))
-        return path
-
-    return write
-
-
 @pytest.fixture
 def tiny_binary() -> dict:
     """bgan with 8-channel networks and m = 4 on the binarized 8x8 digits, 6 steps: a copy to change freely."""
@@ -81,22 +44,6 @@ def tiny_binary() -> dict:
 def tiny_palette() -> dict:
     """bgan with 8-channel networks and m = 4 on the 8x8 digits quantized to 4 grey levels, 6 steps."""
     return copy.deepcopy(TINY_PALETTE)
-
-
-@pytest.fixture
-def build_trainer(tmp_path):
-    """A ``Trainer`` set up (networks, optimizers, data) from a run-config dict, not trained."""
-    from gancore.config import build_run_config
-    from gancore.trainer import Trainer
-
-    def build(data: dict):
-        host = plugins.get_host()
-        config = build_run_config(host.registry, data.get("plugin"), data, [])
-        trainer = Trainer(config, tmp_path / "run", host)
-        trainer.setup()
-        return trainer
-
-    return build
 
 
 @pytest.fixture

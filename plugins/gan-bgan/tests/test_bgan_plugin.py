@@ -10,6 +10,7 @@ import torch
 
 from gancore import plugins
 from gancore.config import build_run_config, load_yaml
+from gancore.testing import check_plugin, check_resume
 
 
 def test_plugin_is_installed():
@@ -66,17 +67,12 @@ def test_gan_run_then_sample_gives_binary_images(gan, write_config, tiny_binary,
 
 
 def test_resume_continues_bit_for_bit(gan, write_config, tiny_palette, tmp_path):
-    from safetensors.torch import load_file
+    final = check_resume(gan, write_config(tiny_palette), tmp_path, stop_at=3)  # weights, optimizers, EMA, RNG
+    assert len(final) > 10
 
-    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
-    config = write_config(tiny_palette)
-    assert gan("run", config, "--output", straight).exit_code == 0
-    assert gan("run", config, "--output", resumed, "--steps", "3").exit_code == 0
-    result = gan("run", "--output", resumed, "--resume", "--steps", "6")
-    assert result.exit_code == 0, result.output
-    a = load_file(straight / "checkpoints" / "step-000006" / "tensors.safetensors")
-    b = load_file(resumed / "checkpoints" / "step-000006" / "tensors.safetensors")
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # weights, optimizers, EMA, RNG
+
+def test_the_plugin_passes_gancores_conformance_check():
+    check_plugin("bgan")
 
 
 def test_continuous_data_is_refused_with_a_hint(gan, write_config, tiny_binary, tmp_path):

@@ -92,7 +92,7 @@ def test_grey_images_get_a_grey_palette(tmp_path):
     assert len(_load(tmp_path / "dst").info["palette"]) == len(report.palette) <= 4
 
 
-def test_bgan_trains_on_the_quantized_folder(image_folder, tmp_path, build_trainer):
+def test_bgan_trains_on_the_quantized_folder(image_folder, tmp_path, make_trainer):
     quantize_folder(image_folder, tmp_path / "dst", num_colors=4, size=8, fit_images=12)
     config = {
         "plugin": "bgan",
@@ -102,7 +102,7 @@ def test_bgan_trains_on_the_quantized_folder(image_folder, tmp_path, build_train
         "data": {"name": "image-folder", "root": str(tmp_path / "dst")},
         "train": {"steps": 1, "batch_size": 4, "progress": False, "tensorboard": False},
     }
-    trainer = build_trainer(config)
+    trainer = make_trainer(config)
     assert trainer.algorithm.space.kind == "palette" and trainer.algorithm.space.num_colors <= 4
     trainer.algorithm.train_step(next(trainer.batches), 1)
     index = trainer.algorithm.sample_indices(3, seed=0)

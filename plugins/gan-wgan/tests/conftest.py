@@ -6,15 +6,9 @@ import copy
 from pathlib import Path
 
 import pytest
-import torch
-import yaml
-from click.testing import CliRunner
 
-from gancore import plugins
-from gancore.cli import cli
-
-# Test processes share the cores: one torch thread each, or they thrash.
-torch.set_num_threads(1)
+# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up trainer.
+from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PLUGIN_ROOT / "examples"
@@ -46,37 +40,6 @@ TINY_DIGITS_CLIP = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh_host(monkeypatch):
-    """Each test loads plugins afresh, with no allow or deny lists from the environment."""
-    monkeypatch.delenv("GANCORE_DISABLE_PLUGINS", raising=False)
-    monkeypatch.delenv("GANCORE_LOAD_PLUGINS", raising=False)
-    plugins.reset_host()
-    yield
-    plugins.reset_host()
-
-
-@pytest.fixture
-def gan():
-    """Invoke the ``gan`` CLI in-process: ``gan("run", "--plugin", "wgan", ...)``."""
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
-
-    return invoke
-
-
-@pytest.fixture
-def write_config(tmp_path):
-    def write(data: dict, name: str = "run.yaml") -> Path:
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(data))
-        return path
-
-    return write
-
-
 @pytest.fixture
 def tiny_grid() -> dict:
     """WGAN-GP with 2x16 MLPs on the 25-Gaussian grid, 12 steps: a copy to change freely."""
@@ -92,18 +55,3 @@ def tiny_digits_clip() -> dict:
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES
-
-
-@pytest.fixture
-def make_trainer(tmp_path):
-    """A set-up ``Trainer`` for a run-config dict, to drive ``train_step`` by hand."""
-    from gancore.config import build_run_config
-    from gancore.trainer import Trainer
-
-    def make(config: dict, overrides: tuple[str, ...] = ()):
-        host = plugins.get_host()
-        trainer = Trainer(build_run_config(host.registry, None, config, list(overrides)), tmp_path / "run", host)
-        trainer.setup()
-        return trainer
-
-    return make

@@ -9,8 +9,7 @@ import torch
 from safetensors.torch import load_file
 
 from gan_wgan.algorithm import REFERENCE_CRITIC_STEPS
-from gancore import hookimpl
-from gancore.plugins import get_host
+from gancore.testing import check_resume
 
 
 def _count_calls(obj, name: str) -> list[int]:
@@ -120,21 +119,6 @@ def test_wasserstein_estimate_is_mean_real_score_minus_mean_fake_score(make_trai
     assert logs["wasserstein"].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
-class _StopAt:
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
-        if step == self.step:
-            trainer.should_stop = True
-
-
-def _final_tensors(run_dir):
-    folder = sorted((run_dir / "checkpoints").iterdir())[-1]
-    return folder.name, load_file(str(folder / "tensors.safetensors")), json.loads((folder / "state.json").read_text())["state"]
-
-
 @pytest.mark.parametrize(
     "base,name,overrides",
     [
@@ -149,25 +133,10 @@ def test_resumed_run_equals_an_uninterrupted_one(gan, write_config, tiny_grid, t
     cfg = tiny_grid if base == "grid" else tiny_digits_clip
     cfg["algorithm"]["name"] = name
     cfg["train"].update(steps=12, checkpoint_every=6, ema_decay=0.9)
-    path = write_config(cfg)
-    sets = [item for o in overrides for item in ("--set", o)]
-    assert gan("run", path, "--output", tmp_path / "full", *sets).exit_code == 0
-    # Stop the second run after step 6 as an interruption would: the run still plans 12 steps
-    # (the learning-rate decay depends on it), writes a checkpoint and ends.
-    get_host().register_plugin(_StopAt(6), "stop-at-6")
-    assert gan("run", path, "--output", tmp_path / "half", *sets).exit_code == 0
-    get_host().unregister_plugin("stop-at-6")
-    assert sorted(p.name for p in (tmp_path / "half" / "checkpoints").iterdir()) == ["step-000006"]
-    out = gan("run", path, "--output", tmp_path / "half", "--resume", *sets)
-    assert out.exit_code == 0, out.output
-
-    name_a, full, state_a = _final_tensors(tmp_path / "full")
-    name_b, resumed, state_b = _final_tensors(tmp_path / "half")
-    assert name_a == name_b == "step-000012"
-    assert full.keys() == resumed.keys() and len(full) > 10
-    for key in full:
-        assert torch.equal(full[key], resumed[key]), f"tensor {key} differs after resume"
-    assert state_a == state_b
+    # Stopped after step 6 as an interruption would: the run still plans 12 steps (the learning-rate
+    # decay depends on it), writes a checkpoint and ends; resumed, it must end as the run done in one go.
+    final = check_resume(gan, write_config(cfg), tmp_path, stop_at=6, sets=overrides)
+    assert len(final) > 10
 
 
 def test_linear_learning_rate_decay(make_trainer, tiny_grid):

@@ -7,6 +7,8 @@ from importlib import metadata
 
 import yaml
 
+from gancore.testing import check_plugin
+
 
 def test_plugin_is_installed():
     (ep,) = [ep for ep in metadata.entry_points(group="gancore") if ep.name == "wgan"]
@@ -41,3 +43,7 @@ def test_algorithm_name_selects_wgan_gp(gan, write_config, tmp_path):
     saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["algorithm"]
     assert saved["name"] == "wgan-gp" and saved["penalty_weight"] == 10 and saved["betas"] == [0.5, 0.9]
     assert saved["critic"]["norm"] == "layer" and "clip_value" not in saved
+
+
+def test_the_plugin_passes_gancores_conformance_check():
+    check_plugin("wgan")

@@ -1,0 +1,201 @@
+"""Test helpers and conformance checks for plugin authors.
+
+A plugin's ``tests/conftest.py`` imports the fixtures it wants; pytest picks
+up fixtures from a conftest's namespace::
+
+    from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+
+Fixtures:
+
+* ``fresh_host`` (autouse once imported): every test loads plugins afresh, with
+  ``GANCORE_DISABLE_PLUGINS`` / ``GANCORE_LOAD_PLUGINS`` cleared, and one torch
+  thread (test processes share the cores);
+* ``gan``: the ``gan`` command line in-process, ``gan("run", "--plugin", "x", ...)``;
+* ``write_config``: a run-config dict written as YAML in ``tmp_path``;
+* ``make_trainer``: a set-up ``Trainer`` for a run-config dict, to drive
+  ``train_step`` by hand;
+* ``inline_plugin``: register a plugin object (a module or a class with
+  hookimpls) for one test.
+
+Conformance checks, plain functions that raise ``AssertionError``:
+
+* ``check_plugin(name)``: the plugin loads, registers something, documents
+  every option, and the default run config of each of its algorithms validates;
+* ``check_resume(gan, config_path, out_dir)``: a run stopped half way and resumed
+  ends with the same weights, optimizer states, EMA, RNG and counters, bit for
+  bit, as the same run done in one go;
+* ``checkpoint_tensors(run_dir)``: the newest checkpoint's tensors and state.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import torch
+import yaml
+
+from . import hookimpl, plugins
+
+__all__ = [
+    "check_plugin",
+    "check_resume",
+    "checkpoint_tensors",
+    "fresh_host",
+    "gan",
+    "inline_plugin",
+    "make_trainer",
+    "write_config",
+]
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+@pytest.fixture(autouse=True)
+def fresh_host(monkeypatch):
+    """Each test loads plugins afresh, with no allow or deny lists from the environment."""
+    torch.set_num_threads(1)
+    monkeypatch.delenv("GANCORE_DISABLE_PLUGINS", raising=False)
+    monkeypatch.delenv("GANCORE_LOAD_PLUGINS", raising=False)
+    plugins.reset_host()
+    yield
+    plugins.reset_host()
+
+
+@pytest.fixture
+def gan():
+    """Invoke the ``gan`` CLI in-process: ``gan("run", "--plugin", "gan", ...)``; returns click's ``Result``."""
+    from click.testing import CliRunner
+
+    from .cli import cli
+
+    runner = CliRunner()
+
+    def invoke(*args: Any):
+        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def write_config(tmp_path):
+    """``write_config(data, name="run.yaml") -> Path``: a run-config dict as a YAML file in ``tmp_path``."""
+
+    def write(data: dict, name: str = "run.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(data))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_trainer(tmp_path):
+    """``make_trainer(config, overrides=()) -> Trainer``: networks, optimizers and data set up, nothing trained."""
+    from .config import build_run_config
+    from .trainer import Trainer
+
+    def make(config: dict, overrides: tuple[str, ...] | list[str] = ()):
+        host = plugins.get_host()
+        trainer = Trainer(build_run_config(host.registry, None, config, list(overrides)), tmp_path / "run", host)
+        trainer.setup()
+        return trainer
+
+    return make
+
+
+@pytest.fixture
+def inline_plugin():
+    """``inline_plugin(module_or_class, "name")``: a plugin registered for one test."""
+    registered = []
+
+    def add(obj, name: str):
+        plugins.get_host().register_plugin(obj, name)
+        registered.append(name)
+        return obj
+
+    yield add
+    for name in registered:
+        plugins.get_host().unregister_plugin(name)
+
+
+# ------------------------------------------------------- conformance checks
+
+
+def checkpoint_tensors(run_dir: Path, step: int | None = None) -> tuple[str, dict[str, torch.Tensor], dict]:
+    """(folder name, tensors, the JSON state) of the newest checkpoint of a run, or of ``step``."""
+    from safetensors.torch import load_file
+
+    folders = sorted((Path(run_dir) / "checkpoints").iterdir())
+    assert folders, f"{run_dir} has no checkpoints"
+    folder = folders[-1] if step is None else Path(run_dir) / "checkpoints" / f"step-{step:06d}"
+    state = json.loads((folder / "state.json").read_text())
+    return folder.name, load_file(str(folder / "tensors.safetensors")), state["state"]
+
+
+class _StopAt:
+    """Stops a run after ``step`` as an interruption would: a checkpoint is written and the run ends."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    @hookimpl
+    def gan_train_step_end(self, trainer, step, logs):
+        if step == self.step:
+            trainer.should_stop = True
+
+
+def check_resume(gan: Callable, config: Path, out_dir: Path, *, stop_at: int, sets: list[str] | tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
+    """Run ``config`` in one go, and again stopped after ``stop_at`` steps and resumed; assert both end alike.
+
+    The stopped run still plans the full number of steps (schedules such as a
+    learning-rate decay depend on it). ``sets`` are ``--set`` overrides for all
+    three runs. Returns the final tensors."""
+    out_dir = Path(out_dir)
+    overrides = [item for s in sets for item in ("--set", s)]
+    result = gan("run", config, "--output", out_dir / "full", *overrides)
+    assert result.exit_code == 0, result.output
+    host = plugins.get_host()
+    host.register_plugin(_StopAt(stop_at), "gancore-testing-stop")
+    try:
+        result = gan("run", config, "--output", out_dir / "half", *overrides)
+    finally:
+        host.unregister_plugin("gancore-testing-stop")
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (out_dir / "half" / "checkpoints").iterdir()] == [f"step-{stop_at:06d}"]
+    result = gan("run", config, "--output", out_dir / "half", "--resume", *overrides)
+    assert result.exit_code == 0, result.output
+
+    name_a, full, state_a = checkpoint_tensors(out_dir / "full")
+    name_b, resumed, state_b = checkpoint_tensors(out_dir / "half")
+    assert name_a == name_b, f"the uninterrupted run ended at {name_a}, the resumed one at {name_b}"
+    assert full.keys() == resumed.keys(), f"tensors differ in name: {sorted(full.keys() ^ resumed.keys())}"
+    for key in full:
+        assert torch.equal(full[key], resumed[key]), f"tensor {key} differs after resume"
+    assert state_a == state_b, "the JSON state (step, data positions, algorithm state) differs after resume"
+    return full
+
+
+def check_plugin(name: str) -> None:
+    """What every plugin owes its users: it loads, registers something, documents its options,
+    and each of its algorithms has a default run config that validates."""
+    from .config import build_run_config
+
+    host = plugins.get_host()
+    assert name not in host.broken, f"plugin {name} is broken: {host.broken[name].error}"
+    info = host.require(name)
+    assert any(info.registered.values()), f"plugin {name} registers nothing"
+    registry = host.registry
+    for kind, table in registry.entries.items():
+        for entry in table.values():
+            if entry.plugin != name:
+                continue
+            assert entry.description, f"{kind} '{entry.name}' of plugin {name} has no description (shown by `gan list`)"
+            for field_name, field in entry.config.model_fields.items():
+                assert field.description, f"option {field_name} of {kind} '{entry.name}' has no description (shown by `gan config`)"
+            if kind == "algorithm":
+                config = build_run_config(registry, name, {"algorithm": {"name": entry.name}}, [])
+                assert config.algorithm.name == entry.name
