@@ -81,13 +81,21 @@ class TrainContext:
         return self.registry.build(ref, path)
 
     def prepare(self, *objects: Any) -> Any:
+        """Networks and optimizers for the device, mixed precision, several processes and
+        (``train.channels_last``, ``train.compile``) the memory format and compilation."""
+        if getattr(self.train, "channels_last", False):
+            for obj in objects:
+                if isinstance(obj, nn.Module):
+                    obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
         return self.accelerator.prepare(*objects)
 
     def backward(self, loss: torch.Tensor) -> None:
         self.accelerator.backward(loss)
 
     def unwrap(self, module: nn.Module) -> nn.Module:
-        return self.accelerator.unwrap_model(module)
+        """The plain module behind a prepared one: no DDP wrapper and no torch.compile wrapper
+        (its state_dict has the same keys with and without ``train.compile``)."""
+        return self.accelerator.unwrap_model(module, keep_torch_compile=False)
 
 
 class GANAlgorithm:

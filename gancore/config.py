@@ -33,6 +33,14 @@ class TrainConfig(StrictModel):
     mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="Accelerate mixed precision mode")
     gradient_accumulation_steps: int = Field(1, ge=1, description="Accelerate gradient accumulation (for families that use accumulate())")
     cpu: bool = Field(False, description="train on the CPU even when an accelerator is present")
+    channels_last: bool = Field(
+        False, description="networks and image batches in channels-last memory format (faster convolutions on GPUs, above all with bf16/fp16)"
+    )
+    compile: bool = Field(
+        False,
+        description="torch.compile (inductor) every network the algorithm prepares; the first steps are slow while it compiles. "
+        "Checkpoints hold the plain weights, so a run can be resumed with or without it",
+    )
     ema_decay: float | None = Field(None, ge=0.0, lt=1.0, description="keep an exponential moving average of the generator with this decay and sample from it; null disables")
     ema_start: int = Field(0, ge=0, description="step at which the EMA starts tracking (it copies the weights then)")
     log_every: int = Field(50, ge=1, description="steps between progress-bar updates and metrics.jsonl loss records (losses are averaged over them)")

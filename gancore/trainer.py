@@ -91,7 +91,7 @@ class Trainer:
 
     def setup(self) -> None:
         from accelerate import Accelerator
-        from accelerate.utils import set_seed
+        from accelerate.utils import TorchDynamoPlugin, set_seed
 
         cfg = self.config.train
         trackers = "tensorboard" if cfg.tensorboard and _has_tensorboard() else None
@@ -102,6 +102,7 @@ class Trainer:
             gradient_accumulation_steps=cfg.gradient_accumulation_steps,
             log_with=trackers,
             project_dir=str(self.run_dir),
+            dynamo_plugin=TorchDynamoPlugin(backend="inductor") if cfg.compile else None,
         )
         # Different noise per process, identical across reruns with the same seed.
         set_seed(cfg.seed, device_specific=True)
@@ -117,13 +118,19 @@ class Trainer:
             self.data = data.to(self.accelerator.device)
             self.batches = Batches(self.data, cfg.batch_size, cfg.seed, rank, world)
         self.real_cpu = data.tensors["x"]
-        ctx = TrainContext(self.accelerator, registry, self.data, lambda: next(self.batches), cfg)
+        ctx = TrainContext(self.accelerator, registry, self.data, self._next_batch, cfg)
         entry = registry.get("algorithm", self.config.algorithm.name)
         self.algorithm = entry.factory(registry.validate(self.config.algorithm, "algorithm"), ctx)
         self.ema = EMA(self.algorithm.ema_modules(), cfg.ema_decay, cfg.ema_start) if cfg.ema_decay else None
         self.metrics = [(m.name, registry.build(m, f"eval.metrics.{i}")) for i, m in enumerate(self.config.eval.metrics)]
         if trackers:
             self.accelerator.init_trackers("tensorboard")
+
+    def _next_batch(self) -> dict[str, torch.Tensor]:
+        batch = next(self.batches)
+        if self.config.train.channels_last:
+            batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in batch.items()}
+        return batch
 
     # ------------------------------------------------------------------- loop
 
@@ -145,7 +152,7 @@ class Trainer:
         with self._signals():
             while self.step < cfg.steps:
                 # One step of the family's own procedure.
-                logs = self.algorithm.train_step(next(self.batches), self.step + 1)
+                logs = self.algorithm.train_step(self._next_batch(), self.step + 1)
                 self.step += 1
                 if self.ema is not None:
                     self.ema.update(self.step)

@@ -45,18 +45,20 @@ def gradient_norms(critic: nn.Module, x_hat: torch.Tensor, *, create_graph: bool
 
 
 def scores_and_gradient_norms(
-    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, *, create_graph: bool = True
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, *, create_graph: bool = True, gradient_critic: nn.Module | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Critic scores of ``real`` and ``fake``, and ‖∇D(x̂)‖₂ for one interpolate per pair.
 
     Real and generated samples share one forward pass (valid for a critic with no
     batch norm, which a gradient penalty needs anyway); the interpolates get their
-    own, so the double backward of the penalty only runs over them.
+    own, so the double backward of the penalty only runs over them. That pass uses
+    ``gradient_critic`` when given: the same weights outside torch.compile, which
+    cannot differentiate a gradient.
     """
     n = real.shape[0]
     fake = fake.detach()
     scores = critic(torch.cat([real, fake])).flatten()
-    norms = gradient_norms(critic, interpolate(real, fake), create_graph=create_graph)
+    norms = gradient_norms(gradient_critic or critic, interpolate(real, fake), create_graph=create_graph)
     return scores[:n], scores[n:], norms
 
 
@@ -212,7 +214,9 @@ class WGANGP(WassersteinGAN):
             )
 
     def critic_loss(self, real, fake, *, last):
-        real_scores, fake_scores, norms = scores_and_gradient_norms(self.critic, real, fake)
+        # torch.compile (train.compile) has no double backward: the penalty's pass then runs eagerly.
+        eager = self.ctx.unwrap(self.critic) if self.ctx.train.compile else None
+        real_scores, fake_scores, norms = scores_and_gradient_norms(self.critic, real, fake, gradient_critic=eager)
         wasserstein = real_scores.mean() - fake_scores.mean()
         penalty = gradient_penalty(norms)
         logs = {"wasserstein": wasserstein.detach(), "grad_norm": norms.mean().detach(), "penalty": penalty.detach()}
