@@ -125,7 +125,7 @@ class BGAN(AdversarialBase):
         # The generator: its log-likelihood of its samples, weighted by w̃ (no gradient through w̃ or D).
         weights = estimator.importance_weights(scores)
         log_probs = space.log_prob(logits, samples, cfg.log_prob_reduction)
-        loss_g = estimator.generator_loss(weights, log_probs)
+        loss_g = estimator.generator_loss(weights, log_probs, baseline=cfg.baseline)
 
         # The two graphs share no parameters: each loss is backpropagated and stepped on its own.
         self.opt_d.zero_grad(set_to_none=True)

@@ -45,6 +45,12 @@ class BGANConfig(AdversarialConfig):
         description="log g(x|z) as the mean over pixels (loss scale independent of resolution; the reference PyTorch code) "
         "or their sum (the exact log-likelihood of the paper)",
     )
+    baseline: bool = Field(
+        False,
+        description="subtract 1/m from every importance weight in the generator loss: the same expected gradient "
+        "(the likelihood of the generator's own samples has zero expected gradient), without the part that reinforces "
+        "every drawn sample whatever D thinks of it; false is the paper's loss",
+    )
     discriminator_input: Literal["one-hot", "colors"] = Field(
         "one-hot", description="palette data: D sees one-hot colours (K channels, as the reference) or the palette colours (C channels); binary data: always ±1 pixels"
     )

@@ -85,9 +85,19 @@ def importance_weights(scores: torch.Tensor) -> torch.Tensor:
     return torch.softmax(scores.detach().float(), dim=0)
 
 
-def generator_loss(weights: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
-    """−Σ_j w̃⁽ʲ⁾ log g(x⁽ʲ⁾ | z), averaged over the N latents."""
-    return -(weights.detach() * log_probs).sum(dim=0).mean()
+def generator_loss(weights: torch.Tensor, log_probs: torch.Tensor, *, baseline: bool = False) -> torch.Tensor:
+    """−Σ_j w̃⁽ʲ⁾ log g(x⁽ʲ⁾ | z), averaged over the N latents.
+
+    With ``baseline``, −Σ_j (w̃⁽ʲ⁾ − 1/m) log g(x⁽ʲ⁾ | z): the 1/m part is the
+    generator's plain likelihood of its own samples, whose gradient is zero in
+    expectation (a score function has mean zero), so removing it keeps the
+    expected gradient. What is left is zero when D scores all m samples alike:
+    samples D prefers gain probability, the others lose it, and nothing pushes
+    g(x | z) towards whatever it happened to draw."""
+    weights = weights.detach()
+    if baseline:
+        weights = weights - 1.0 / weights.shape[0]
+    return -(weights * log_probs).sum(dim=0).mean()
 
 
 def effective_sample_size(weights: torch.Tensor) -> torch.Tensor:

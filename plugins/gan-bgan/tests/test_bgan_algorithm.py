@@ -53,14 +53,14 @@ def _log_prob_of(algorithm, channel: int, value: int) -> float:
     return float((probs if value == 1 else probs).clamp_min(1e-12).log().mean())
 
 
-@pytest.mark.parametrize("kind", ["binary", "palette"])
-def test_a_generator_step_raises_the_log_probability_of_the_value_d_prefers(kind, tiny_binary, tiny_palette, make_trainer, fixed_discriminator):
+@pytest.mark.parametrize("kind, baseline", [("binary", False), ("palette", False), ("binary", True), ("palette", True)])
+def test_a_generator_step_raises_the_log_probability_of_the_value_d_prefers(kind, baseline, tiny_binary, tiny_palette, make_trainer, fixed_discriminator):
     torch.manual_seed(0)
     config = tiny_binary if kind == "binary" else tiny_palette
     # Binary: D sees ±1 pixels and prefers pixel (3, 3) on. Palette: D sees one-hot colours and prefers colour 1 there.
     channel = 0 if kind == "binary" else 1
     config["algorithm"].update(
-        n_mc_samples=20, lr_generator=5e-3, lr_discriminator=1e-12,
+        n_mc_samples=20, lr_generator=5e-3, lr_discriminator=1e-12, baseline=baseline,
         generator={"name": "bgan-generator", "base_channels": 8, "norm": "none"},
         discriminator={"name": "fixed-preference", "channel": channel},
     )
