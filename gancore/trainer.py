@@ -152,7 +152,7 @@ class Trainer:
         with self._signals():
             while self.step < cfg.steps:
                 # One step of the family's own procedure.
-                logs = self.algorithm.train_step(self._next_batch(), self.step + 1)
+                logs = self._train_step()
                 self.step += 1
                 if self.ema is not None:
                     self.ema.update(self.step)
@@ -191,6 +191,25 @@ class Trainer:
         if self._signal is not None:
             raise Interrupted(self._signal, self.step, last)
         return status
+
+    def _train_step(self) -> dict[str, Any]:
+        try:
+            return self.algorithm.train_step(self._next_batch(), self.step + 1)
+        except Exception as exc:
+            if not self.config.train.compile:
+                raise
+            from torch._dynamo.exc import TorchDynamoException
+
+            if not isinstance(exc, TorchDynamoException):
+                raise
+            self.host.train_end(self, self.step, "failed")
+            kept = checkpoint.list_checkpoints(self.run_dir)
+            where = f"the newest checkpoint, {kept[-1]}, is untouched" if kept else "no checkpoint had been written yet"
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(
+                f"train.compile: torch.compile failed in step {self.step + 1} ({type(exc).__name__}: {first}); {where}. "
+                "Run again with --set train.compile=false, or fix what it needs (a C++ compiler for CPU kernels, Triton for GPUs)."
+            ) from None
 
     def _stop_requested(self) -> bool:
         """A signal or ``should_stop``. With several processes they agree, every ``log_every`` steps,
