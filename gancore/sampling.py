@@ -89,4 +89,7 @@ def evaluate_run(host: PluginHost, run_dir: Path, refs: list[MetricRef] | None, 
     metrics = [(ref.name, host.registry.build(ref, f"--metric {ref.name}")) for ref in refs]
     with trainer._sampling():
         results = evaluate(metrics, trainer.eval_context())
+    # Several processes leave together: every rank is done with the gloo/NCCL group before any exits.
+    trainer.accelerator.wait_for_everyone()
+    trainer.accelerator.end_training()
     return results, trainer.step, trainer.accelerator.is_main_process
