@@ -39,6 +39,7 @@ How the families in DESIGN.md fit this without changes to the core:
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -55,7 +56,9 @@ class TrainContext:
     """What an algorithm gets from the trainer.
 
     :param accelerator: the ``accelerate.Accelerator``; use ``ctx.prepare`` and
-        ``ctx.backward`` so mixed precision and multi-process runs work.
+        ``ctx.update`` (or ``ctx.backward``) so mixed precision and multi-process
+        runs work. ``ctx.frozen(d)`` gives D without parameter gradients for a
+        generator step, ``ctx.evaluating(g)`` the generator in eval mode for ``sample``.
     :param registry: every registered entry (build networks by name).
     :param data: the training data (on the device); ``data.sample_shape``,
         ``data.kind`` and ``data.info`` describe it.
@@ -91,6 +94,38 @@ class TrainContext:
 
     def backward(self, loss: torch.Tensor) -> None:
         self.accelerator.backward(loss)
+
+    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+        """One optimizer update: clear its gradients, backpropagate ``loss`` (through Accelerate), step."""
+        optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss)
+        optimizer.step()
+
+    @contextmanager
+    def frozen(self, module: nn.Module):
+        """The plain ``module`` with no parameter gradients inside the block: a generator
+        step needs gradients through the discriminator, not of it."""
+        plain = self.unwrap(module)
+        flags = [p.requires_grad for p in plain.parameters()]
+        for p in plain.parameters():
+            p.requires_grad_(False)
+        try:
+            yield plain
+        finally:
+            for p, flag in zip(plain.parameters(), flags):
+                p.requires_grad_(flag)
+
+    @contextmanager
+    def evaluating(self, module: nn.Module):
+        """The plain ``module`` in eval mode inside the block (batch norm uses its running
+        statistics), then back in the mode it was in: for ``sample``."""
+        plain = self.unwrap(module)
+        was_training = plain.training
+        plain.eval()
+        try:
+            yield plain
+        finally:
+            plain.train(was_training)
 
     def unwrap(self, module: nn.Module) -> nn.Module:
         """The plain module behind a prepared one: no DDP wrapper and no torch.compile wrapper

@@ -58,25 +58,17 @@ class GAN(GANAlgorithm):
             with torch.no_grad():
                 fake = self.generator(self.noise(n, cfg.latent_dim))
             loss_d = self.loss.discriminator_loss(self.discriminator(self.pack(real)), self.discriminator(self.pack(fake)))
-            self.opt_d.zero_grad(set_to_none=True)
-            self.ctx.backward(loss_d)
-            self.opt_d.step()
+            self.ctx.update(self.opt_d, loss_d)
 
         fake = self.generator(self.noise(n, cfg.latent_dim))
         loss_g = self.loss.generator_loss(self.discriminator(self.pack(fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        self.ctx.backward(loss_g)
-        self.opt_g.step()
+        self.ctx.update(self.opt_g, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
-        generator = self.ctx.unwrap(self.generator)
-        was_training = generator.training
-        generator.eval()
-        out = generator(self.noise(n, self.config.latent_dim, seed))
-        generator.train(was_training)
-        return out.float()
+        with self.ctx.evaluating(self.generator) as generator:
+            return generator(self.noise(n, self.config.latent_dim, seed)).float()
 
 
 @hookimpl

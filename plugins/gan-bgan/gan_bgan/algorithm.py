@@ -23,8 +23,6 @@ the decision boundary D = ½ instead of past it.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,19 +36,6 @@ from .space import DiscreteSpace
 
 def bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), target))
-
-
-@contextmanager
-def frozen(module: nn.Module):
-    """No parameter gradients for ``module`` inside the block."""
-    flags = [p.requires_grad for p in module.parameters()]
-    for p in module.parameters():
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 class AdversarialBase(GANAlgorithm):
@@ -74,15 +59,15 @@ class AdversarialBase(GANAlgorithm):
     def with_noise(x: torch.Tensor, std: float) -> torch.Tensor:
         return x + std * torch.randn_like(x) if std > 0 else x
 
-    @contextmanager
-    def _eval_generator(self):
-        generator = self.ctx.unwrap(self.generator)
-        was_training = generator.training
-        generator.eval()
-        try:
-            yield generator
-        finally:
-            generator.train(was_training)
+    @staticmethod
+    def logs(loss_d, loss_g, real_scores, fake_scores) -> dict[str, torch.Tensor]:
+        """What both variants log: the losses and D's mean output on real and on generated data."""
+        return {
+            "loss_d": loss_d.detach(),
+            "loss_g": loss_g.detach(),
+            "d_real": torch.sigmoid(real_scores.detach().float()).mean(),
+            "d_fake": torch.sigmoid(fake_scores.detach().float()).mean(),
+        }
 
 
 class BGAN(AdversarialBase):
@@ -128,26 +113,17 @@ class BGAN(AdversarialBase):
         loss_g = estimator.generator_loss(weights, log_probs, baseline=cfg.baseline)
 
         # The two graphs share no parameters: each loss is backpropagated and stepped on its own.
-        self.opt_d.zero_grad(set_to_none=True)
-        self.ctx.backward(loss_d)
-        self.opt_d.step()
-        self.opt_g.zero_grad(set_to_none=True)
-        self.ctx.backward(loss_g)
-        self.opt_g.step()
-        return {
-            "loss_d": loss_d.detach(),
-            "loss_g": loss_g.detach(),
-            "d_real": torch.sigmoid(real_scores.detach().float()).mean(),
-            "d_fake": torch.sigmoid(scores.detach().float()).mean(),
-            "ess": estimator.effective_sample_size(weights),  # out of m: how evenly w̃ spreads over the samples
-        }
+        self.ctx.update(self.opt_d, loss_d)
+        self.ctx.update(self.opt_g, loss_g)
+        # ess, out of m: how evenly w̃ spreads over the samples.
+        return {**self.logs(loss_d, loss_g, real_scores, scores), "ess": estimator.effective_sample_size(weights)}
 
     # ---------------------------------------------------------------- sampling
 
     @torch.no_grad()
     def sample_indices(self, n: int, *, seed: int | None = None) -> torch.Tensor:
         """Discrete samples: (N, H, W) palette indices, or (N, C, H, W) bits in {0, 1}."""
-        with self._eval_generator() as generator:
+        with self.ctx.evaluating(self.generator) as generator:
             logits = generator(self.noise(n, self.config.latent_dim, seed)).float()
         if self.config.sample_mode == "most-likely":
             return self.space.most_likely(logits)[0]
@@ -166,7 +142,7 @@ class BGAN(AdversarialBase):
     @torch.no_grad()
     def probabilities(self, n: int, *, seed: int | None = None) -> torch.Tensor:
         """g(x | z) itself: (N, C, H, W) probabilities of a 1 bit, or (N, K, H, W) colour probabilities."""
-        with self._eval_generator() as generator:
+        with self.ctx.evaluating(self.generator) as generator:
             logits = generator(self.noise(n, self.config.latent_dim, seed)).float()
         return torch.sigmoid(logits) if self.space.kind == "binary" else torch.softmax(logits, dim=1)
 
@@ -194,25 +170,16 @@ class BGANContinuous(AdversarialBase):
         real_scores = self.discriminator(self.with_noise(batch["x"], std)).flatten()
         fake_scores = self.discriminator(self.with_noise(fake.detach(), std)).flatten()
         loss_d = bce(real_scores, 1.0) + bce(fake_scores, 0.0)
-        self.opt_d.zero_grad(set_to_none=True)
-        self.ctx.backward(loss_d)
-        self.opt_d.step()
+        self.ctx.update(self.opt_d, loss_d)
 
         # D's logit is log D − log(1 − D): the boundary-seeking loss is half its square.
-        with frozen(self.ctx.unwrap(self.discriminator)) as discriminator:
+        with self.ctx.frozen(self.discriminator) as discriminator:
             boundary = discriminator(self.with_noise(fake, std)).flatten().float()
         loss_g = 0.5 * boundary.pow(2).mean()
-        self.opt_g.zero_grad(set_to_none=True)
-        self.ctx.backward(loss_g)
-        self.opt_g.step()
-        return {
-            "loss_d": loss_d.detach(),
-            "loss_g": loss_g.detach(),
-            "d_real": torch.sigmoid(real_scores.detach().float()).mean(),
-            "d_fake": torch.sigmoid(fake_scores.detach().float()).mean(),
-        }
+        self.ctx.update(self.opt_g, loss_g)
+        return self.logs(loss_d, loss_g, real_scores, fake_scores)
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
-        with self._eval_generator() as generator:
+        with self.ctx.evaluating(self.generator) as generator:
             return generator(self.noise(n, self.config.latent_dim, seed)).float()

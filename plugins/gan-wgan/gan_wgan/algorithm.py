@@ -13,8 +13,6 @@ constant) only while the critic stays Lipschitz: ``wgan`` clips its weights,
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import torch
 from torch import nn
 
@@ -65,20 +63,6 @@ def scores_and_gradient_norms(
 def gradient_penalty(grad_norms: torch.Tensor) -> torch.Tensor:
     """(‖∇D(x̂)‖₂ − 1)², averaged over the interpolates (two-sided, as in the paper)."""
     return ((grad_norms - 1.0) ** 2).mean()
-
-
-@contextmanager
-def frozen(module: nn.Module):
-    """No parameter gradients for ``module`` inside the block (the generator step
-    needs gradients through the critic, not of it)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    for p in module.parameters():
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 class WassersteinGAN(GANAlgorithm):
@@ -137,18 +121,14 @@ class WassersteinGAN(GANAlgorithm):
             with torch.no_grad():
                 fake = self.generator(self.noise(n, cfg.latent_dim))
             loss_critic, logs = self.critic_loss(real, fake, last=i == steps - 1)
-            self.opt_critic.zero_grad(set_to_none=True)
-            self.ctx.backward(loss_critic)
-            self.opt_critic.step()
+            self.ctx.update(self.opt_critic, loss_critic)
             self.constrain_critic()
 
         # Then one generator step: it moves its samples up the critic's slope.
         fake = self.generator(self.noise(n, cfg.latent_dim))
-        with frozen(self.ctx.unwrap(self.critic)) as critic:
+        with self.ctx.frozen(self.critic) as critic:
             loss_generator = -critic(fake).mean()
-        self.opt_generator.zero_grad(set_to_none=True)
-        self.ctx.backward(loss_generator)
-        self.opt_generator.step()
+        self.ctx.update(self.opt_generator, loss_generator)
         return {**logs, "loss_critic": loss_critic.detach(), "loss_generator": loss_generator.detach()}
 
     def _set_learning_rates(self, step: int) -> None:
@@ -164,12 +144,8 @@ class WassersteinGAN(GANAlgorithm):
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
-        generator = self.ctx.unwrap(self.generator)
-        was_training = generator.training
-        generator.eval()
-        out = generator(self.noise(n, self.config.latent_dim, seed))
-        generator.train(was_training)
-        return out.float()
+        with self.ctx.evaluating(self.generator) as generator:
+            return generator(self.noise(n, self.config.latent_dim, seed)).float()
 
 
 class WGAN(WassersteinGAN):
