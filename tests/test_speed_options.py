@@ -13,17 +13,24 @@ def _quick(base: dict, steps: int = 6) -> dict:
     return {**base, "train": {**base["train"], "steps": steps, "checkpoint_every": 0, "sample_every": 0}}
 
 
+def _train_alike(gan, path, tmp_path, option: str, name: str) -> tuple[dict, dict]:
+    """Run ``path`` as it is and with ``--set option`` (into ``tmp_path / name``); assert the two end with the
+    same tensors up to rounding. Returns the JSON states of both."""
+    assert gan("run", path, "--output", tmp_path / "default").exit_code == 0
+    out = gan("run", path, "--output", tmp_path / name, "--set", option)
+    assert out.exit_code == 0, out.output
+    _, a, state_a = checkpoint_tensors(tmp_path / "default")
+    _, b, state_b = checkpoint_tensors(tmp_path / name)
+    for key in a:
+        assert torch.allclose(a[key], b[key], rtol=1e-4, atol=1e-5), f"{key} differs beyond rounding"
+    return state_a, state_b
+
+
 def test_compiled_training_matches_eager_and_checkpoints_plain_weights(gan, write_config, tmp_path):
     path = write_config(_quick(TINY_RING))
-    assert gan("run", path, "--output", tmp_path / "eager").exit_code == 0
-    out = gan("run", path, "--output", tmp_path / "compiled", "--set", "train.compile=true")
-    assert out.exit_code == 0, out.output
-    _, eager, state_eager = checkpoint_tensors(tmp_path / "eager")
-    _, compiled, state_compiled = checkpoint_tensors(tmp_path / "compiled")
+    state_eager, state_compiled = _train_alike(gan, path, tmp_path, "train.compile=true", "compiled")
     # The same state names (no torch.compile "_orig_mod." prefixes), so either kind of run resumes the other.
     assert state_eager == state_compiled
-    for key in eager:
-        assert torch.allclose(eager[key], compiled[key], rtol=1e-4, atol=1e-5), f"{key} differs beyond rounding"
 
     out = gan("run", path, "--output", tmp_path / "compiled", "--resume", "--steps", 8, "--set", "train.compile=false")
     assert out.exit_code == 0, out.output
@@ -46,14 +53,7 @@ def test_channels_last_networks_and_batches(make_trainer):
 
 
 def test_channels_last_trains_like_the_default_layout(gan, write_config, tmp_path):
-    path = write_config(_quick(TINY_DIGITS))
-    assert gan("run", path, "--output", tmp_path / "default").exit_code == 0
-    out = gan("run", path, "--output", tmp_path / "cl", "--set", "train.channels_last=true")
-    assert out.exit_code == 0, out.output
-    _, a, _ = checkpoint_tensors(tmp_path / "default")
-    _, b, _ = checkpoint_tensors(tmp_path / "cl")
-    for key in a:
-        assert torch.allclose(a[key], b[key], rtol=1e-4, atol=1e-5), f"{key} differs beyond rounding"
+    _train_alike(gan, write_config(_quick(TINY_DIGITS)), tmp_path, "train.channels_last=true", "cl")
 
 
 def test_a_failing_compile_is_a_clear_error(write_config, tmp_path):
