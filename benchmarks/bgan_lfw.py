@@ -17,7 +17,6 @@ samples are exactly palette colours. Written:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -27,7 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import child_env, train_minutes, update_section  # noqa: E402
 
 EXAMPLE = ROOT / "plugins" / "gan-bgan" / "examples" / "bgan-quantized-lfw.yaml"
 TITLE = "BGAN: palette-quantized LFW (16 colours)"
@@ -37,19 +36,8 @@ def train(work: Path, steps: int) -> None:
     work.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), f"--output={work / 'bgan'}", f"--steps={steps}", "--overwrite", "--set=train.progress=false"]
     with open(work / "bgan.log", "w") as log:
-        if subprocess.run(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"}, stdout=log, stderr=subprocess.STDOUT).returncode:
+        if subprocess.run(cmd, env=child_env(), stdout=log, stderr=subprocess.STDOUT).returncode:
             raise SystemExit(f"training failed; see {work / 'bgan.log'}")
-
-
-def train_minutes(run_dir: Path) -> float:
-    """Time spent in the training loop, from the steps/s of every logged interval."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    seconds, previous = 0.0, 0
-    for r in sorted((r for r in records if "steps_per_second" in r), key=lambda r: r["step"]):
-        if r["step"] > previous:
-            seconds += (r["step"] - previous) / r["steps_per_second"]
-            previous = r["step"]
-    return seconds / 60
 
 
 def evaluate(work: Path) -> dict:

@@ -31,15 +31,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import child_env, train_minutes, update_section  # noqa: E402
 
 EXAMPLE = ROOT / "plugins" / "gan-bgan" / "examples" / "bgan-binary-mnist5k.yaml"
 EVAL_SEED = 12345
 TITLE = "BGAN: binary mnist5k, FID and KID (lenet-mnist) against DCGAN thresholded"
-
-
-def env() -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def fresh_commands(work: Path, steps: int) -> dict[str, list[str]]:
@@ -73,23 +69,11 @@ def train_to(work: Path, target: int) -> None:
             sys.executable, "-m", "gancore.cli", "run", f"--output={work / name}", "--resume", f"--steps={target}", "--set=train.progress=false",
         ]
         log = open(work / f"{name}.log", "a")
-        procs[name] = subprocess.Popen(cmd, env=env(), stdout=log, stderr=subprocess.STDOUT)
+        procs[name] = subprocess.Popen(cmd, env=child_env(), stdout=log, stderr=subprocess.STDOUT)
         print(f"{name}: {done} -> {target} steps: {' '.join(cmd)}", flush=True)
     for name, proc in procs.items():
         if proc.wait() != 0:
             raise SystemExit(f"{name} failed; see {work / (name + '.log')}")
-
-
-def train_minutes(run_dir: Path, upto: int) -> float:
-    """Time spent in the training loop up to step ``upto``, from the steps/s of every logged interval."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    records = [r for r in records if "steps_per_second" in r and r["step"] <= upto]
-    seconds, previous = 0.0, 0
-    for r in sorted(records, key=lambda r: r["step"]):
-        if r["step"] > previous:
-            seconds += (r["step"] - previous) / r["steps_per_second"]
-            previous = r["step"]
-    return seconds / 60
 
 
 def evaluate(work: Path, samples: int, target: int, with_real: bool) -> list[dict]:

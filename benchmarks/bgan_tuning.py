@@ -12,10 +12,8 @@ its last evaluation is not trained again.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 from pathlib import Path
 
@@ -23,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLE = ROOT / "plugins" / "gan-bgan" / "examples" / "bgan-binary-mnist5k.yaml"
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import read_metrics, run_children, update_section  # noqa: E402
 
 TITLE = "BGAN: learning rate and weight baseline on binary mnist5k"
 VARIANTS = {  # label: overrides of the example
@@ -36,11 +34,9 @@ METRIC = "[{name: fid, features: lenet-mnist, num_samples: 1000}]"
 
 
 def fid_curve(run_dir: Path) -> dict[int, float]:
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
+    if not (run_dir / "metrics.jsonl").exists():
         return {}
-    records = [json.loads(line) for line in path.read_text().splitlines()]
-    return {r["step"]: r["fid/fid"] for r in records if "fid/fid" in r}
+    return {r["step"]: r["fid/fid"] for r in read_metrics(run_dir) if "fid/fid" in r}
 
 
 def main() -> None:
@@ -51,22 +47,17 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     runs = {label: args.work / f"variant{i}" for i, label in enumerate(VARIANTS)}
-    todo = [label for label, run in runs.items() if args.steps not in fid_curve(run)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    running: list[tuple[str, subprocess.Popen]] = []
-    while todo or running:
-        while todo and len(running) < args.parallel:
-            label = todo.pop(0)
-            sets = [*VARIANTS[label], f"train.steps={args.steps}", "train.eval_every=1000", f"eval.metrics={METRIC}",
-                    "train.progress=false", "train.tensorboard=false", "train.sample_every=1000"]
-            cmd = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), "--output", str(runs[label]), "--overwrite",
-                   *[x for s in sets for x in ("--set", s)]]
-            log = open(runs[label].with_suffix(".log"), "w")
-            running.append((label, subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)))
-            print(f"training: {label}", flush=True)
-        label, proc = running.pop(0)
-        if proc.wait() != 0:
-            sys.exit(f"{label} failed; see {runs[label].with_suffix('.log')}")
+    children = {}
+    for label, run in runs.items():
+        if args.steps in fid_curve(run):
+            continue
+        sets = [*VARIANTS[label], f"train.steps={args.steps}", "train.eval_every=1000", f"eval.metrics={METRIC}",
+                "train.progress=false", "train.tensorboard=false", "train.sample_every=1000"]
+        cmd = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), "--output", str(run), "--overwrite",
+               *[x for s in sets for x in ("--set", s)]]
+        children[label] = (cmd, run.with_suffix(".log"))
+    for label, _ in run_children(children, args.parallel):
+        print(f"trained: {label}", flush=True)
 
     steps = list(range(1000, args.steps + 1, 1000))
     header = "| variant | " + " | ".join(f"FID at {s:,}" for s in steps) + " |"

@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import child_env, read_metrics, update_section  # noqa: E402
 
 
 def data_only(batches: int) -> dict[str, float]:
@@ -61,10 +61,8 @@ def training(steps: int, in_memory: bool, work: Path) -> float:
     path = work / f"config-{in_memory}.json"
     path.write_text(json.dumps(config))
     run = work / f"run-{in_memory}"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "gancore.cli", "run", str(path), "--output", str(run), "--overwrite"], env=env, check=True, capture_output=True)
-    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if "steps_per_second" in line]
-    records = [r for r in records if r["step"] > 100]  # after warm-up
+    subprocess.run([sys.executable, "-m", "gancore.cli", "run", str(path), "--output", str(run), "--overwrite"], env=child_env(), check=True, capture_output=True)
+    records = [r for r in read_metrics(run) if "steps_per_second" in r and r["step"] > 100]  # after warm-up
     return sum(50 for _ in records) / sum(50 / r["steps_per_second"] for r in records)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import child_env, update_section  # noqa: E402
 
 WORK = HERE / "_work" / "metrics-mnist5k"
 CONFIG = {
@@ -66,7 +66,7 @@ def train(steps: int) -> float:
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "gancore.cli", "run", str(config), "--steps", str(steps), "--output", str(WORK / "run"), "--overwrite"],
-        env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}, check=True,
+        env=child_env(), check=True,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     (WORK / "train.json").write_text(json.dumps({"steps": steps, "seconds": seconds}))

@@ -19,12 +19,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import child_env, read_metrics, update_section  # noqa: E402
 
 WARMUP = 200
 CONFIG = {
@@ -71,12 +70,8 @@ print((steps - warmup) / (time.perf_counter() - start))
 '''
 
 
-def env() -> dict:
-    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def run_plain(steps: int) -> float:
-    out = subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(steps), str(WARMUP)], env=env(), capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(steps), str(WARMUP)], env=child_env(), capture_output=True, text=True, check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -86,11 +81,10 @@ def run_gancore(steps: int, work: Path) -> float:
     run_dir = work / "run"
     subprocess.run(
         [sys.executable, "-m", "gancore.cli", "run", str(config), "--steps", str(steps), "--output", str(run_dir), "--overwrite"],
-        env=env(), capture_output=True, text=True, check=True,
+        env=child_env(), capture_output=True, text=True, check=True,
     )
     # steps/s over every logged interval after the warm-up (it includes sampling and checkpoints).
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    records = [r for r in records if "steps_per_second" in r and r["step"] > WARMUP]
+    records = [r for r in read_metrics(run_dir) if "steps_per_second" in r and r["step"] > WARMUP]
     intervals = [(r["step"] - prev["step"], r["steps_per_second"]) for prev, r in zip([{"step": WARMUP}] + records, records)]
     return sum(n for n, _ in intervals) / sum(n / sps for n, sps in intervals)
 

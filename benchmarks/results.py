@@ -1,11 +1,16 @@
-"""Write one section of benchmarks/RESULTS.md, leaving the other sections as they are."""
+"""What the benchmark scripts share: writing one section of benchmarks/RESULTS.md (leaving the other
+sections as they are), running `gan` children with one thread each, and reading a run's metrics.jsonl."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import re
+import subprocess
+import time
 from pathlib import Path
+from typing import Hashable, Iterator
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = "# Benchmark results\n\nEach section is written by the script it names; rerun the script to refresh it.\n"
@@ -26,3 +31,54 @@ def update_section(title: str, body: str, path: Path = RESULTS) -> None:
         temporary = path.with_name(f".{path.name}.{os.getpid()}")
         temporary.write_text(text)
         os.replace(temporary, path)
+
+
+# ------------------------------------------------------------------ child runs
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a benchmark child: one thread, so that two children on two cores do not thrash."""
+    return {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def run_children(children: dict[Hashable, tuple[list[str], Path]], jobs: int, cwd: Path | None = None) -> Iterator[tuple[Hashable, dict]]:
+    """Run ``{key: (command, log file)}``, ``jobs`` at a time, with ``child_env()``; yield ``(key, timing)``
+    as each one ends, where timing holds its wall and its own CPU seconds (from ``os.wait4``). When a
+    child fails, the others are stopped and the script exits naming the failed child's log."""
+    pending, running = list(children), {}
+    while pending or running:
+        while pending and len(running) < jobs:
+            key = pending.pop(0)
+            command, log = children[key]
+            with open(log, "w") as out:
+                proc = subprocess.Popen(command, env=child_env(), stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+            running[proc.pid] = (key, proc, time.perf_counter())
+        pid, status, usage = os.wait4(-1, 0)  # the CPU time of exactly the child that ended
+        if pid not in running:
+            continue
+        key, proc, started = running.pop(pid)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            for _, other, _ in running.values():
+                other.terminate()
+            raise SystemExit(f"run {key} failed (exit {proc.returncode}); see {children[key][1]}")
+        yield key, {"wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime}
+
+
+# ------------------------------------------------------------------ run logs
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    """The records of a run's metrics.jsonl, in order."""
+    return [json.loads(line) for line in (Path(run_dir) / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
+def train_minutes(run_dir: Path, upto: int | None = None) -> float:
+    """Minutes spent in the training loop (up to step ``upto``), from the steps/s of every logged interval."""
+    records = [r for r in read_metrics(run_dir) if "steps_per_second" in r and (upto is None or r["step"] <= upto)]
+    seconds, previous = 0.0, 0
+    for r in sorted(records, key=lambda r: r["step"]):
+        if r["step"] > previous:
+            seconds += (r["step"] - previous) / r["steps_per_second"]
+            previous = r["step"]
+    return seconds / 60

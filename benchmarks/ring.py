@@ -22,16 +22,14 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLE = ROOT / "examples" / "gan-ring.yaml"
 sys.path.insert(0, str(HERE))
-from results import RESULTS, update_section  # noqa: E402
+from results import RESULTS, read_metrics, run_children, update_section  # noqa: E402
 
 TITLE = "Ring: mode coverage (builtin gan)"
 PACGAN_GAN = (6.3, 98.2)  # PacGAN paper (Lin et al. 2018), table 2, GAN row: modes of 8, % high quality
@@ -45,18 +43,15 @@ def gan_command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "gancore.cli"]
 
 
-def start_seed(seed: int, run_dir: Path, overrides: list[str]) -> subprocess.Popen:
+def seed_command(seed: int, run_dir: Path, overrides: list[str]) -> list[str]:
     sets = [f"train.seed={seed}", "train.progress=false", "train.tensorboard=false", *overrides]
     cmd = [*gan_command(), "run", str(EXAMPLE), "--output", str(run_dir), "--overwrite"]
-    cmd += [item for o in sets for item in ("--set", o)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    log = open(run_dir.with_suffix(".log"), "w")
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    return cmd + [item for o in sets for item in ("--set", o)]
 
 
 def read_run(run_dir: Path) -> dict:
     """The last mode-coverage record of a finished run, and every earlier one (the curve)."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    records = read_metrics(run_dir)
     curve = [
         {"step": r["step"], "modes": r["mode-coverage/modes"], "quality": r["mode-coverage/high_quality"]}
         for r in records
@@ -70,23 +65,11 @@ def read_run(run_dir: Path) -> dict:
 def run_all(seeds: list[int], jobs: int, overrides: list[str], tag: str) -> dict[int, dict]:
     work = HERE / "_work"
     work.mkdir(exist_ok=True)
-    pending, running, results = list(seeds), {}, {}
-    while pending or running:
-        while pending and len(running) < jobs:
-            seed = pending.pop(0)
-            run_dir = work / f"{tag}-seed{seed}"
-            running[seed] = (start_seed(seed, run_dir, overrides), time.perf_counter(), run_dir)
-        pid, status, usage = os.wait4(-1, 0)  # the CPU time of exactly the child that ended
-        seed = next((s for s, (p, _, _) in running.items() if p.pid == pid), None)
-        if seed is None:
-            continue
-        proc, started, run_dir = running.pop(seed)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            for p, _, _ in running.values():
-                p.terminate()
-            raise SystemExit(f"seed {seed} failed (exit {proc.returncode}); see {run_dir.with_suffix('.log')}")
-        results[seed] = {**read_run(run_dir), "wall": time.perf_counter() - started, "cpu": usage.ru_utime + usage.ru_stime}
+    runs = {seed: work / f"{tag}-seed{seed}" for seed in seeds}
+    children = {seed: (seed_command(seed, run_dir, overrides), run_dir.with_suffix(".log")) for seed, run_dir in runs.items()}
+    results = {}
+    for seed, timing in run_children(children, jobs, cwd=ROOT):
+        results[seed] = {**read_run(runs[seed]), **timing}
         final = results[seed]["final"]
         print(f"seed {seed}: {final['modes']:.0f}/8 modes, {final['quality']:.1f}% high quality, "
               f"{results[seed]['wall']:.0f} s wall, {results[seed]['cpu']:.0f} s CPU", flush=True)

@@ -15,7 +15,6 @@ above it, and both go into benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -28,7 +27,7 @@ EXAMPLE = ROOT / "plugins" / "gan-wgan" / "examples" / "wgan-clip-digits.yaml"
 PLOT = HERE / "wgan-estimate.png"
 RUN = HERE / "_work" / "wgan-estimate"
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import child_env, read_metrics, update_section  # noqa: E402
 
 TITLE = "WGAN (weight clipping): the Wasserstein estimate against sample quality"
 SAMPLES = 2000
@@ -42,15 +41,14 @@ def train(steps: int, eval_every: int) -> None:
     sets = [f"train.steps={steps}", f"train.eval_every={eval_every}", f"eval.metrics=[{metric}]",
             "train.progress=false", "train.tensorboard=false"]
     cmd = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), "--output", str(RUN), "--overwrite", *[x for s in sets for x in ("--set", s)]]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    subprocess.run(cmd, env=env, check=True)
+    subprocess.run(cmd, env=child_env(), check=True)
 
 
 # ------------------------------------------------------------- plot and table
 
 
 def read_run() -> tuple[list[dict], list[dict]]:
-    records = [json.loads(line) for line in (RUN / "metrics.jsonl").read_text().splitlines()]
+    records = read_metrics(RUN)
     losses = [r for r in records if "wasserstein" in r]
     quality = [r for r in records if "fid/fid" in r]
     return losses, quality

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLE = ROOT / "plugins" / "gan-wgan" / "examples" / "wgan-gp-grid.yaml"
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import read_metrics, run_children, update_section  # noqa: E402
 
 TITLE = "WGAN-GP on the 25-Gaussian grid (mode coverage)"
 PACGAN = [("GAN", 17.3, 94.8), ("PacGAN4", 24.8, 93.6)]  # PacGAN paper, table 3 (2,500 samples, 3 std)
@@ -86,17 +85,14 @@ def worker(args: list[str]) -> None:
     cli.main(args=["run", *args], prog_name="gan", standalone_mode=True)
 
 
-def run_seed(seed: int, run_dir: Path, overrides: list[str]) -> subprocess.Popen:
+def seed_command(seed: int, run_dir: Path, overrides: list[str]) -> list[str]:
     sets = [item for o in [f"train.seed={seed}", "train.progress=false", "train.tensorboard=false", *overrides] for item in ("--set", o)]
-    cmd = [sys.executable, __file__, "--worker", "--", str(EXAMPLE), "--output", str(run_dir), "--overwrite", *sets]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    log = open(run_dir.with_suffix(".log"), "w")
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return [sys.executable, __file__, "--worker", "--", str(EXAMPLE), "--output", str(run_dir), "--overwrite", *sets]
 
 
 def read_run(run_dir: Path) -> dict:
     """Final coverage and the curve (steps, seconds, modes, quality) of one finished run."""
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    records = read_metrics(run_dir)
     coverage = {r["step"]: r for r in records if "mode-coverage/modes" in r}
     timing = {r["step"]: r for r in records if "cpu_seconds" in r}
     curve = [
@@ -126,7 +122,7 @@ def report(results: dict[int, dict], overrides: list[str], command: str) -> str:
     lines = [
         f"`{config}`{extra}: {len(seeds)} seeds, 2,500 samples each from the EMA generator, mode-coverage protocol",
         "(a sample is high quality within 3 std of its nearest mode; `grid` std 0.05). One thread per process,",
-        f"at most two processes at once, on a machine shared with other jobs: **CPU minutes** is what a run costs one",
+        "at most two processes at once, on a machine shared with other jobs: **CPU minutes** is what a run costs one",
         f"core, **wall minutes** what it took here. Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
         f"Command: `{command}`.",
         "",
@@ -183,25 +179,11 @@ def main() -> None:
         if not args.no_write:
             update_section(TITLE, body)
         return
-    pending = list(args.seeds)
-    running: dict[int, tuple[int, subprocess.Popen, float]] = {}
+    runs = {seed: work / f"wgan-{args.tag}-seed{seed}" for seed in args.seeds}
+    children = {seed: (seed_command(seed, run_dir, args.overrides), run_dir.with_suffix(".log")) for seed, run_dir in runs.items()}
     results: dict[int, dict] = {}
-    while pending or running:
-        while pending and len(running) < args.jobs:
-            seed = pending.pop(0)
-            run_dir = work / f"wgan-{args.tag}-seed{seed}"
-            running[seed] = (seed, run_seed(seed, run_dir, args.overrides), time.perf_counter())
-        # os.wait4 gives the CPU time of exactly the child that ended.
-        pid, status, usage = os.wait4(-1, 0)
-        seed = next((s for s, (_, p, _) in running.items() if p.pid == pid), None)
-        if seed is None:
-            continue
-        _, proc, started = running.pop(seed)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        run_dir = work / f"wgan-{args.tag}-seed{seed}"
-        if proc.returncode != 0:
-            sys.exit(f"seed {seed} failed (exit {proc.returncode}); see {run_dir.with_suffix('.log')}")
-        results[seed] = {**read_run(run_dir), "process_wall": time.perf_counter() - started, "process_cpu": usage.ru_utime + usage.ru_stime}
+    for seed, timing in run_children(children, args.jobs):
+        results[seed] = {**read_run(runs[seed]), "process_wall": timing["wall"], "process_cpu": timing["cpu"]}
         final = results[seed]["final"]
         print(f"seed {seed}: {final['modes']:.0f} modes, {final['quality']:.1f}% high quality, "
               f"{results[seed]['process_cpu'] / 60:.1f} CPU min, {results[seed]['process_wall'] / 60:.1f} wall min", flush=True)

@@ -23,16 +23,14 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WGAN_GP = ROOT / "plugins" / "gan-wgan" / "examples" / "wgan-gp-mnist5k.yaml"
 sys.path.insert(0, str(HERE))
-from results import update_section  # noqa: E402
+from results import read_metrics, run_children, update_section  # noqa: E402
 
 TITLE = "WGAN-GP vs DCGAN on mnist5k (FID, KID, SWD)"
 SAMPLES = 2000
@@ -60,17 +58,14 @@ DCGAN = {
 MODELS = {"WGAN-GP": WGAN_GP, "DCGAN (builtin gan)": None}
 
 
-def launch(name: str, config: Path, seed: int, steps: int, eval_every: int, run_dir: Path) -> subprocess.Popen:
+def command(config: Path, seed: int, steps: int, eval_every: int, run_dir: Path) -> list[str]:
     sets = [f"train.steps={steps}", f"train.seed={seed}", f"train.eval_every={eval_every}", f"eval.metrics={METRICS}",
             "train.progress=false", "train.tensorboard=false"]
-    cmd = [sys.executable, "-m", "gancore.cli", "run", str(config), "--output", str(run_dir), "--overwrite", *[x for s in sets for x in ("--set", s)]]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    return subprocess.Popen(cmd, env=env, stdout=open(run_dir.with_suffix(".log"), "w"), stderr=subprocess.STDOUT)
+    return [sys.executable, "-m", "gancore.cli", "run", str(config), "--output", str(run_dir), "--overwrite", *[x for s in sets for x in ("--set", s)]]
 
 
 def final_metrics(run_dir: Path) -> dict[str, float]:
-    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    evals = [r for r in records if "fid/fid" in r]
+    evals = [r for r in read_metrics(run_dir) if "fid/fid" in r]
     return {"step": evals[-1]["step"], "fid": evals[-1]["fid/fid"], "kid": evals[-1]["kid/kid"], "swd": evals[-1]["swd/avg"],
             "curve": [(r["step"], r["fid/fid"]) for r in evals]}
 
@@ -87,21 +82,19 @@ def main() -> None:
     work.mkdir(exist_ok=True)
     dcgan_config = work / "dcgan-mnist5k.yaml"
     dcgan_config.write_text(json.dumps(DCGAN))
-    rows = []
-    for seed in args.seeds:
-        jobs = {}
+    runs, children = {}, {}
+    for seed in args.seeds:  # the two models of a seed side by side
         for name, config in MODELS.items():
-            run_dir = work / f"mnist5k-{'wgan-gp' if config else 'dcgan'}-seed{seed}"
-            jobs[name] = (launch(name, config or dcgan_config, seed, args.steps, args.eval_every, run_dir), run_dir, time.perf_counter())
-        for name, (proc, run_dir, started) in jobs.items():
-            _, status, usage = os.wait4(proc.pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
-                sys.exit(f"{name} seed {seed} failed; see {run_dir.with_suffix('.log')}")
-            result = final_metrics(run_dir)
-            result.update(name=name, seed=seed, cpu=(usage.ru_utime + usage.ru_stime) / 60, wall=(time.perf_counter() - started) / 60)
-            rows.append(result)
-            print(f"{name} seed {seed}: FID {result['fid']:.2f}  KID {result['kid']:.4f}  SWD {result['swd']:.1f}  "
-                  f"({result['cpu']:.1f} CPU min)", flush=True)
+            runs[seed, name] = run_dir = work / f"mnist5k-{'wgan-gp' if config else 'dcgan'}-seed{seed}"
+            children[seed, name] = (command(config or dcgan_config, seed, args.steps, args.eval_every, run_dir), run_dir.with_suffix(".log"))
+    rows = []
+    for (seed, name), timing in run_children(children, jobs=len(MODELS)):
+        result = final_metrics(runs[seed, name])
+        result.update(name=name, seed=seed, cpu=timing["cpu"] / 60, wall=timing["wall"] / 60)
+        rows.append(result)
+        print(f"{name} seed {seed}: FID {result['fid']:.2f}  KID {result['kid']:.4f}  SWD {result['swd']:.1f}  "
+              f"({result['cpu']:.1f} CPU min)", flush=True)
+    rows.sort(key=lambda r: (r["seed"], list(MODELS).index(r["name"])))
 
     table = ["| model | seed | generator steps | FID (lenet-mnist) | KID (lenet-mnist) | SWD (x1e3) | CPU minutes |", "| --- | --- | --- | --- | --- | --- | --- |"]
     table += [f"| {r['name']} | {r['seed']} | {r['step']} | {r['fid']:.2f} | {r['kid']:.4f} | {r['swd']:.1f} | {r['cpu']:.1f} |" for r in rows]
