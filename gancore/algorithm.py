@@ -86,7 +86,7 @@ class TrainContext:
     def prepare(self, *objects: Any) -> Any:
         """Networks and optimizers for the device, mixed precision, several processes and
         (``train.channels_last``, ``train.compile``) the memory format and compilation."""
-        if getattr(self.train, "channels_last", False):
+        if self.train.channels_last:
             for obj in objects:
                 if isinstance(obj, nn.Module):
                     obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
