@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .errors import UserError, config_error
 from .registry import AlgorithmRef, DatasetRef, MetricRef, Ref, Registry, StrictModel
@@ -53,8 +53,48 @@ class TrainConfig(StrictModel):
     progress: bool = Field(True, description="show a progress bar")
 
 
+class EvalMetricRef(MetricRef):
+    """A metric of ``eval.metrics``: its name, its options, and an optional label (not an option of the metric)."""
+
+    label: str | None = Field(
+        None, min_length=1, description="results are keyed <label>/<value> instead of <name>/<value>; give one to list a metric twice"
+    )
+
+
+def metric_keys(refs: list[MetricRef]) -> list[str]:
+    """What each metric's results are keyed by (its label, else its name); ValueError when two collide."""
+    keys = [getattr(ref, "label", None) or ref.name for ref in refs]
+    for i, key in enumerate(keys):
+        if key in keys[:i]:
+            first = keys.index(key)
+            if getattr(refs[i], "label", None):
+                raise ValueError(f"metrics {first} and {i} have the same label '{key}'; labels must be unique")
+            raise ValueError(
+                f"metric '{key}' is listed twice (metrics {first} and {i}), so its results would overwrite each other; "
+                f"give each copy a label, e.g. {{name: {key}, label: {key}-2, ...}}"
+            )
+    return keys
+
+
 class EvalConfig(StrictModel):
-    metrics: list[MetricRef] = Field(default_factory=list, description="metrics computed every eval_every steps and at the end, e.g. [{name: mode-coverage}]")
+    metrics: list[EvalMetricRef] = Field(
+        default_factory=list,
+        description="metrics computed every eval_every steps and at the end, e.g. [{name: mode-coverage}]; "
+        "a metric may be listed twice with different options under different labels, e.g. {name: fid, label: fid-a2b, ...}",
+    )
+
+    @field_validator("metrics")
+    @classmethod
+    def _unique_keys(cls, metrics: list[EvalMetricRef]) -> list[EvalMetricRef]:
+        metric_keys(metrics)
+        return metrics
+
+    def resolved(self, registry: Registry) -> "EvalConfig":
+        """Every metric's options filled in and validated (errors name eval.metrics.<i>), labels kept."""
+        metrics = [
+            registry.resolve(m, f"eval.metrics.{i}").model_copy(update={"label": m.label}) for i, m in enumerate(self.metrics)
+        ]
+        return self.model_copy(update={"metrics": metrics})
 
 
 class RunConfig(StrictModel):
@@ -171,9 +211,7 @@ def resolve_run_config(registry: Registry, data: dict) -> RunConfig:
         update={
             "algorithm": registry.resolve(config.algorithm, "algorithm"),
             "data": registry.resolve(config.data, "data"),
-            "eval": config.eval.model_copy(
-                update={"metrics": [registry.resolve(m, f"eval.metrics.{i}") for i, m in enumerate(config.eval.metrics)]}
-            ),
+            "eval": config.eval.resolved(registry),
         }
     )
 
