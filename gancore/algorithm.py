@@ -1,54 +1,87 @@
 """``GANAlgorithm``: the contract a GAN family implements.
 
-The trainer owns the loop, devices, seeding, data order, logging, sampling
-grids, evaluation, EMA and checkpoints. The algorithm owns its networks and
+The trainer owns the loop, devices, seeding, data streams, logging, sampling
+grids, evaluation, the EMA and checkpoints. The algorithm owns its networks and
 optimizers and decides what one step does. A family implements::
 
     class MyGAN(GANAlgorithm):
         def __init__(self, config, ctx):            # build nets + optimizers through ctx
         def train_step(self, batch, step) -> dict:  # one step; returns scalars to log
         def sample(self, n, *, seed=None):          # n samples in data space
-        # state_dict / load_state_dict: the default saves every module, optimizer
-        # and scheduler attribute; override to add more (a pool, a stage counter).
 
-How the families in DESIGN.md fit this without changes to the core:
+and, when it has them, the optional capabilities below (``classify``,
+``encode``, ``translate``, ``preview``) and ``batch_size(step)``.
 
-* **n critic steps per generator step (WGAN)**: ``train_step`` runs its
-  critic updates, drawing one more real batch per extra critic step with
-  ``ctx.next_batch()``, then one generator update. One trainer step is one
-  generator step; the batches come from the same resumable stream.
-* **two domains, four networks (CycleGAN)**: the dataset yields batches with
-  ``"a"`` and ``"b"`` tensors; the algorithm holds two generators, two
-  discriminators, their optimizers and image pools, and updates them all in
-  one ``train_step``. ``sample`` translates a fixed batch; ``ema_modules``
-  names both generators.
-* **a network that grows (Progressive GAN)**: ``train_step`` checks the
-  stage for ``step``, and on a stage change rebuilds or extends its networks
-  and optimizers (through ``ctx.prepare``) and resizes the batch it was given.
-  ``state_dict`` records the stage, and ``load_state_dict`` rebuilds to that
-  stage before loading weights, so resume works mid-run.
-* **a population of generators (E-GAN)**: the algorithm keeps several
-  generator copies, mutates them with different losses inside ``train_step``,
-  scores fitness and keeps the best; the surviving parents are saved by
-  ``state_dict`` and ``sample`` uses the best one.
-* **a discriminator that is also a classifier (SGAN, Improved-GAN)**: the
-  dataset yields labelled and unlabelled tensors in one batch (``"x"``,
-  ``"y"``, ``"x_unlabeled"``); the discriminator has K+1 outputs, and the
-  algorithm exposes it so metrics such as ``classifier-accuracy`` can call it.
+**One trainer step.** The trainer draws ``batch = ctx.next_batch(size=self.batch_size(step))``
+from the data's default stream, calls ``train_step(batch, step)`` (``step`` is
+1-based), then updates the EMA of ``ema_modules()``, logs, samples, evaluates
+and checkpoints on their cadences.
+
+**Data streams.** ``ctx.data.streams`` names groups of tensors that are read
+together, each in its own seeded order and with its own position, which the
+checkpoint keeps, so every stream resumes exactly. ``ctx.next_batch(size=None,
+stream=None)`` draws this process's share of the next batch of a stream (default
+size ``train.batch_size``, default stream the first one). What the builtin
+datasets give:
+
+* an ordinary dataset: one stream ``"x"`` with tensors ``x`` (and ``y`` for labelled data);
+* ``unpaired`` (two domains): ``"a"`` with ``x``/``y`` and ``"b"`` with ``x_b``/``y_b``;
+* any image dataset with ``labels_per_class: K``: ``"x"`` with ``x`` only (the whole
+  split, with no labels unless ``unlabeled_labels: true``) and ``"labeled"`` with
+  ``x_labeled``/``y_labeled`` (K samples of each class).
+
+**How the families in DESIGN.md fit:**
+
+* *n critic steps (WGAN)*: ``train_step`` runs its critic updates, each on one more
+  real batch from ``ctx.next_batch()``, then one generator update.
+* *two domains (CycleGAN)*: the batch is domain A (``batch["x"]``); ``ctx.next_batch(stream="b")``
+  gives domain B. Two generators, two discriminators and two image pools are
+  attributes (the pools as objects with ``state_dict``, or lists of tensors); the
+  learning rate follows ``gancore.schedules.linear_decay``. ``translate`` and
+  ``preview`` serve the metrics, the sample grids and commands.
+* *a network that grows (Progressive GAN)*: ``batch_size(step)`` gives the stage's
+  batch size; at a stage change ``train_step`` grows its networks (in place, or
+  rebuilt with ``ctx.prepare`` and the old ones given to ``ctx.release``). The EMA
+  follows ``ema_modules()`` as it is now. ``load_state_dict`` grows to the saved
+  stage, then calls ``super().load_state_dict``.
+* *a population (E-GAN)*: children are tried on one prepared generator with
+  ``ctx.snapshot(obj)`` / ``ctx.restore(obj, snap)``; parents are kept as lists of
+  plain state dicts, which the default ``state_dict`` saves.
+* *a discriminator that is also a classifier (SGAN, Improved-GAN)*: unlabelled batches
+  come from the default stream, labelled ones from ``ctx.next_batch(size=L, stream="labeled")``;
+  ``classify`` exposes the K-way head to ``classifier-accuracy``; an encoder (BiGAN)
+  is exposed by ``encode`` to ``linear-probe``.
+
+**State.** The default ``state_dict`` saves every attribute that is a module, an
+optimizer, a scheduler or any object with ``state_dict``/``load_state_dict``, a
+tensor, or a list, tuple or dict of those (nested, and mixed with numbers,
+strings and None). A container holding anything else makes the checkpoint fail
+with an error that names it; name attributes that are not state in ``transient``.
+Other plain attributes (numbers, strings, the config, loss objects) are taken to
+be configuration made in ``__init__`` and are not saved: keep a counter in a
+tensor or a dict, or override ``state_dict``/``load_state_dict`` and call ``super()``.
+
+**Learning-rate schedules** are functions of ``step`` (``gancore.schedules``). A torch
+scheduler must not go through ``ctx.prepare``: Accelerate would step it once per
+process. Keep it as an attribute and call its ``step()`` once per ``train_step``.
 """
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import torch
 from pydantic import BaseModel
 from torch import nn
 
 from .data import TensorData
+from .errors import UserError
 from .registry import LossRef, ModelRef, Registry
+
+CAPABILITIES = ("classify", "encode", "translate", "preview")
 
 
 @dataclass
@@ -61,20 +94,23 @@ class TrainContext:
         generator step, ``ctx.evaluating(g)`` the generator in eval mode for ``sample``.
     :param registry: every registered entry (build networks by name).
     :param data: the training data (on the device); ``data.sample_shape``,
-        ``data.kind`` and ``data.info`` describe it.
-    :param next_batch: draws one more batch from the trainer's resumable stream.
+        ``data.kind``, ``data.info`` and ``data.streams`` describe it.
+    :param next_batch: ``next_batch(size=None, stream=None)``: this process's share of
+        the next batch of a stream (see the module docstring).
     :param train: the run's ``TrainConfig`` (batch size, steps, seed...).
     """
 
     accelerator: Any
     registry: Registry
     data: TensorData
-    next_batch: Callable[[], dict[str, torch.Tensor]]
+    next_batch: Callable[..., dict[str, torch.Tensor]]
     train: Any
 
     @property
     def device(self) -> torch.device:
         return self.accelerator.device
+
+    # ----------------------------------------------------------------- building
 
     def build_model(self, ref: ModelRef, path: str = "", **shapes: Any) -> nn.Module:
         """Build a registered network, e.g. ``ctx.build_model(cfg.generator, data_shape=..., latent_dim=64)``."""
@@ -82,6 +118,16 @@ class TrainContext:
 
     def build_loss(self, ref: LossRef, path: str = "") -> Any:
         return self.registry.build(ref, path)
+
+    def build_generator(self, ref: ModelRef, latent_dim: int, path: str = "algorithm.generator", **shapes: Any) -> nn.Module:
+        """A generator from latents of ``latent_dim`` to samples shaped like the data."""
+        shapes = {"data_shape": self.data.sample_shape, "is_image": self.data.kind == "image", **shapes}
+        return self.build_model(ref, path, latent_dim=latent_dim, **shapes)
+
+    def build_discriminator(self, ref: ModelRef, path: str = "algorithm.discriminator", **shapes: Any) -> nn.Module:
+        """A discriminator (or critic) from samples shaped like the data (or ``data_shape``) to one score."""
+        shapes = {"data_shape": self.data.sample_shape, "out_features": 1, **shapes}
+        return self.build_model(ref, path, **shapes)
 
     def prepare(self, *objects: Any) -> Any:
         """Networks and optimizers for the device, mixed precision, several processes and
@@ -91,6 +137,16 @@ class TrainContext:
                 if isinstance(obj, nn.Module):
                     obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
         return self.accelerator.prepare(*objects)
+
+    def release(self, *objects: Any) -> None:
+        """Let Accelerate forget prepared modules or optimizers that were replaced (a rebuilt network),
+        so they are freed and no longer saved or synchronised."""
+        acc = self.accelerator
+        for attribute in ("_models", "_optimizers", "_schedulers"):
+            kept = [o for o in getattr(acc, attribute, []) if not any(o is x for x in objects)]
+            setattr(acc, attribute, kept)
+
+    # ----------------------------------------------------------------- updating
 
     def backward(self, loss: torch.Tensor) -> None:
         self.accelerator.backward(loss)
@@ -132,9 +188,29 @@ class TrainContext:
         (its state_dict has the same keys with and without ``train.compile``)."""
         return self.accelerator.unwrap_model(module, keep_torch_compile=False)
 
+    # ------------------------------------------------------ trying and undoing
+
+    def snapshot(self, obj: nn.Module | torch.optim.Optimizer) -> dict[str, Any]:
+        """A copy of the plain state of a (prepared) module or optimizer, to ``restore`` later:
+        try a change (an E-GAN mutation) and roll it back without deep-copying prepared modules."""
+        if isinstance(obj, nn.Module):
+            return {k: v.detach().clone() for k, v in self.unwrap(obj).state_dict().items()}
+        return copy.deepcopy(obj.state_dict())
+
+    def restore(self, obj: nn.Module | torch.optim.Optimizer, snap: dict[str, Any]) -> None:
+        """Load a ``snapshot`` back into the same module or optimizer (the snapshot stays usable)."""
+        if isinstance(obj, nn.Module):
+            self.unwrap(obj).load_state_dict(snap)
+        else:
+            # The optimizer may keep the loaded tensors and update them in place: give it copies.
+            obj.load_state_dict(copy.deepcopy(snap))
+
 
 class GANAlgorithm:
     """Base class for a GAN family. See the module docstring for the contract."""
+
+    #: attributes that are not state (the default ``state_dict`` leaves them out)
+    transient: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: BaseModel, ctx: TrainContext) -> None:
         self.config = config
@@ -144,37 +220,124 @@ class GANAlgorithm:
         """Run one step on ``batch`` (a dict of tensors on the device); return scalars to log."""
         raise NotImplementedError
 
+    def batch_size(self, step: int) -> int | None:
+        """This process's size of the batch handed to ``train_step(batch, step)``; None: ``train.batch_size``.
+        Progressive GAN lowers it as the resolution rises."""
+        return None
+
     @torch.no_grad()
     def sample(self, n: int, *, seed: int | None = None) -> torch.Tensor:
-        """Return ``n`` generated samples in data space. With ``seed``, the same samples every call."""
-        raise NotImplementedError
+        """Return ``n`` generated samples in data space. With ``seed``, the same samples every call.
+
+        The default draws from ``self.generator`` with ``config.latent_dim`` Gaussian latents."""
+        generator, latent_dim = getattr(self, "generator", None), getattr(self.config, "latent_dim", None)
+        if not isinstance(generator, nn.Module) or latent_dim is None:
+            raise NotImplementedError(f"{type(self).__name__} must implement sample()")
+        with self.ctx.evaluating(generator) as plain:
+            return plain(self.noise(n, latent_dim, seed)).float()
 
     def ema_modules(self) -> dict[str, nn.Module]:
-        """Networks the trainer keeps an EMA of (when ``train.ema_decay`` is set) and swaps in to sample."""
+        """Networks the trainer keeps an EMA of (when ``train.ema_decay`` is set) and swaps in to sample.
+        Asked at every step: return the networks as they are now (grown, rebuilt or replaced)."""
         generator = getattr(self, "generator", None)
         return {"generator": self.ctx.unwrap(generator)} if isinstance(generator, nn.Module) else {}
 
+    # ------------------------------------------------- optional capabilities
+    # Implement the ones a family has; ``has_capability(algorithm, name)`` tells which it has.
+    # All are called under torch.no_grad(), with the EMA weights swapped in, on batches on ctx.device.
+
+    def classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(B, K)`` for samples ``x`` in data space (or ``(B, K+1)``, the last being an
+        SGAN discriminator's "fake" class). Used by the ``classifier-accuracy`` metric."""
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Features or latents ``(B, D)`` of samples ``x`` in data space (BiGAN's encoder).
+        Used by the ``linear-probe`` metric."""
+        raise NotImplementedError
+
+    def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
+        """``x`` from one domain carried into the other; ``direction`` is ``"a2b"`` or ``"b2a"``.
+        Used by feature metrics with ``source: translate`` and by CycleGAN's commands."""
+        raise NotImplementedError
+
+    def preview(self, n: int, seed: int) -> list[torch.Tensor]:
+        """Rows of images for the sample grid ``samples/step-N.png``, each ``(k, C, H, W)`` in data
+        space (rows may differ in size; they are scaled to the largest), e.g. input | translated |
+        reconstructed. ``n`` is ``train.sample_count``. Without it the grid shows ``sample(n, seed)``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ state
+
     def stateful(self) -> dict[str, Any]:
-        """Attributes saved by the default ``state_dict``: modules, optimizers, schedulers."""
-        return {
-            name: value
-            for name, value in vars(self).items()
-            if name != "ctx" and hasattr(value, "state_dict") and hasattr(value, "load_state_dict")
-        }
+        """Attributes saved by the default ``state_dict`` (see the module docstring)."""
+        return {name: value for name, value in vars(self).items() if name not in ("ctx", "config", *self.transient) and _holds_state(value)}
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume bit for bit: tensors, numbers, strings, lists and dicts only."""
-        return {name: self._unwrap(value).state_dict() for name, value in self.stateful().items()}
+        return {name: self._save(value, name) for name, value in self.stateful().items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, value in self.stateful().items():
-            self._unwrap(value).load_state_dict(state[name])
+        current = self.stateful()
+        for name, saved in state.items():
+            setattr(self, name, self._load(current.get(name), saved, name))
 
-    def _unwrap(self, value: Any) -> Any:
-        return self.ctx.unwrap(value) if isinstance(value, nn.Module) else value
+    def _save(self, value: Any, path: str) -> Any:
+        if _is_stateful(value):
+            return (self.ctx.unwrap(value) if isinstance(value, nn.Module) else value).state_dict()
+        if isinstance(value, torch.Tensor) or _is_plain(value):
+            return value
+        if isinstance(value, (list, tuple)):
+            return type(value)(self._save(v, f"{path}[{i}]") for i, v in enumerate(value))
+        if isinstance(value, dict):
+            return {k: self._save(v, f"{path}[{k!r}]") for k, v in value.items()}
+        raise UserError(
+            f"{type(self).__name__}.{path} is a {type(value).__name__}, which a checkpoint cannot hold, so the run "
+            "could not be saved. Give it state_dict()/load_state_dict(), keep tensors, numbers and strings in it, or "
+            f"list the attribute in {type(self).__name__}.transient if it is not state."
+        )
+
+    def _load(self, current: Any, saved: Any, path: str) -> Any:
+        if _is_stateful(current):
+            (self.ctx.unwrap(current) if isinstance(current, nn.Module) else current).load_state_dict(saved)
+            return current
+        if isinstance(saved, torch.Tensor):
+            device = current.device if isinstance(current, torch.Tensor) else self.ctx.device
+            return saved.to(device)
+        if isinstance(saved, (list, tuple)):
+            if isinstance(current, (list, tuple)) and len(current) == len(saved):
+                return type(saved)(self._load(c, s, f"{path}[{i}]") for i, (c, s) in enumerate(zip(current, saved)))
+            if current is not None and _holds_state(current) and any(_is_stateful(c) for c in current):
+                raise UserError(f"the checkpoint's {path} has {len(saved)} entries and this run's has {len(current)}: rebuild it in load_state_dict first")
+            return type(saved)(self._load(None, s, f"{path}[{i}]") for i, s in enumerate(saved))
+        if isinstance(saved, dict):
+            current = current if isinstance(current, dict) else {}
+            return {k: self._load(current.get(k), v, f"{path}[{k!r}]") for k, v in saved.items()}
+        return saved
 
     def noise(self, n: int, dim: int, seed: int | None = None) -> torch.Tensor:
         """Standard normal latents on the device; seeded ones do not touch the global RNG."""
         if seed is None:
             return torch.randn(n, dim, device=self.ctx.device)
         return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed)).to(self.ctx.device)
+
+
+def has_capability(algorithm: Any, name: str) -> bool:
+    """Whether ``algorithm`` implements the optional method ``name`` (one of ``CAPABILITIES``)."""
+    if name not in CAPABILITIES:
+        raise ValueError(f"unknown capability {name!r}; one of {CAPABILITIES}")
+    method = getattr(type(algorithm), name, None)
+    return callable(method) and method is not getattr(GANAlgorithm, name)
+
+
+def _is_stateful(value: Any) -> bool:
+    return hasattr(value, "state_dict") and hasattr(value, "load_state_dict") and not isinstance(value, type)
+
+
+def _is_plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _holds_state(value: Any) -> bool:
+    """Modules, optimizers, tensors, and containers (of anything: what they cannot hold is an error when saved)."""
+    return _is_stateful(value) or isinstance(value, (torch.Tensor, list, tuple, dict))

@@ -1,61 +1,98 @@
-"""Exponential moving average of networks' weights, swapped in for sampling."""
+"""Exponential moving average of networks' weights, swapped in for sampling.
+
+The EMA follows whatever networks the algorithm names *now* (``ema_modules()``,
+asked again at every update and swap), so a network that grows in place, is
+rebuilt, or is replaced by a selected child keeps a meaningful average:
+
+* a new parameter or buffer starts from its live value;
+* one whose shape changed restarts from its live value;
+* one that is gone is dropped;
+* a network that is gone is dropped; a new one starts from its live weights.
+"""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Callable
 
 import torch
 from torch import nn
 
+Modules = Callable[[], dict[str, nn.Module]]
+
 
 class EMA:
-    """Shadow copies of the parameters and buffers of some modules.
+    """Shadow copies of the parameters and buffers of the modules ``modules()`` returns.
 
     ``update`` moves each shadow towards the live weights; ``swapped`` puts the
-    shadows into the modules for the duration of a ``with`` block.
+    shadows into the live modules for the duration of a ``with`` block.
     """
 
-    def __init__(self, modules: dict[str, nn.Module], decay: float, start: int = 0) -> None:
-        self.modules, self.decay, self.start = modules, decay, start
-        self.shadow = {name: self._snapshot(module) for name, module in modules.items()}
+    def __init__(self, modules: Modules | dict[str, nn.Module], decay: float, start: int = 0) -> None:
+        self.modules: Modules = modules if callable(modules) else (lambda fixed=modules: fixed)
+        self.decay, self.start = decay, start
+        self.shadow: dict[str, dict[str, torch.Tensor]] = {name: _snapshot(m) for name, m in self.modules().items()}
 
-    @staticmethod
-    def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in module.state_dict().items()}
+    def follow(self) -> dict[str, nn.Module]:
+        """Match the shadows to the live modules (see the module docstring); return the live modules."""
+        live = self.modules()
+        for name in set(self.shadow) - set(live):
+            del self.shadow[name]
+        for name, module in live.items():
+            shadow = self.shadow.setdefault(name, {})
+            state = module.state_dict()
+            for key in set(shadow) - set(state):
+                del shadow[key]
+            for key, value in state.items():
+                old = shadow.get(key)
+                if old is None or old.shape != value.shape or old.dtype != value.dtype or old.device != value.device:
+                    shadow[key] = value.detach().clone()
+        return live
 
     @torch.no_grad()
     def update(self, step: int) -> None:
+        live = self.follow()
         if step <= self.start:
-            self.shadow = {name: self._snapshot(m) for name, m in self.modules.items()}
+            self.shadow = {name: _snapshot(m) for name, m in live.items()}
             return
         # Warm-up (as TensorFlow's EMA with num_updates): early on the average follows the
         # live weights closely, so short runs do not sample from near-initial weights.
         t = step - self.start
         decay = min(self.decay, (1 + t) / (10 + t))
-        for name, module in self.modules.items():
+        for name, module in live.items():
             shadow = self.shadow[name]
-            live = module.state_dict()
-            floats = [k for k, v in live.items() if v.is_floating_point()]
-            torch._foreach_lerp_([shadow[k] for k in floats], [live[k].detach() for k in floats], 1.0 - decay)
-            for k, v in live.items():
+            state = module.state_dict()
+            floats = [k for k, v in state.items() if v.is_floating_point()]
+            torch._foreach_lerp_([shadow[k] for k in floats], [state[k].detach() for k in floats], 1.0 - decay)
+            for k, v in state.items():
                 if not v.is_floating_point():  # counters such as BatchNorm's num_batches_tracked
                     shadow[k].copy_(v)
 
     @contextmanager
     def swapped(self):
-        saved = {name: self._snapshot(m) for name, m in self.modules.items()}
+        live = self.follow()
+        saved = {name: _snapshot(m) for name, m in live.items()}
         try:
-            for name, module in self.modules.items():
+            for name, module in live.items():
                 module.load_state_dict(self.shadow[name])
             yield
         finally:
-            for name, module in self.modules.items():
+            for name, module in live.items():
                 module.load_state_dict(saved[name])
 
     def state_dict(self) -> dict:
         return {"shadow": self.shadow}
 
     def load_state_dict(self, state: dict) -> None:
-        for name, tensors in state["shadow"].items():
-            for key, value in tensors.items():
-                self.shadow[name][key].copy_(value)
+        """Replace the shadows with the saved ones (the networks may have grown since the start)."""
+        self.shadow = {name: {k: v.detach().clone() for k, v in tensors.items()} for name, tensors in state["shadow"].items()}
+        live = self.modules()
+        for name, module in live.items():
+            for key, value in module.state_dict().items():
+                saved = self.shadow.get(name, {}).get(key)
+                if saved is not None:
+                    self.shadow[name][key] = saved.to(device=value.device, dtype=value.dtype)
+
+
+def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}

@@ -23,14 +23,14 @@ import torch
 import yaml
 
 from . import checkpoint
-from .algorithm import GANAlgorithm, TrainContext
+from .algorithm import GANAlgorithm, TrainContext, has_capability
 from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
 from .errors import UserError
 from .metrics import EvalContext, evaluate
 from .plugins import PluginHost
-from .visual import save_samples
+from .visual import save_rows, save_samples
 
 RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.jsonl")
 POINT_PLOT_SAMPLES = 2500
@@ -86,6 +86,7 @@ class Trainer:
         self._signal: int | None = None
         self.accelerator = None
         self.algorithm: GANAlgorithm | None = None
+        self._last_checkpoint: Path | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -121,13 +122,14 @@ class Trainer:
         ctx = TrainContext(self.accelerator, registry, self.data, self._next_batch, cfg)
         entry = registry.get("algorithm", self.config.algorithm.name)
         self.algorithm = entry.factory(registry.validate(self.config.algorithm, "algorithm"), ctx)
-        self.ema = EMA(self.algorithm.ema_modules(), cfg.ema_decay, cfg.ema_start) if cfg.ema_decay else None
+        # The EMA asks the algorithm for its networks at every update: they may grow or be replaced.
+        self.ema = EMA(self.algorithm.ema_modules, cfg.ema_decay, cfg.ema_start) if cfg.ema_decay else None
         self.metrics = [(m.name, registry.build(m, f"eval.metrics.{i}")) for i, m in enumerate(self.config.eval.metrics)]
         if trackers:
             self.accelerator.init_trackers("tensorboard")
 
-    def _next_batch(self) -> dict[str, torch.Tensor]:
-        batch = next(self.batches)
+    def _next_batch(self, size: int | None = None, stream: str | None = None) -> dict[str, torch.Tensor]:
+        batch = self.batches.next(size, stream)
         if self.config.train.channels_last:
             batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in batch.items()}
         return batch
@@ -136,7 +138,6 @@ class Trainer:
 
     def fit(self) -> str:
         self.setup()
-        cfg = self.config.train
         main = self.accelerator.is_main_process
         if self.resume:
             self._restore()
@@ -145,6 +146,21 @@ class Trainer:
             (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
         self.host.train_start(self)
 
+        try:
+            status = self._loop()
+        except Exception:
+            # Any error that ends the run (NaN, compile, a family's bug) is reported to lifecycle hooks.
+            self.host.train_end(self, self.step, "failed")
+            raise
+        self.host.train_end(self, self.step, status)
+        self.accelerator.end_training()
+        if self._signal is not None:
+            raise Interrupted(self._signal, self.step, self._last_checkpoint)
+        return status
+
+    def _loop(self) -> str:
+        cfg = self.config.train
+        main = self.accelerator.is_main_process
         sums: dict[str, Any] = {}
         count, tick = 0, time.perf_counter()
         progress = _progress(cfg.steps, self.step, enabled=main and cfg.progress)
@@ -186,15 +202,14 @@ class Trainer:
                 self.write_samples()
             if self.metrics and not (cfg.eval_every and self.step % cfg.eval_every == 0):
                 self.run_eval()
-        self.host.train_end(self, self.step, status)
-        self.accelerator.end_training()
-        if self._signal is not None:
-            raise Interrupted(self._signal, self.step, last)
+        self._last_checkpoint = last
         return status
+
 
     def _train_step(self) -> dict[str, Any]:
         try:
-            return self.algorithm.train_step(self._next_batch(), self.step + 1)
+            step = self.step + 1
+            return self.algorithm.train_step(self._next_batch(size=self.algorithm.batch_size(step)), step)
         except Exception as exc:
             if not self.config.train.compile:
                 raise
@@ -202,7 +217,6 @@ class Trainer:
 
             if not isinstance(exc, TorchDynamoException):
                 raise
-            self.host.train_end(self, self.step, "failed")
             kept = checkpoint.list_checkpoints(self.run_dir)
             where = f"the newest checkpoint, {kept[-1]}, is untouched" if kept else "no checkpoint had been written yet"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -246,7 +260,6 @@ class Trainer:
             return
         kept = checkpoint.list_checkpoints(self.run_dir)
         where = f"the last good checkpoint, {kept[-1]}, is kept" if kept else "no checkpoint had been written yet"
-        self.host.train_end(self, self.step, "failed")
         raise NonFiniteLoss(
             f"{', '.join(bad)} became NaN or Inf by step {self.step}, so training stopped without saving these weights; "
             f"{where}. Lower the learning rates, try another loss or spectral norm, then --resume or start again."
@@ -280,9 +293,13 @@ class Trainer:
         if not self.accelerator.is_main_process:
             return None
         points = self.data.kind == "points"
+        path = self.run_dir / "samples" / f"step-{self.step:06d}.png"
+        if has_capability(self.algorithm, "preview"):  # the family's own rows (input | translated | ...)
+            with self._sampling(), torch.no_grad():
+                rows = self.algorithm.preview(self.config.train.sample_count, self.config.train.seed)
+            return save_rows(rows, path)
         with self._sampling():
             samples = self.generate(POINT_PLOT_SAMPLES if points else self.config.train.sample_count, seed=self.config.train.seed)
-        path = self.run_dir / "samples" / f"step-{self.step:06d}.png"
         real = self.real_cpu[:POINT_PLOT_SAMPLES] if points else None
         return save_samples(samples, path, real=real, title=f"step {self.step}")
 

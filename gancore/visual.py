@@ -19,10 +19,10 @@ def save_samples(samples: torch.Tensor, path: Path, real: torch.Tensor | None = 
     return save_points(samples.flatten(1), path, None if real is None else real.detach().float().cpu().flatten(1), title)
 
 
-def save_grid(images: torch.Tensor, path: Path) -> Path:
+def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None) -> Path:
     from torchvision.utils import save_image
 
-    nrow = max(1, int(round(len(images) ** 0.5)))
+    nrow = nrow or max(1, int(round(len(images) ** 0.5)))
     if images.shape[1] not in (1, 3):  # one-hot or many-channel data: show the first channel
         images = images[:, :1]
     scale = -(-MIN_TILE // images.shape[-1])  # tiny images (8x8 digits) are enlarged to be seen
@@ -30,6 +30,30 @@ def save_grid(images: torch.Tensor, path: Path) -> Path:
         images = images.repeat_interleave(scale, dim=-1).repeat_interleave(scale, dim=-2)
     save_image(images.clamp(-1, 1), str(path), nrow=nrow, normalize=True, value_range=(-1, 1), padding=1)
     return path
+
+
+def save_rows(rows: list[torch.Tensor], path: Path) -> Path:
+    """Write rows of images (each ``(k, C, H, W)``; sizes and channels may differ between rows) as one
+    grid, one row per entry: rows are scaled (nearest) to the largest size and short rows padded."""
+    import torch.nn.functional as F
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [r.detach().float().cpu() for r in rows if len(r)]
+    if not rows:
+        raise ValueError("preview() returned no images")
+    side = max(r.shape[-1] for r in rows)
+    channels = max(r.shape[1] for r in rows)
+    width = max(len(r) for r in rows)
+    tiles = []
+    for row in rows:
+        if row.shape[-1] != side:
+            row = F.interpolate(row, size=(side, side), mode="nearest")
+        if row.shape[1] != channels:
+            row = row[:, :1].expand(-1, channels, -1, -1)
+        blank = torch.full((width - len(row), channels, side, side), -1.0)
+        tiles.append(torch.cat([row, blank]))
+    return save_grid(torch.cat(tiles), path, nrow=width)
 
 
 def save_points(points: torch.Tensor, path: Path, real: torch.Tensor | None = None, title: str = "") -> Path:

@@ -161,8 +161,35 @@ def test_labels_per_class_gives_a_labelled_stream():
 
     data = build(name="mnist5k", labels_per_class=3)
     assert data.tensors["x_labeled"].shape == (30, 1, 28, 28) and data.tensors["y_labeled"].bincount().tolist() == [3] * 10
-    batch = next(Batches(data, 64, seed=0))
-    assert batch["x"].shape == (64, 1, 28, 28) and batch["x_labeled"].shape == (64, 1, 28, 28)
+    batches = Batches(data, 64, seed=0)
+    batch = next(batches)
+    assert set(batch) == {"x"} and batch["x"].shape == (64, 1, 28, 28), "the unlabelled stream carries no labels"
+    assert "y" not in data.tensors, "no family can train on every label by accident"
+    labelled = batches.next(size=16, stream="labeled")
+    assert labelled["x_labeled"].shape == (16, 1, 28, 28) and labelled["y_labeled"].shape == (16,)
+
+
+def test_labels_in_the_unlabelled_stream_only_when_asked():
+    data = build(name="digits", labels_per_class=2, unlabeled_labels=True)
+    assert data.streams["x"] == ["x", "y"] and len(data.tensors["y"]) == len(data)
+
+
+def test_labelled_stream_beside_a_dataloader():
+    from gancore.data import LoaderBatches, LoaderData
+
+    data = build(name="digits", labels_per_class=2, in_memory=False, num_workers=0)
+    assert isinstance(data, LoaderData) and set(data.streams) == {"x", "labeled"}
+    batches = LoaderBatches(data, 8, seed=0)
+    assert set(next(batches)) == {"x"}, "the DataLoader's stream has no labels"
+    labelled = batches.next(size=5, stream="labeled")
+    assert labelled["y_labeled"].tolist() == build(name="digits", labels_per_class=2).tensors["y_labeled"][
+        batches.extra.orders["labeled"].take(0, 5)].tolist()
+    state = batches.state_dict()
+    assert state == {"positions": {"x": 8, "labeled": 5}}
+    again = LoaderBatches(data, 8, seed=0)
+    again.load_state_dict(state)
+    assert torch.equal(again.next(size=5, stream="labeled")["x_labeled"], batches.next(size=5, stream="labeled")["x_labeled"])
+    assert torch.equal(next(again)["x"], next(batches)["x"])
 
 
 def test_mnist5k_split_is_fixed_and_stratified():
@@ -179,9 +206,11 @@ def test_unpaired_domains():
     assert set(data.streams) == {"a", "b"}
     from gancore.data import Batches
 
-    batch = next(Batches(data, 8, seed=0))
-    assert batch["x"].shape == (8, 1, 8, 8) and batch["x_b"].shape == (8, 3, 8, 8)
-    assert set(batch["y"].tolist()) == {0} and set(batch["y_b"].tolist()) == {1}
+    batches = Batches(data, 8, seed=0)
+    batch, other = next(batches), batches.next(stream="b")
+    assert set(batch) == {"x", "y"} and set(other) == {"x_b", "y_b"}, "domain A is the default stream, B is drawn by name"
+    assert batch["x"].shape == (8, 1, 8, 8) and other["x_b"].shape == (8, 3, 8, 8)
+    assert set(batch["y"].tolist()) == {0} and set(other["y_b"].tolist()) == {1}
 
 
 def test_unpaired_options_are_validated_with_their_path(gan):

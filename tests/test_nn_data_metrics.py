@@ -98,6 +98,10 @@ def test_small_stream_beside_a_large_one():
         "points",
         streams={"x": ["x"], "labeled": ["x_labeled", "y_labeled"]},
     )
-    batch = next(Batches(data, 10, seed=0))
-    assert batch["x"].shape == (10, 1) and batch["x_labeled"].shape == (10, 1)
-    assert torch.equal(batch["x_labeled"].flatten().long(), batch["y_labeled"]), "a stream's tensors stay aligned"
+    batches = Batches(data, 10, seed=0)
+    batch = next(batches)
+    assert set(batch) == {"x"} and batch["x"].shape == (10, 1), "the trainer's batches come from the first stream only"
+    labelled = batches.next(size=3, stream="labeled")
+    assert set(labelled) == {"x_labeled", "y_labeled"} and labelled["x_labeled"].shape == (3, 1)
+    assert torch.equal(labelled["x_labeled"].flatten().long(), labelled["y_labeled"]), "a stream's tensors stay aligned"
+    assert batches.state_dict() == {"positions": {"x": 10, "labeled": 3}}, "each stream keeps its own position"

@@ -33,9 +33,11 @@ class TensorData:
     :param kind: ``"points"`` or ``"image"``; decides how samples are plotted.
     :param info: facts metrics and families may need, e.g. ``{"modes": ..., "std": 0.02}``,
         ``{"num_classes": 10}`` or ``{"palette": (K, C) tensor}``.
-    :param streams: groups of tensors drawn together, each group with its own order
-        and length (e.g. a small labelled set beside a large unlabelled one). By
-        default all tensors form one stream.
+    :param streams: groups of tensors drawn together, each group with its own order,
+        length and position (e.g. a small labelled set beside a large unlabelled one,
+        or two unpaired domains). By default all tensors form one stream, ``"x"``. The
+        first stream is the default one: the trainer's batches come from it, the others
+        are drawn with ``ctx.next_batch(stream=...)``.
     """
 
     tensors: dict[str, torch.Tensor]
@@ -60,8 +62,24 @@ class TensorData:
     def sample_shape(self) -> tuple[int, ...]:
         return tuple(self.tensors["x"].shape[1:])
 
+    @property
+    def default_stream(self) -> str:
+        """The stream the trainer's batches come from: the first one."""
+        return next(iter(self.streams))
+
     def to(self, device: torch.device | str) -> "TensorData":
         return TensorData({k: v.to(device) for k, v in self.tensors.items()}, self.kind, self.info, self.streams)
+
+
+@dataclass
+class StreamTensors:
+    """In-memory streams without the ``"x"`` of ``TensorData``: the small streams that go beside a DataLoader."""
+
+    tensors: dict[str, torch.Tensor]
+    streams: dict[str, list[str]]
+
+    def to(self, device: torch.device | str) -> "StreamTensors":
+        return StreamTensors({k: v.to(device) for k, v in self.tensors.items()}, self.streams)
 
 
 @dataclass
@@ -73,6 +91,8 @@ class LoaderData:
     :param sample_shape: the shape of one ``"x"``.
     :param info: as for ``TensorData``.
     :param num_workers: DataLoader worker processes.
+    :param extra: small streams kept in memory beside the DataLoader's (e.g. the labelled
+        stream of ``labels_per_class``); its streams are drawn like ``TensorData``'s.
     """
 
     dataset: Any
@@ -80,6 +100,11 @@ class LoaderData:
     sample_shape: tuple[int, ...]
     info: dict[str, Any] = field(default_factory=dict)
     num_workers: int = 2
+    extra: StreamTensors | None = None
+
+    @property
+    def streams(self) -> dict[str, list[str]]:
+        return {"x": ["x"], **(self.extra.streams if self.extra is not None else {})}
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -116,35 +141,57 @@ class Order:
 
 
 class Batches:
-    """Endless batches from ``TensorData`` on its device, one slice of each global batch per process."""
+    """Endless batches from ``TensorData`` on its device, one slice of each global batch per process.
 
-    def __init__(self, data: TensorData, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    Every stream of the data keeps its own position (samples consumed by all processes together),
+    so a family may draw from one stream more often, or in other sizes, than from another."""
+
+    def __init__(self, data: TensorData | StreamTensors, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         self.data, self.batch_size, self.rank, self.world_size = data, batch_size, rank, world_size
         self.orders = {name: Order(len(data.tensors[keys[0]]), seed, name) for name, keys in data.streams.items()}
-        self.position = 0  # samples of each stream consumed, by all processes together
+        self.positions = {name: 0 for name in data.streams}
+        self.default_stream = next(iter(data.streams))
 
     def __iter__(self) -> "Batches":
         return self
 
     def __next__(self) -> dict[str, torch.Tensor]:
-        batch = {}
-        mine = self.position + self.rank * self.batch_size
-        for name, keys in self.data.streams.items():
-            index = self.orders[name].take(mine, self.batch_size).to(self.data.tensors[keys[0]].device)
-            for key in keys:
-                batch[key] = self.data.tensors[key].index_select(0, index)
-        self.position += self.batch_size * self.world_size
-        return batch
+        return self.next()
+
+    def next(self, size: int | None = None, stream: str | None = None) -> dict[str, torch.Tensor]:
+        """This process's share (``size`` samples, default ``batch_size``) of the next global batch of ``stream``
+        (default: the data's first stream)."""
+        name = self.default_stream if stream is None else stream
+        if name not in self.data.streams:
+            from ..errors import UserError
+
+            raise UserError(f"no data stream '{name}'; this dataset has: {', '.join(self.data.streams)}")
+        keys = self.data.streams[name]
+        size = self.batch_size if size is None else size
+        start = self.positions[name] + self.rank * size
+        index = self.orders[name].take(start, size).to(self.data.tensors[keys[0]].device)
+        self.positions[name] += size * self.world_size
+        return {key: self.data.tensors[key].index_select(0, index) for key in keys}
+
+    @property
+    def position(self) -> int:
+        return self.positions[self.default_stream]
 
     @property
     def epoch(self) -> int:
-        return self.position // len(self.data)
+        return self.position // self.orders[self.default_stream].length
 
     def state_dict(self) -> dict:
-        return {"position": self.position}
+        return {"positions": dict(self.positions)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.position = int(state["position"])
+        if "positions" in state:
+            unknown = set(state["positions"]) - set(self.positions)
+            if unknown:
+                raise ValueError(f"the checkpoint has data streams {sorted(unknown)} that this data does not have")
+            self.positions.update({k: int(v) for k, v in state["positions"].items()})
+        else:  # checkpoints from before streams had positions of their own: all moved together
+            self.positions = {name: int(state["position"]) for name in self.positions}
 
 
 class _IndexBatches:
@@ -163,19 +210,21 @@ class _IndexBatches:
 class LoaderBatches:
     """Endless batches from ``LoaderData`` through a DataLoader with workers, moved to ``device``.
 
-    Workers read ahead, so the position saved is the count of batches handed out,
-    not the sampler's, and resuming starts a new DataLoader there."""
+    Workers read ahead, so the position saved is the count of samples handed out,
+    not the sampler's, and resuming (or a new batch size) starts a new DataLoader there.
+    The data's ``extra`` streams are drawn from memory, each with its own position."""
 
     def __init__(self, data: LoaderData, batch_size: int, seed: int, rank: int = 0, world_size: int = 1, device="cpu") -> None:
         self.data, self.batch_size, self.rank, self.world_size, self.device = data, batch_size, rank, world_size, torch.device(device)
         self.order = Order(len(data), seed, "x")
         self.position = 0
-        self._iterator = None
+        self._iterator, self._size = None, batch_size
+        self.extra = Batches(data.extra.to(device), batch_size, seed, rank, world_size) if data.extra is not None else None
 
-    def _start(self) -> None:
+    def _start(self, size: int) -> None:
         from torch.utils.data import DataLoader
 
-        sampler = _IndexBatches(self.order, self.position, self.batch_size, self.rank, self.world_size)
+        sampler = _IndexBatches(self.order, self.position, size, self.rank, self.world_size)
         loader = DataLoader(
             self.data.dataset,
             batch_sampler=sampler,
@@ -184,23 +233,37 @@ class LoaderBatches:
             # Its own generator: creating workers must not draw from the training RNG.
             generator=torch.Generator().manual_seed(self.order.seed),
         )
-        self._iterator = iter(loader)
+        self._iterator, self._size = iter(loader), size
 
     def __iter__(self) -> "LoaderBatches":
         return self
 
     def __next__(self) -> dict[str, torch.Tensor]:
-        if self._iterator is None:
-            self._start()
+        return self.next()
+
+    def next(self, size: int | None = None, stream: str | None = None) -> dict[str, torch.Tensor]:
+        size = self.batch_size if size is None else size
+        if stream not in (None, "x"):
+            if self.extra is None:
+                from ..errors import UserError
+
+                raise UserError(f"no data stream '{stream}'; this dataset has: x")
+            return self.extra.next(size, stream)
+        if self._iterator is None or size != self._size:
+            self._start(size)
         batch = next(self._iterator)
-        self.position += self.batch_size * self.world_size
+        self.position += size * self.world_size
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 
     def state_dict(self) -> dict:
-        return {"position": self.position}
+        positions = {"x": self.position, **(self.extra.positions if self.extra is not None else {})}
+        return {"positions": positions}
 
     def load_state_dict(self, state: dict) -> None:
-        self.position = int(state["position"])
+        positions = dict(state["positions"]) if "positions" in state else {"x": state["position"]}
+        self.position = int(positions.pop("x"))
+        if self.extra is not None and positions:
+            self.extra.load_state_dict({"positions": positions})
         self._iterator = None
 
 

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import torch
 
 from . import transforms
-from .base import LoaderData, TensorData, TensorItems
+from .base import LoaderData, StreamTensors, TensorData, TensorItems
 from .transforms import ImageOptions
 
 
@@ -25,22 +25,32 @@ def from_tensors(x: torch.Tensor, y: torch.Tensor | None, options: ImageOptions,
         tensors["y"] = y
     data = TensorData(tensors, "image", info)
     if options.labels_per_class:
-        data = with_labelled_stream(data, options.labels_per_class, options.transform_seed)
+        data = with_labelled_stream(data, options)
     if not keep_in_memory(options, len(x), tuple(x.shape[1:])):
-        return LoaderData(TensorItems(data), "image", data.sample_shape, info, options.num_workers)
+        return LoaderData(TensorItems(data), "image", data.sample_shape, data.info, options.num_workers, extra=_labelled_part(data))
     return data
 
 
-def with_labelled_stream(data: TensorData, per_class: int, seed: int) -> TensorData:
+def with_labelled_stream(data: TensorData, options: ImageOptions) -> TensorData:
+    """The ``labeled`` stream (``x_labeled``, ``y_labeled``: ``labels_per_class`` samples of each class)
+    beside the whole data as the ``x`` stream, which keeps no labels unless ``unlabeled_labels``."""
     if "y" not in data.tensors:
         from ..errors import UserError
 
         raise UserError("labels_per_class needs a dataset with labels")
-    keep = transforms.labelled_subset(data.tensors["y"], per_class, seed)
-    tensors = dict(data.tensors)
-    tensors["x_labeled"], tensors["y_labeled"] = data.tensors["x"][keep], data.tensors["y"][keep]
-    streams = {"x": list(data.tensors), "labeled": ["x_labeled", "y_labeled"]}
-    return TensorData(tensors, data.kind, {**data.info, "labels_per_class": per_class}, streams)
+    keep = transforms.labelled_subset(data.tensors["y"], options.labels_per_class, options.transform_seed)
+    unlabelled = {k: v for k, v in data.tensors.items() if k != "y" or options.unlabeled_labels}
+    tensors = {**unlabelled, "x_labeled": data.tensors["x"][keep], "y_labeled": data.tensors["y"][keep]}
+    streams = {"x": list(unlabelled), "labeled": ["x_labeled", "y_labeled"]}
+    return TensorData(tensors, data.kind, {**data.info, "labels_per_class": options.labels_per_class}, streams)
+
+
+def _labelled_part(data: TensorData) -> StreamTensors | None:
+    """The streams other than ``x``, kept in memory beside a DataLoader."""
+    streams = {name: keys for name, keys in data.streams.items() if name != "x"}
+    if not streams:
+        return None
+    return StreamTensors({k: data.tensors[k] for keys in streams.values() for k in keys}, streams)
 
 
 def keep_in_memory(options: ImageOptions, count: int, shape: tuple[int, ...]) -> bool:
@@ -83,10 +93,38 @@ def from_reader(read: Callable[[int], tuple[torch.Tensor, int | None]], length: 
         palette = info["palette"] = transforms.fit_palette(subset, options.quantize, options.transform_seed)
     items = TransformedItems(read, length, options, palette)
     shape = tuple(items[0]["x"].shape)
-    if keep_in_memory(options, length, shape) or options.labels_per_class:
+    if keep_in_memory(options, length, shape):
         every = [items[i] for i in range(length)]
         data = TensorData({k: torch.stack([item[k] for item in every]) for k in every[0]}, "image", info)
-        if options.labels_per_class:
-            data = with_labelled_stream(data, options.labels_per_class, options.transform_seed)
-        return data
-    return LoaderData(items, "image", shape, info, options.num_workers)
+        return with_labelled_stream(data, options) if options.labels_per_class else data
+    extra = None
+    if options.labels_per_class:
+        # Only the labelled few are held in memory; the whole set streams through the DataLoader without labels.
+        labels = torch.tensor([_label(read, i) for i in range(length)])
+        keep = transforms.labelled_subset(labels, options.labels_per_class, options.transform_seed)
+        chosen = [items[int(i)] for i in keep]
+        extra = StreamTensors({"x_labeled": torch.stack([c["x"] for c in chosen]), "y_labeled": labels[keep]}, {"labeled": ["x_labeled", "y_labeled"]})
+        info["labels_per_class"] = options.labels_per_class
+        if not options.unlabeled_labels:
+            items = _WithoutLabels(items)
+    return LoaderData(items, "image", shape, info, options.num_workers, extra=extra)
+
+
+def _label(read: Callable[[int], tuple[torch.Tensor, int | None]], index: int) -> int:
+    label = read(index)[1]
+    if label is None:
+        from ..errors import UserError
+
+        raise UserError("labels_per_class needs a dataset with labels (class sub-folders, or a labelled dataset)")
+    return label
+
+
+class _WithoutLabels(torch.utils.data.Dataset):
+    def __init__(self, items: torch.utils.data.Dataset) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {k: v for k, v in self.items[index].items() if k != "y"}

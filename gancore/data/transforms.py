@@ -42,7 +42,10 @@ class ImageOptions(StrictModel):
     )
     quantize: QuantizeOptions | None = Field(None, description="map colours to a k-means palette; adds 'index' (class per pixel) and info.palette")
     labels_per_class: int | None = Field(
-        None, ge=1, description="semi-supervised: keep labels for only this many samples per class (a 'labeled' stream: x_labeled, y_labeled)"
+        None, ge=1, description="semi-supervised: keep labels for only this many samples per class, in a 'labeled' stream (x_labeled, y_labeled); the 'x' stream then has no labels"
+    )
+    unlabeled_labels: bool = Field(
+        False, description="with labels_per_class: keep 'y' in the unlabelled stream too (off, so that no family trains on every label by accident)"
     )
     transform_seed: int = Field(0, description="seed of the random transforms and of the labelled subset")
     in_memory: bool | Literal["auto"] = Field(
@@ -116,7 +119,11 @@ def nearest_color(x: torch.Tensor, palette: torch.Tensor) -> torch.Tensor:
 
 
 def labelled_subset(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """Indices of ``per_class`` samples of every class, fixed by ``seed``."""
+    """Sorted indices of ``per_class`` samples of every class, fixed by ``seed`` and the labels alone.
+
+    The one choice of "the labelled samples": a dataset's ``labels_per_class`` stream and the
+    ``linear-probe`` metric's ``labels_per_class`` both use it, so they pick the same samples."""
+    y = y.cpu()
     g = torch.Generator().manual_seed(seed)
     picked = []
     for label in y.unique():
@@ -124,4 +131,4 @@ def labelled_subset(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
         if len(where) < per_class:
             raise UserError(f"labels_per_class: {per_class} but class {int(label)} has only {len(where)} samples")
         picked.append(where[torch.randperm(len(where), generator=g)[:per_class]])
-    return torch.cat(picked)
+    return torch.cat(picked).sort().values

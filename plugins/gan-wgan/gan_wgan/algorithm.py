@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gancore import GANAlgorithm, TrainContext, UserError
+from gancore.schedules import linear_decay, set_lr
 
 from .config import CriticConfig, WGANConfig, WGANGPConfig
 
@@ -136,11 +137,9 @@ class WassersteinGAN(GANAlgorithm):
         if cfg.lr_decay == "none":
             return
         # Linear decay, as in Gulrajani et al.'s CIFAR runs: full rate at step 1, lr_final_fraction at the end.
-        progress = min(1.0, (step - 1) / max(1, self.ctx.train.steps))
-        scale = 1.0 - (1.0 - cfg.lr_final_fraction) * progress
-        for optimizer, lr in ((self.opt_generator, cfg.lr_generator), (self.opt_critic, cfg.lr_critic)):
-            for group in optimizer.param_groups:
-                group["lr"] = lr * scale
+        factor = linear_decay(step - 1, max(1, self.ctx.train.steps), final=cfg.lr_final_fraction)
+        set_lr(self.opt_generator, cfg.lr_generator, factor)
+        set_lr(self.opt_critic, cfg.lr_critic, factor)
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
