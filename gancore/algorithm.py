@@ -323,10 +323,10 @@ class GANAlgorithm:
 
 
 def has_capability(algorithm: Any, name: str) -> bool:
-    """Whether ``algorithm`` implements the optional method ``name`` (one of ``CAPABILITIES``)."""
+    """Whether ``algorithm`` (an instance or a class) implements the optional method ``name`` (one of ``CAPABILITIES``)."""
     if name not in CAPABILITIES:
         raise ValueError(f"unknown capability {name!r}; one of {CAPABILITIES}")
-    method = getattr(type(algorithm), name, None)
+    method = getattr(algorithm if isinstance(algorithm, type) else type(algorithm), name, None)
     return callable(method) and method is not getattr(GANAlgorithm, name)
 
 
