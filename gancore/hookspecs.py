@@ -92,7 +92,14 @@ def gan_register_datasets(register: Callable[[Dataset], None]) -> None:
     :return: nothing.
 
     The factory is called as ``factory(config)`` and returns a
-    ``gancore.data.TensorData``.
+    ``gancore.data.TensorData`` (tensors in memory: ``"x"`` the samples, ``"y"``
+    labels if any, and ``streams``, groups of tensors each read in its own order,
+    the first being the one the trainer's batches come from) or a
+    ``gancore.data.LoaderData`` (a map-style dataset read through a DataLoader,
+    with small ``extra`` streams in memory). Algorithms draw other streams with
+    ``ctx.next_batch(size, stream)``; see ``gancore.algorithm`` for the streams the
+    builtin datasets give (``unpaired``: ``"a"``/``"b"``; ``labels_per_class``:
+    ``"x"``/``"labeled"``).
 
     Example::
 
@@ -110,7 +117,10 @@ def gan_register_metrics(register: Callable[[Metric], None]) -> None:
     :return: nothing.
 
     The factory is called as ``factory(config)``; the result is called with a
-    ``gancore.metrics.EvalContext`` and returns ``{name: float}``.
+    ``gancore.metrics.EvalContext`` and returns ``{name: float}``, logged as
+    ``<label or metric name>/<name>``. A metric that needs more than samples calls
+    the algorithm's optional methods (``classify``, ``encode``, ``translate``),
+    checking them with ``gancore.algorithm.has_capability`` first.
 
     Example::
 
