@@ -1,0 +1,25 @@
+"""What gan-progressive registers: the ``progressive`` algorithm and the ``stage-swd`` metric."""
+
+from gancore import Algorithm, Metric, hookimpl
+
+from .algorithm import ProgressiveGAN
+from .config import PROGRESSIVE_DEFAULTS, ProgressiveConfig
+from .metrics import StageSWD, StageSWDConfig
+
+
+@hookimpl
+def gan_register_algorithms(register):
+    register(Algorithm("progressive", ProgressiveGAN, ProgressiveConfig,
+                       "Progressive GAN (Karras et al.): 4x4 up to the data's size with fade-in, WGAN-GP + drift", defaults=PROGRESSIVE_DEFAULTS))  # fmt: skip
+
+
+@hookimpl
+def gan_register_metrics(register):
+    register(Metric("stage-swd", StageSWD, StageSWDConfig, "SWD x1e3 per pyramid level at the progressive GAN's current stage resolution (4x4 up)"))
+
+
+@hookimpl
+def gan_register_commands(cli):
+    from .commands import add_commands
+
+    add_commands(cli)
