@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .errors import UserError, config_error
+from .losses import CAPABILITIES
 from .registry import AlgorithmRef, DatasetRef, MetricRef, Ref, Registry, StrictModel
 
 
@@ -207,13 +208,37 @@ def resolve_run_config(registry: Registry, data: dict) -> RunConfig:
             f"use --plugin {entry.plugin}, or pick one of: "
             + ", ".join(sorted(e.name for e in registry.entries["algorithm"].values() if e.plugin == config.plugin))
         )
+    algorithm = registry.resolve(config.algorithm, "algorithm")
+    check_losses(registry, algorithm)
     return config.model_copy(
         update={
-            "algorithm": registry.resolve(config.algorithm, "algorithm"),
+            "algorithm": algorithm,
             "data": registry.resolve(config.data, "data"),
             "eval": config.eval.resolved(registry),
         }
     )
+
+
+def check_losses(registry: Registry, algorithm: AlgorithmRef) -> None:
+    """Refuse a loss, anywhere in the algorithm's options, that needs what the algorithm
+    does not provide (``Loss.requires`` against ``Algorithm.provides``, see ``gancore.losses``)."""
+    entry = registry.get("algorithm", algorithm.name)
+    for path, ref in registry.walk(registry.validate(algorithm, "algorithm"), "algorithm"):
+        if ref.kind != "loss":
+            continue
+        loss = registry.get("loss", ref.name)
+        missing = sorted(loss.requires - entry.provides)
+        if not missing:
+            continue
+        needs = "; ".join(f"{word} ({CAPABILITIES[word]})" if word in CAPABILITIES else word for word in missing)
+        usable = sorted(name for name, other in registry.entries["loss"].items() if other.requires <= entry.provides)
+        raise UserError(
+            f"algorithm '{entry.name}' (plugin '{entry.plugin}') cannot drive loss '{loss.name}' (plugin '{loss.plugin}') "
+            f"given at {path}: the loss needs {needs}, which the algorithm does not provide "
+            f"(it provides: {', '.join(sorted(entry.provides)) or 'nothing'}). "
+            f"Choose a loss it can drive ({', '.join(usable) or 'none is registered'}); or, as the algorithm's author, "
+            f"give the loss what it needs and declare Algorithm(..., provides={{{', '.join(repr(w) for w in missing)}}})."
+        )
 
 
 def config_to_dict(config: RunConfig) -> dict:

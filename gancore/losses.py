@@ -1,9 +1,49 @@
-"""Adversarial objectives. Each takes raw discriminator outputs (logits, or critic scores).
+"""Adversarial objectives and regularisers: the loss contract.
 
-``discriminator_loss`` is minimised by the discriminator, ``generator_loss`` by the generator.
+A loss is an object an algorithm calls with raw discriminator outputs
+(logits, or critic scores), one per sample::
+
+    loss.discriminator_loss(real, fake) -> Tensor   # minimised by the discriminator
+    loss.generator_loss(fake, real=None) -> Tensor  # minimised by the generator
+    loss.regularizer(discriminator, real, fake) -> Tensor | None
+        # added to the discriminator's loss; ``real`` and ``fake`` are batches of
+        # data (not logits), so a regulariser can take input gradients. None: no term.
+
+Subclass ``AdversarialLoss``: it gives ``generator_loss`` an optional ``real``
+and a ``regularizer`` that returns None. Register it with
+``Loss(name, factory, config)``; the factory is called as ``factory(config)``.
+
+What a loss needs from the algorithm that drives it
+----------------------------------------------------
+
+Not every algorithm can drive every loss. A loss names what it needs in
+``requires`` (a class attribute, or ``Loss(..., requires=...)`` on the entry
+when the factory is a function); an algorithm names what it gives the losses
+in its config in ``Algorithm(..., provides=...)``. The words:
+
+* ``real_logits``: ``generator_loss`` gets ``real``, the discriminator's
+  output on a real batch, besides ``fake``. Relativistic losses compare the two.
+  Without it, ``real`` is None.
+* ``regularizer``: the algorithm adds ``loss.regularizer(discriminator,
+  real_batch, fake_batch)`` to the discriminator's loss (R1, R2, gradient
+  penalties). Without it, the regulariser is never called.
+
+A loss that needs nothing works with every algorithm that takes a loss.
+``gan run`` and ``gan config`` check every loss found anywhere in the
+algorithm's options (``algorithm.loss``, ``algorithm.regularizer``, a list of
+losses...) against the algorithm's ``provides``, and refuse a pair that does
+not fit before anything is built, naming the algorithm, the loss and what is
+missing. Plugins may use words of their own for what they pass between their
+own algorithms and losses; the check treats every word alike.
+
+The builtin losses: ``minimax``, ``non-saturating``, ``least-squares``,
+``hinge`` and ``wasserstein`` need nothing; ``relativistic`` (RaGAN, RaLSGAN)
+needs ``real_logits``; ``r1`` is a regulariser only and needs ``regularizer``.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -11,24 +51,53 @@ from pydantic import Field
 
 from .registry import StrictModel
 
+REAL_LOGITS = "real_logits"
+REGULARIZER = "regularizer"
 
-class SmoothingConfig(StrictModel):
-    label_smoothing: float = Field(
-        0.0, ge=0.0, lt=1.0, description="one-sided label smoothing: the discriminator's target for real data is 1 - this"
-    )
+# What each word of the contract means, for error messages.
+CAPABILITIES = {
+    REAL_LOGITS: "the discriminator's output on a real batch in the generator step, passed as generator_loss(fake, real)",
+    REGULARIZER: "a call of loss.regularizer(discriminator, real, fake), added to the discriminator's loss",
+}
 
 
 class AdversarialLoss:
+    """Base class of a loss; see the module docstring for the contract."""
+
+    requires: ClassVar[frozenset[str]] = frozenset()  # what it needs from the algorithm, see above
+
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def generator_loss(self, fake: torch.Tensor) -> torch.Tensor:
+    def generator_loss(self, fake: torch.Tensor, real: torch.Tensor | None = None) -> torch.Tensor:
         raise NotImplementedError
+
+    def regularizer(self, discriminator: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+
+class Regularizer(AdversarialLoss):
+    """A loss that is only a regulariser: it goes in an algorithm's ``regularizer``
+    option, not in its ``loss``, and has no objective of its own."""
+
+    requires: ClassVar[frozenset[str]] = frozenset({REGULARIZER})
+
+    def discriminator_loss(self, real, fake):
+        raise TypeError(f"{type(self).__name__} is a regulariser, not an adversarial objective")
+
+    def generator_loss(self, fake, real=None):
+        raise TypeError(f"{type(self).__name__} is a regulariser, not an adversarial objective")
 
 
 def _bce_real(logits: torch.Tensor, target: float) -> torch.Tensor:
     # t*(-log σ(l)) + (1-t)*(-log(1-σ(l))), written with softplus for stability.
     return (target * F.softplus(-logits) + (1 - target) * F.softplus(logits)).mean()
+
+
+class SmoothingConfig(StrictModel):
+    label_smoothing: float = Field(
+        0.0, ge=0.0, lt=1.0, description="one-sided label smoothing: the discriminator's target for real data is 1 - this"
+    )
 
 
 class Minimax(AdversarialLoss):
@@ -40,14 +109,14 @@ class Minimax(AdversarialLoss):
     def discriminator_loss(self, real, fake):
         return _bce_real(real, self.real_target) + F.softplus(fake).mean()
 
-    def generator_loss(self, fake):
+    def generator_loss(self, fake, real=None):
         return -F.softplus(fake).mean()
 
 
 class NonSaturating(Minimax):
     """G maximises log D(G(z)) instead: the same fixed point, strong gradients early on."""
 
-    def generator_loss(self, fake):
+    def generator_loss(self, fake, real=None):
         return F.softplus(-fake).mean()
 
 
@@ -60,7 +129,7 @@ class LeastSquares(AdversarialLoss):
     def discriminator_loss(self, real, fake):
         return 0.5 * ((real - self.real_target) ** 2).mean() + 0.5 * (fake**2).mean()
 
-    def generator_loss(self, fake):
+    def generator_loss(self, fake, real=None):
         return 0.5 * ((fake - 1.0) ** 2).mean()
 
 
@@ -77,7 +146,7 @@ class Hinge(AdversarialLoss):
     def discriminator_loss(self, real, fake):
         return F.relu(self.margin - real).mean() + F.relu(self.margin + fake).mean()
 
-    def generator_loss(self, fake):
+    def generator_loss(self, fake, real=None):
         return -fake.mean()
 
 
@@ -90,5 +159,63 @@ class Wasserstein(AdversarialLoss):
     def discriminator_loss(self, real, fake):
         return fake.mean() - real.mean()
 
-    def generator_loss(self, fake):
+    def generator_loss(self, fake, real=None):
         return -fake.mean()
+
+
+class RelativisticConfig(StrictModel):
+    variant: Literal["standard", "least-squares"] = Field(
+        "standard", description="standard: RaGAN's cross-entropy; least-squares: RaLSGAN's squared error to ±1"
+    )
+
+
+class Relativistic(AdversarialLoss):
+    """Relativistic average GAN (Jolicoeur-Martineau 2018): D judges whether real data look
+    more real than the average fake (and fakes less real than the average real), and G
+    the reverse, so the generator's loss needs the real logits too.
+
+    With ``d_r = real - mean(fake)`` and ``d_f = fake - mean(real)``:
+    standard (RaGAN) ``L_D = -log σ(d_r) - log(1 - σ(d_f))``, ``L_G = -log σ(d_f) - log(1 - σ(d_r))``;
+    least-squares (RaLSGAN) ``L_D = (d_r - 1)² + (d_f + 1)²``, ``L_G = (d_f - 1)² + (d_r + 1)²``;
+    each term averaged over its batch.
+    """
+
+    requires: ClassVar[frozenset[str]] = frozenset({REAL_LOGITS})
+
+    def __init__(self, config: RelativisticConfig) -> None:
+        self.variant = config.variant
+
+    def _pair(self, winner: torch.Tensor, loser: torch.Tensor) -> torch.Tensor:
+        # The loss of a player who wants `winner` to look more real than the average `loser`, and vice versa.
+        ahead, behind = winner - loser.mean(), loser - winner.mean()
+        if self.variant == "least-squares":
+            return ((ahead - 1.0) ** 2).mean() + ((behind + 1.0) ** 2).mean()
+        return F.softplus(-ahead).mean() + F.softplus(behind).mean()
+
+    def discriminator_loss(self, real, fake):
+        return self._pair(real, fake)
+
+    def generator_loss(self, fake, real=None):
+        if real is None:
+            raise TypeError("the relativistic loss needs the real logits: call generator_loss(fake, real)")
+        return self._pair(fake, real)
+
+
+class R1Config(StrictModel):
+    gamma: float = Field(10.0, ge=0.0, description="weight γ of the penalty γ/2·E‖∇ₓD(x)‖² on real data")
+
+
+class R1(Regularizer):
+    """R1 (Mescheder et al. 2018): γ/2 · E_real ‖∇ₓ D(x)‖², the squared gradient norm of the
+    discriminator at real data; it keeps D flat on the data manifold, which stabilises training."""
+
+    def __init__(self, config: R1Config) -> None:
+        self.gamma = config.gamma
+
+    def regularizer(self, discriminator, real, fake):
+        if self.gamma == 0:
+            return None
+        real = real.detach().requires_grad_(True)
+        scores = discriminator(real)
+        (grad,) = torch.autograd.grad(scores.float().sum(), real, create_graph=True)
+        return 0.5 * self.gamma * grad.float().pow(2).flatten(1).sum(1).mean()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterator
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -56,10 +56,17 @@ class Entry:
 class Algorithm(Entry):
     """A training procedure (a GAN family). ``factory`` is a ``GANAlgorithm`` subclass,
     called as ``factory(config, ctx)``. ``defaults`` are run-config values (data,
-    train, eval sections) used when the user gives no config file."""
+    train, eval sections) used when the user gives no config file. ``provides`` is
+    what it gives the losses in its config (``real_logits``, ``regularizer``; see
+    ``gancore.losses``): a loss that requires more is refused when the run config
+    is resolved."""
 
     kind: ClassVar[str] = "algorithm"
     defaults: dict = field(default_factory=dict)
+    provides: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "provides", _words(self.provides))
 
 
 @dataclass(frozen=True)
@@ -72,9 +79,18 @@ class Model(Entry):
 
 @dataclass(frozen=True)
 class Loss(Entry):
-    """An adversarial objective or regularizer, called as ``factory(config)``."""
+    """An adversarial objective or regularizer, called as ``factory(config)``.
+
+    ``requires`` is what the loss needs from the algorithm that drives it
+    (``real_logits``, ``regularizer``; see ``gancore.losses``); when not given,
+    it is the factory's own ``requires`` attribute (empty if it has none)."""
 
     kind: ClassVar[str] = "loss"
+    requires: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        requires = getattr(self.factory, "requires", ()) if self.requires is None else self.requires
+        object.__setattr__(self, "requires", _words(requires))
 
 
 @dataclass(frozen=True)
@@ -198,9 +214,27 @@ class Registry:
                 updates[key] = self.resolve_nested(value, f"{path}.{key}")
         return config.model_copy(update=updates) if updates else config
 
+    def walk(self, config: BaseModel, path: str) -> Iterator[tuple[str, Ref]]:
+        """Every ``Ref`` in a config at any depth, with its path, outer before inner: a loss
+        inside an algorithm's options, a loss inside that loss's options, a list of models..."""
+        for key in type(config).model_fields:
+            value = getattr(config, key)
+            items = [(f"{path}.{key}.{i}", v) for i, v in enumerate(value)] if isinstance(value, list) else [(f"{path}.{key}", value)]
+            for sub, item in items:
+                if isinstance(item, Ref):
+                    yield sub, item
+                    yield from self.walk(self.validate(item, sub), sub)
+                elif isinstance(item, BaseModel):
+                    yield from self.walk(item, sub)
+
     def build(self, ref: Ref, path: str = "", **kwargs: Any) -> Any:
         entry = self.get(ref.kind, ref.name)
         return entry.factory(self.validate(ref, path or ref.name), **kwargs)
+
+
+def _words(value: Any) -> frozenset[str]:
+    # requires="real_logits" means the one word, not its letters.
+    return frozenset([value] if isinstance(value, str) else value)
 
 
 def _with_plugin(entry: Entry, plugin: str) -> Entry:

@@ -1,8 +1,9 @@
 """Builtin plugin ``gan``: the original GAN (MLP) and DCGAN (conv nets), with a choice of loss.
 
-Four adversarial objectives (minimax, non-saturating, hinge, least-squares),
-one-sided label smoothing, several discriminator steps per generator step,
-PacGAN packing and minibatch stddev, all as options of the one ``gan`` algorithm.
+Six adversarial objectives (minimax, non-saturating, hinge, least-squares,
+wasserstein, relativistic), an R1 regulariser, one-sided label smoothing,
+several discriminator steps per generator step, PacGAN packing and minibatch
+stddev, all as options of the one ``gan`` algorithm.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class GANConfig(StrictModel):
     generator: ModelRef = Field(default_factory=lambda: ModelRef(name="dcgan-generator"), description="generator network")
     discriminator: ModelRef = Field(default_factory=lambda: ModelRef(name="dcgan-discriminator"), description="discriminator network")
     loss: LossRef = Field(default_factory=lambda: LossRef(name="non-saturating"), description="adversarial objective")
+    regularizer: LossRef | None = Field(None, description="a regulariser added to the discriminator's loss, e.g. {name: r1, gamma: 10}; null for none")
     lr_generator: float = Field(2e-4, gt=0, description="Adam learning rate of the generator")
     lr_discriminator: float = Field(2e-4, gt=0, description="Adam learning rate of the discriminator")
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas, for both networks")
@@ -40,6 +42,13 @@ class GAN(GANAlgorithm):
         generator = ctx.build_model(config.generator, "algorithm.generator", data_shape=shape, latent_dim=config.latent_dim, is_image=is_image)
         discriminator = ctx.build_model(config.discriminator, "algorithm.discriminator", data_shape=packed, out_features=1)
         self.loss = ctx.build_loss(config.loss, "algorithm.loss")
+        self.regularizer = None if config.regularizer is None else ctx.build_loss(config.regularizer, "algorithm.regularizer")
+        if isinstance(self.loss, losses.Regularizer):
+            raise UserError(f"algorithm.loss: '{config.loss.name}' is a regulariser, not an objective; give it as algorithm.regularizer")
+        if self.regularizer is not None and not isinstance(self.regularizer, losses.Regularizer):
+            raise UserError(f"algorithm.regularizer: '{config.regularizer.name}' is an objective, not a regulariser; give it as algorithm.loss")
+        # Only a loss that needs them costs the extra discriminator pass on real data in the generator step.
+        self.real_logits_for_generator = losses.REAL_LOGITS in ctx.registry.get("loss", config.loss.name).requires
         opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, betas=config.betas)
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas)
         self.generator, self.discriminator, self.opt_g, self.opt_d = ctx.prepare(generator, discriminator, opt_g, opt_d)
@@ -53,17 +62,42 @@ class GAN(GANAlgorithm):
 
     def train_step(self, batch, step):
         cfg, n = self.config, batch["x"].shape[0]
+        logs: dict[str, torch.Tensor] = {}
         for i in range(cfg.d_steps):
             real = batch["x"] if i == 0 else self.ctx.next_batch()["x"]
             with torch.no_grad():
                 fake = self.generator(self.noise(n, cfg.latent_dim))
             loss_d = self.loss.discriminator_loss(self.discriminator(self.pack(real)), self.discriminator(self.pack(fake)))
+            penalty = self.regularization(self.pack(real), self.pack(fake), logs)
+            if penalty is not None:
+                loss_d = loss_d + penalty
             self.ctx.update(self.opt_d, loss_d)
 
         fake = self.generator(self.noise(n, cfg.latent_dim))
-        loss_g = self.loss.generator_loss(self.discriminator(self.pack(fake)))
+        real_logits = None
+        if self.real_logits_for_generator:
+            with torch.no_grad():  # a constant for the generator: no gradient reaches it through real data
+                real_logits = self.discriminator(self.pack(batch["x"]))
+        loss_g = self.loss.generator_loss(self.discriminator(self.pack(fake)), real_logits)
         self.ctx.update(self.opt_g, loss_g)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), **logs}
+
+    def regularization(self, real: torch.Tensor, fake: torch.Tensor, logs: dict) -> torch.Tensor | None:
+        """The sum of the regularisers of the loss and of ``algorithm.regularizer`` (None if
+        there are none); each is logged as ``reg_<name>``."""
+        # torch.compile (train.compile) has no double backward: a gradient penalty then runs eagerly.
+        discriminator = self.ctx.unwrap(self.discriminator) if self.ctx.train.compile else self.discriminator
+        named = [(self.config.loss.name, self.loss)]
+        if self.regularizer is not None:
+            named.append((self.config.regularizer.name, self.regularizer))
+        total = None
+        for name, loss in named:
+            hook = getattr(loss, "regularizer", None)  # optional for losses that do not subclass AdversarialLoss
+            term = None if hook is None else hook(discriminator, real, fake)
+            if term is not None:
+                logs[f"reg_{name}"] = term.detach()
+                total = term if total is None else total + term
+        return total
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
@@ -78,7 +112,8 @@ def gan_register_algorithms(register):
             "gan",
             GAN,
             GANConfig,
-            "GAN / DCGAN with minimax, non-saturating, hinge or least-squares loss",
+            "GAN / DCGAN with minimax, non-saturating, hinge, least-squares or relativistic loss, and R1",
+            provides=frozenset({losses.REAL_LOGITS, losses.REGULARIZER}),
             defaults={
                 "data": {"name": "digits"},
                 "train": {"steps": 6000, "batch_size": 64, "ema_decay": 0.999, "sample_every": 1000, "checkpoint_every": 2000},
@@ -102,3 +137,5 @@ def gan_register_losses(register):
     register(Loss("least-squares", losses.LeastSquares, losses.SmoothingConfig, "LSGAN squared error to targets 1 and 0"))
     register(Loss("hinge", losses.Hinge, losses.HingeConfig, "hinge loss (SN-GAN)"))
     register(Loss("wasserstein", losses.Wasserstein, description="WGAN critic objective (needs a Lipschitz constraint)"))
+    register(Loss("relativistic", losses.Relativistic, losses.RelativisticConfig, "relativistic average GAN: RaGAN or RaLSGAN (needs real_logits)"))
+    register(Loss("r1", losses.R1, losses.R1Config, "R1 gradient penalty on real data, as an algorithm's regularizer (needs regularizer)"))
