@@ -92,6 +92,14 @@ class PluginHost:
         hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
         self.info[name] = PluginInfo(name, module_name, dist, version, hooks)
 
+    def _mark_broken(self, name: str, error: str) -> None:
+        """Move a loaded plugin whose hook raised to ``broken``; call it inside the ``except``
+        block, so that the traceback is the hook's."""
+        info = self.info.pop(name, None)
+        self.broken[name] = BrokenPlugin(
+            name, info.distribution if info else "?", info.version if info else "?", error, traceback.format_exc()
+        )
+
     def register_plugin(self, module: Any, name: str) -> None:
         """Register an in-process plugin object (tests, notebooks). Resets the registry."""
         self._add(name, getattr(module, "__name__", repr(module)), "<in-process>", "", lambda: module)
@@ -132,14 +140,7 @@ class PluginHost:
                     impl.function(*[{"register": register}[arg] for arg in impl.argnames])
                 except Exception as exc:  # noqa: BLE001
                     registry.remove_plugin(plugin)
-                    info = self.info.pop(plugin, None)
-                    self.broken[plugin] = BrokenPlugin(
-                        plugin,
-                        info.distribution if info else "?",
-                        info.version if info else "?",
-                        str(exc) if isinstance(exc, DuplicateEntryError) else f"{hook_name} raised {_one_line(exc)}",
-                        traceback.format_exc(),
-                    )
+                    self._mark_broken(plugin, str(exc) if isinstance(exc, DuplicateEntryError) else f"{hook_name} raised {_one_line(exc)}")
                     continue
                 if plugin in self.info:
                     for entry in added:
@@ -175,14 +176,7 @@ class PluginHost:
             try:
                 impl.function(*[{"cli": cli}[a] for a in impl.argnames])
             except Exception as exc:  # noqa: BLE001
-                info = self.info.pop(impl.plugin_name, None)
-                self.broken[impl.plugin_name] = BrokenPlugin(
-                    impl.plugin_name,
-                    info.distribution if info else "?",
-                    info.version if info else "?",
-                    f"gan_register_commands raised {_one_line(exc)}",
-                    traceback.format_exc(),
-                )
+                self._mark_broken(impl.plugin_name, f"gan_register_commands raised {_one_line(exc)}")
 
     def train_start(self, trainer) -> None:
         self.pm.hook.gan_train_start(trainer=trainer)

@@ -106,3 +106,30 @@ def test_the_conformance_check_catches_an_undocumented_option(inline_plugin):
     inline_plugin(Undocumented(), "undocumented")
     with pytest.raises(AssertionError, match="option width of model 'bare-net' has no description"):
         check_plugin("undocumented")
+
+
+class _RaisesInRegistry:
+    @hookimpl
+    def gan_register_models(self, register):
+        raise RuntimeError("no luck today")
+
+
+class _RaisesInCommands:
+    @hookimpl
+    def gan_register_commands(self, cli):
+        raise RuntimeError("no luck today")
+
+
+@pytest.mark.parametrize("plugin,hook", [(_RaisesInRegistry, "gan_register_models"), (_RaisesInCommands, "gan_register_commands")])
+def test_a_raising_hook_marks_its_plugin_broken_with_its_traceback(inline_plugin, plugin, hook):
+    import click
+
+    inline_plugin(plugin(), "raising")
+    host = get_host()
+    host.registry
+    host.register_commands(click.Group())
+    bad = host.broken["raising"]
+    assert "raising" not in host.info
+    assert bad.error == f"{hook} raised RuntimeError: no luck today"
+    assert (bad.distribution, bad.version) == ("<in-process>", "")
+    assert "no luck today" in bad.details and "Traceback" in bad.details
