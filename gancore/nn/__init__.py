@@ -1,5 +1,14 @@
-"""Shared network pieces and the builtin networks."""
+"""Shared network pieces and the builtin networks.
 
+For plugins that build their own networks:
+
+* ``activation(name)``, ``maybe_spectral_norm(module, enabled)``, ``MinibatchStdDev``: layers;
+* ``square_image(data_shape, what)``: (channels, side) of square image samples, or a user error;
+* ``doubling_plan(side)``: (start, doublings) of a DCGAN-style network for that image side;
+* ``norm2d(kind, channels)``: batch, instance, layer or no normalisation of feature maps.
+"""
+
+from .images import doubling_plan, norm2d, square_image
 from .layers import MinibatchStdDev, activation, maybe_spectral_norm
 
-__all__ = ["MinibatchStdDev", "activation", "maybe_spectral_norm"]
+__all__ = ["MinibatchStdDev", "activation", "doubling_plan", "maybe_spectral_norm", "norm2d", "square_image"]

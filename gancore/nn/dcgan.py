@@ -13,29 +13,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from ..errors import UserError
 from ..registry import StrictModel
+from .images import doubling_plan, norm2d, square_image
 from .layers import Activation, MinibatchStdDev, activation, maybe_spectral_norm
-
-
-def plan(size: int) -> tuple[int, int]:
-    """Start size and number of doublings for an image of side ``size``."""
-    start, doublings = size, 0
-    while start > 7 and start % 2 == 0:
-        start //= 2
-        doublings += 1
-    if start > 7 or doublings == 0:
-        raise UserError(
-            f"DCGAN networks need a square image whose side is s*2^n with s <= 7 and n >= 1 (8, 12, 16, 28, 32, 64...), "
-            f"not {size}; resize the data (e.g. the dataset's image_size option)"
-        )
-    return start, doublings
-
-
-def _image_shape(data_shape) -> tuple[int, int]:
-    if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
-        raise UserError(f"DCGAN networks need square images of shape (C, H, H), got samples of shape {tuple(data_shape)}; use an MLP for points")
-    return data_shape[0], data_shape[1]
 
 
 def _channels(base: int, doublings: int, cap: int) -> list[int]:
@@ -53,8 +33,8 @@ class DCGANGeneratorConfig(StrictModel):
 class DCGANGenerator(nn.Module):
     def __init__(self, config: DCGANGeneratorConfig, data_shape, latent_dim: int):
         super().__init__()
-        channels, size = _image_shape(data_shape)
-        start, doublings = plan(size)
+        channels, size = square_image(data_shape, "dcgan-generator")
+        start, doublings = doubling_plan(size)
         widths = _channels(config.base_channels, doublings, config.max_channels)
         self.start, self.first_width = start, widths[0]
         norm = (lambda c: nn.BatchNorm2d(c)) if config.batch_norm else (lambda c: nn.Identity())
@@ -83,15 +63,15 @@ class DCGANDiscriminatorConfig(StrictModel):
 class DCGANDiscriminator(nn.Module):
     def __init__(self, config: DCGANDiscriminatorConfig, data_shape, out_features: int = 1):
         super().__init__()
-        channels, size = _image_shape(data_shape)
-        start, doublings = plan(size)
+        channels, size = square_image(data_shape, "dcgan-discriminator")
+        start, doublings = doubling_plan(size)
         widths = [min(config.base_channels * 2**i, config.max_channels) for i in range(doublings)]
         layers: list[nn.Module] = []
         c_in = channels
         for i, c_out in enumerate(widths):
             layers.append(maybe_spectral_norm(nn.Conv2d(c_in, c_out, 4, 2, 1), config.spectral_norm))
             if i > 0:
-                layers.append(_norm(config.norm, c_out))
+                layers.append(norm2d(config.norm, c_out))
             layers.append(activation(config.activation))
             c_in = c_out
         if config.minibatch_std:
@@ -103,16 +83,6 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=True)
-    if kind == "layer":
-        return nn.GroupNorm(1, channels)
-    return nn.Identity()
 
 
 def build_dcgan_generator(config: DCGANGeneratorConfig, *, data_shape, latent_dim, **_) -> nn.Module:

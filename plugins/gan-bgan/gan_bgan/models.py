@@ -20,30 +20,15 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from gancore import StrictModel, UserError
-from gancore.nn import activation, maybe_spectral_norm
-from gancore.nn.dcgan import plan
+from gancore import StrictModel
+from gancore.nn import activation, doubling_plan, maybe_spectral_norm, norm2d, square_image
 from gancore.nn.layers import Activation
 
 NormPosition = Literal["after", "before"]
 
 
-def _square_image(data_shape, what: str) -> tuple[int, int]:
-    if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
-        raise UserError(f"{what} needs square images of shape (C, H, H), got samples of shape {tuple(data_shape)}")
-    return data_shape[0], data_shape[1]
-
-
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "batch":
-        return nn.BatchNorm2d(channels)
-    if kind == "layer":
-        return nn.GroupNorm(1, channels)
-    return nn.Identity()
-
-
 def _act_norm(act: str, norm: str, channels: int, position: NormPosition) -> list[nn.Module]:
-    pair = [activation(act), _norm(norm, channels)]
+    pair = [activation(act), norm2d(norm, channels)]
     return pair if position == "after" else pair[::-1]
 
 
@@ -64,8 +49,8 @@ class BGANGenerator(nn.Module):
 
     def __init__(self, config: BGANGeneratorConfig, data_shape, latent_dim: int) -> None:
         super().__init__()
-        out_channels, size = _square_image(data_shape, "bgan-generator")
-        self.start, doublings = plan(size)
+        out_channels, size = square_image(data_shape, "bgan-generator")
+        self.start, doublings = doubling_plan(size)
         widths = [min(config.base_channels * 2 ** (doublings - i), config.max_channels) for i in range(doublings + 1)]
         self.first_width = widths[0]
         sn = config.spectral_norm
@@ -100,8 +85,8 @@ class BGANDiscriminator(nn.Module):
 
     def __init__(self, config: BGANDiscriminatorConfig, data_shape, out_features: int = 1) -> None:
         super().__init__()
-        channels, size = _square_image(data_shape, "bgan-discriminator")
-        start, doublings = plan(size)
+        channels, size = square_image(data_shape, "bgan-discriminator")
+        start, doublings = doubling_plan(size)
         widths = [min(config.base_channels * 2**i, config.max_channels) for i in range(doublings)]
         sn = config.spectral_norm
         layers: list[nn.Module] = []

@@ -19,14 +19,7 @@ from pydantic import Field
 from torch import nn
 
 from gancore import StrictModel, UserError
-from gancore.nn import maybe_spectral_norm
-from gancore.nn.dcgan import plan
-
-
-def _square_image(data_shape, what: str) -> tuple[int, int]:
-    if len(data_shape) != 3 or data_shape[1] != data_shape[2]:
-        raise UserError(f"{what} needs square images of shape (C, H, H), got samples of shape {tuple(data_shape)}; use an MLP for points")
-    return data_shape[0], data_shape[1]
+from gancore.nn import doubling_plan, maybe_spectral_norm, square_image
 
 
 # ---------------------------------------------------------------- generator
@@ -56,8 +49,8 @@ class UpBlock(nn.Module):
 class ResNetGenerator(nn.Module):
     def __init__(self, config: ResNetGeneratorConfig, data_shape, latent_dim: int) -> None:
         super().__init__()
-        channels, size = _square_image(data_shape, "sngan-resnet-generator")
-        self.start, doublings = plan(size)
+        channels, size = square_image(data_shape, "sngan-resnet-generator")
+        self.start, doublings = doubling_plan(size)
         width = config.channels
         self.width = width
         self.project = nn.Linear(latent_dim, width * self.start * self.start)
@@ -124,7 +117,7 @@ class DownBlock(nn.Module):
 class ResNetCritic(nn.Module):
     def __init__(self, config: ResNetCriticConfig, data_shape, out_features: int = 1) -> None:
         super().__init__()
-        channels, size = _square_image(data_shape, "sngan-resnet-critic")
+        channels, size = square_image(data_shape, "sngan-resnet-critic")
         if size % 2**config.downsample_blocks:
             raise UserError(
                 f"sngan-resnet-critic: an image of side {size} cannot be halved {config.downsample_blocks} times; "
