@@ -1,0 +1,194 @@
+"""What an E-GAN iteration costs: children scored one by one or in one vmapped pass, and a whole
+E-GAN iteration against one step of the builtin ``gan`` with the same networks, side by side.
+
+For each example (``egan-ring.yaml``: MLPs on points; ``egan-mnist5k.yaml``: DCGAN networks on
+28x28 images) three trainers are set up in this one process (one thread):
+
+* ``egan`` with ``scoring: loop`` and with ``scoring: batched``;
+* the builtin ``gan`` (non-saturating loss) with the same networks, optimizers, batch size and
+  ``d_steps``.
+
+After a warm-up, ``--repeats`` rounds each time ``--steps`` consecutive steps of every trainer in
+turn (so the machine's load hits all alike); CPU seconds of this process (``time.process_time``)
+per step, medians over rounds. The scoring alone is timed the same way, on the same children.
+The section "E-GAN: cost per iteration" of benchmarks/RESULTS.md is rewritten.
+
+    python benchmarks/egan_cost.py                      # both examples, writes RESULTS.md
+    python benchmarks/egan_cost.py --quick --no-write   # a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+EXAMPLES = ROOT / "plugins" / "gan-evolutionary" / "examples"
+sys.path.insert(0, str(HERE))
+from results import RESULTS, update_section  # noqa: E402
+
+TITLE = "E-GAN: cost per iteration"
+QUIET = ["train.progress=false", "train.tensorboard=false", "train.sample_every=0", "train.checkpoint_every=0", "train.eval_every=0"]
+
+
+def trainer_for(example: Path, overrides: list[str], run_dir: Path, baseline: bool = False):
+    import yaml
+
+    from gancore.config import build_run_config
+    from gancore.plugins import get_host
+    from gancore.trainer import Trainer
+
+    host = get_host()
+    raw = yaml.safe_load(example.read_text())
+    if baseline:
+        raw = {**raw, **baseline_of(raw)}
+    config = build_run_config(host.registry, None, raw, [*QUIET, *overrides])
+    trainer = Trainer(config, run_dir, host)
+    trainer.setup()
+    return trainer
+
+
+def baseline_of(raw: dict) -> dict:
+    """The builtin gan with the example's networks, learning rates, betas and d_steps."""
+    algorithm = raw["algorithm"]
+    keep = {k: algorithm[k] for k in ("latent_dim", "generator", "discriminator", "lr_generator", "lr_discriminator", "betas", "d_steps") if k in algorithm}
+    return {"plugin": "gan", "algorithm": {"name": "gan", "loss": {"name": "non-saturating"}, **keep}}
+
+
+class Timed:
+    """One trainer, stepped by hand, and the CPU seconds of each round of steps."""
+
+    def __init__(self, trainer) -> None:
+        self.trainer, self.step, self.rounds, self.scoring_rounds = trainer, 0, [], []
+
+    def run(self, steps: int) -> None:
+        start = time.process_time()
+        for _ in range(steps):
+            self.step += 1
+            self.trainer.algorithm.train_step(self.trainer._next_batch(), self.step)
+        self.rounds.append((time.process_time() - start) / steps)
+
+    def time_scoring(self, children, z, real, steps: int) -> None:
+        start = time.process_time()
+        for _ in range(steps):
+            self.score(children, z, real)
+        self.scoring_rounds.append((time.process_time() - start) / steps)
+
+    def score(self, children, z, real):
+        """The trainer's scorer on given children, latents and real batch."""
+        algorithm = self.trainer.algorithm
+        unwrap = algorithm.ctx.unwrap
+        states = [c.generator for c in children]
+        return algorithm.scorer(unwrap(algorithm.generator), unwrap(algorithm.discriminator), states, z, real, algorithm.discriminator_objective)
+
+
+def children_of(algorithm) -> list:
+    """One generation of children, made from the current parents (the state is put back after)."""
+    cfg = algorithm.config
+    z = algorithm.noise(algorithm.ctx.train.batch_size, cfg.latent_dim)
+    children = [algorithm.make_child(p, m, z) for p in range(cfg.parents) for m in range(len(algorithm.mutations))]
+    algorithm.ctx.restore(algorithm.generator, algorithm.parents[0]["generator"])
+    algorithm.ctx.restore(algorithm.opt_generator, algorithm.parents[0]["optimizer"])
+    return children
+
+
+def measure(example: Path, steps: int, repeats: int, warmup: int, overrides: list[str]) -> dict:
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        timed = {
+            "loop": Timed(trainer_for(example, ["algorithm.scoring=loop", *overrides], Path(tmp) / "loop")),
+            "batched": Timed(trainer_for(example, ["algorithm.scoring=batched", *overrides], Path(tmp) / "batched")),
+            "gan": Timed(trainer_for(example, overrides, Path(tmp) / "gan", baseline=True)),
+        }
+        for t in timed.values():
+            t.run(warmup)
+            t.rounds.clear()
+        algorithm = timed["loop"].trainer.algorithm
+        children = children_of(algorithm)
+        z = algorithm.noise(algorithm.config.eval_size, algorithm.config.latent_dim)
+        real = algorithm.ctx.next_batch(size=algorithm.config.eval_size)["x"]
+        for _ in range(repeats):
+            for t in timed.values():
+                t.run(steps)
+            for name in ("loop", "batched"):
+                timed[name].time_scoring(children, z, real, steps)
+        # The same children, latents and real batch scored both ways (with the loop trainer's
+        # discriminator) give the same fitness, up to float rounding.
+        timed["batched"].trainer.algorithm.discriminator = algorithm.discriminator
+        loop_scores = torch.stack(timed["loop"].score(children, z, real))
+        batched_scores = torch.stack(timed["batched"].score(children, z, real))
+        config = timed["loop"].trainer.config
+    med = {name: statistics.median(t.rounds) for name, t in timed.items()}
+    scoring = {name: statistics.median(timed[name].scoring_rounds) for name in ("loop", "batched")}
+    return {
+        "step": med, "scoring": scoring, "children": len(children), "batch": config.train.batch_size,
+        "eval_size": config.algorithm.eval_size, "d_steps": config.algorithm.d_steps,
+        "agree": float((loop_scores - batched_scores).abs().max()),
+    }
+
+
+def report(results: dict[str, dict], command: str, steps: int, repeats: int) -> str:
+    import platform
+
+    lines = [
+        "One E-GAN iteration (d_steps discriminator updates, one child per mutation, their fitness, selection) against one",
+        "step of the builtin `gan` (d_steps discriminator updates and one generator update) with the same networks, optimizers,",
+        f"batch size and d_steps; and the scoring of one generation of children alone, child by child (`loop`) or in one",
+        f"`torch.func.vmap` pass over their stacked parameters (`batched`). CPU seconds of one process with one thread;",
+        f"{repeats} rounds of {steps} steps of each trainer in turn, medians. Machine: {platform.machine()}, {os.cpu_count()} cores,",
+        f"Python {platform.python_version()}, torch {torch.__version__}; load average at the end: "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + ".",
+        f"Command: `{command}`.",
+        "",
+        "| example | children | batch / eval | d_steps | scoring loop ms | scoring batched ms | batched speed-up | E-GAN iteration ms (loop) | (batched) | `gan` step ms | E-GAN / `gan` |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in results.items():
+        s, c = r["step"], r["scoring"]
+        best = min(s["loop"], s["batched"])
+        lines.append(
+            f"| `{name}` | {r['children']} | {r['batch']} / {r['eval_size']} | {r['d_steps']} | {1e3 * c['loop']:.1f} | {1e3 * c['batched']:.1f} | "
+            f"{c['loop'] / c['batched']:.2f}x | {1e3 * s['loop']:.1f} | {1e3 * s['batched']:.1f} | {1e3 * s['gan']:.1f} | **{best / s['gan']:.2f}** |"
+        )
+    lines += [
+        "",
+        "E-GAN / `gan` uses the faster scoring. Largest difference between the two scorings' F_q or F_d on the same children: "
+        + ", ".join(f"`{name}` {r['agree']:.1e}" for name, r in results.items()) + ".",
+        "`scoring: auto` (the default) uses the faster one for each kind of data (`FASTER_SCORING` in `gan_evolutionary/algorithm.py`).",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--examples", nargs="+", default=["egan-ring.yaml", "egan-mnist5k.yaml"])
+    parser.add_argument("--steps", type=int, default=10, help="steps per round")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds")
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 2 steps, the ring only")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    if args.quick:
+        args.steps, args.repeats, args.warmup, args.examples = 2, 2, 1, ["egan-ring.yaml"]
+    results = {}
+    for name in args.examples:
+        results[name] = measure(EXAMPLES / name, args.steps, args.repeats, args.warmup, args.overrides)
+        print(name, results[name], flush=True)
+    command = "python benchmarks/egan_cost.py" + (" --quick" if args.quick else f" --steps {args.steps} --repeats {args.repeats}")
+    body = report(results, command, args.steps, args.repeats)
+    print(f"\n## {TITLE}\n\n{body}")
+    if not args.no_write and not args.quick:
+        update_section(TITLE, body, RESULTS)
+
+
+if __name__ == "__main__":
+    main()

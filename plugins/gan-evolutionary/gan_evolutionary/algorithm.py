@@ -1,0 +1,193 @@
+"""E-GAN (Wang et al. 2018): a population of generators evolved against one discriminator.
+
+One trainer step is one evolutionary iteration:
+
+1. the discriminator takes ``d_steps`` updates, each on a fresh real batch, against
+   samples of the current parents (an equal share from each);
+2. variation: every parent makes one child per mutation. A child is the parent after
+   one generator update under that mutation's ``generator_loss``, from the parent's
+   own Adam state (the reference keeps one optimizer state per candidate and hands
+   the survivor's, one step further on, to the next generation);
+3. evaluation: every child is scored on a fresh real batch and ``eval_size`` samples
+   of its own, F = F_q + γ·F_d (``fitness.py``); with several processes the scores
+   are averaged over processes, so every rank keeps the same children;
+4. selection: the best ``parents`` children (ties go to the earlier child, as in the
+   reference) become the parents, best first.
+
+Children are made on the one prepared generator and its optimizer: restore the
+parent (``ctx.restore``), update, snapshot the child (``ctx.snapshot``). After
+selection the live generator holds the best child, so ``sample`` and the
+trainer's EMA (which follows ``ema_modules()``) continue from it. The parents are
+a list of plain state dicts (generator and optimizer), saved by the default
+``state_dict`` with the wins per mutation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from gancore import GANAlgorithm, TrainContext, UserError
+from gancore.losses import REAL_LOGITS, Regularizer
+
+from .config import EGANConfig
+from .fitness import SCORERS
+
+# Measured by benchmarks/egan_cost.py (see benchmarks/RESULTS.md, "E-GAN: cost"): which way of
+# scoring the children was faster, by kind of network. ``scoring: auto`` follows it.
+FASTER_SCORING = {"points": "batched", "image": "loop"}
+
+
+@dataclass
+class Child:
+    """A parent after one generator update under one mutation."""
+
+    parent: int
+    mutation: int
+    generator: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    loss: torch.Tensor
+
+
+def select(fitness: torch.Tensor, count: int) -> list[int]:
+    """Indices of the ``count`` fittest children, best first; ties keep the earlier child (as the
+    reference, which replaces a kept child only by a strictly fitter one); NaN is the worst."""
+    scores = torch.nan_to_num(fitness.detach().double().cpu(), nan=float("-inf")).tolist()
+    return sorted(range(len(scores)), key=lambda i: -scores[i])[:count]
+
+
+class EvolutionaryGAN(GANAlgorithm):
+    config: EGANConfig
+    # Loss objects and names are configuration, rebuilt by __init__: not checkpoint state.
+    transient = ("mutations", "mutation_names", "discriminator_objective", "needs_real_logits", "scorer")
+
+    def __init__(self, config: EGANConfig, ctx: TrainContext) -> None:
+        super().__init__(config, ctx)
+        generator = ctx.build_model(
+            config.generator, "algorithm.generator", data_shape=ctx.data.sample_shape, latent_dim=config.latent_dim, is_image=ctx.data.kind == "image"
+        )
+        discriminator = ctx.build_model(config.discriminator, "algorithm.discriminator", data_shape=ctx.data.sample_shape, out_features=1)
+        self.mutations = [ctx.build_loss(ref, f"algorithm.mutations.{i}") for i, ref in enumerate(config.mutations)]
+        self.mutation_names = [ref.name for ref in config.mutations]
+        for name, mutation in zip(self.mutation_names, self.mutations):
+            if isinstance(mutation, Regularizer) or not callable(getattr(mutation, "generator_loss", None)):
+                raise UserError(
+                    f"algorithm.mutations: '{name}' is not an adversarial objective (it has no generator loss), so it cannot "
+                    "make a child; give losses such as non-saturating, minimax, least-squares, hinge or relativistic"
+                )
+        self.needs_real_logits = [REAL_LOGITS in ctx.registry.get("loss", ref.name).requires for ref in config.mutations]
+        self.discriminator_objective = ctx.build_loss(config.discriminator_loss, "algorithm.discriminator_loss")
+        scoring = config.scoring if config.scoring != "auto" else FASTER_SCORING.get(ctx.data.kind, "loop")
+        self.scorer = SCORERS[scoring]
+
+        opt_generator = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, betas=config.betas)
+        opt_discriminator = torch.optim.Adam(discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas)
+        self.generator, self.discriminator, self.opt_generator, self.opt_discriminator = ctx.prepare(
+            generator, discriminator, opt_generator, opt_discriminator
+        )
+        # The first generation: μ copies of the initial generator, each with a fresh Adam state.
+        start = {"generator": ctx.snapshot(self.generator), "optimizer": ctx.snapshot(self.opt_generator)}
+        self.parents = [start] + [{k: _copy(v) for k, v in start.items()} for _ in range(config.parents - 1)]
+        # How often each mutation made a survivor, over the whole run.
+        self.mutation_wins = torch.zeros(len(self.mutations), dtype=torch.long, device=ctx.device)
+
+    # ------------------------------------------------------------- training
+
+    def train_step(self, batch, step):
+        cfg, n = self.config, batch["x"].shape[0]
+
+        # 1. The discriminator, against samples of the current parents.
+        fakes = self.parent_samples(n * cfg.d_steps).split(n)
+        for i in range(cfg.d_steps):
+            real = batch["x"] if i == 0 else self.ctx.next_batch()["x"]
+            loss_d = self.discriminator_objective.discriminator_loss(self.discriminator(real), self.discriminator(fakes[i]))
+            self.ctx.update(self.opt_discriminator, loss_d)
+
+        # 2. Variation: each parent makes one child per mutation, all from the same latents.
+        z = self.noise(n, cfg.latent_dim)
+        real_logits = None
+        if any(self.needs_real_logits):
+            with torch.no_grad():
+                real_logits = self.discriminator(batch["x"])
+        children = [self.make_child(p, m, z, real_logits) for p in range(cfg.parents) for m in range(len(self.mutations))]
+
+        # 3. Evaluation on a fresh real batch and fresh latents, the same for every child.
+        quality, diversity = self.score(children)
+        fitness = quality + cfg.gamma * diversity
+        # Every process scored its own samples: the mean over processes is the fitness all of them select by.
+        quality, diversity, fitness = self.ctx.accelerator.reduce(torch.stack([quality, diversity, fitness]), reduction="mean")
+
+        # 4. Selection: the best μ children become the parents; the live generator holds the best.
+        survivors = select(fitness, cfg.parents)
+        self.parents = [{"generator": children[i].generator, "optimizer": children[i].optimizer} for i in survivors]
+        self.ctx.restore(self.generator, self.parents[0]["generator"])
+        self.ctx.restore(self.opt_generator, self.parents[0]["optimizer"])
+        return self.iteration_logs(children, survivors, quality, diversity, fitness, loss_d)
+
+    @torch.no_grad()
+    def parent_samples(self, count: int) -> torch.Tensor:
+        """``count`` samples in training mode, an equal share (±1) from each parent."""
+        shares = [count // self.config.parents + (i < count % self.config.parents) for i in range(self.config.parents)]
+        samples = []
+        for parent, share in zip(self.parents, shares):
+            # With one parent the live generator already holds it (restored at the last selection).
+            if self.config.parents > 1:
+                self.ctx.restore(self.generator, parent["generator"])
+            samples.append(self.generator(self.noise(share, self.config.latent_dim)))
+        return torch.cat(samples)
+
+    def make_child(self, parent: int, mutation: int, z: torch.Tensor, real_logits: torch.Tensor | None = None) -> Child:
+        """Parent ``parent`` after one Adam step on mutation ``mutation``'s generator loss at latents ``z``."""
+        self.ctx.restore(self.generator, self.parents[parent]["generator"])
+        self.ctx.restore(self.opt_generator, self.parents[parent]["optimizer"])
+        with self.ctx.frozen(self.discriminator) as discriminator:
+            fake_logits = discriminator(self.generator(z))
+        objective = self.mutations[mutation]
+        # Only relativistic losses get the real logits (losses written before that contract take one argument).
+        loss = objective.generator_loss(fake_logits, real_logits) if self.needs_real_logits[mutation] else objective.generator_loss(fake_logits)
+        self.ctx.update(self.opt_generator, loss)
+        return Child(parent, mutation, self.ctx.snapshot(self.generator), self.ctx.snapshot(self.opt_generator), loss.detach())
+
+    def score(self, children: list[Child]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(F_q, F_d) of each child on this process's fresh real batch and latents."""
+        real = self.ctx.next_batch(size=self.config.eval_size)["x"]
+        z = self.noise(self.config.eval_size, self.config.latent_dim)
+        generator, discriminator = self.ctx.unwrap(self.generator), self.ctx.unwrap(self.discriminator)
+        return self.scorer(generator, discriminator, [c.generator for c in children], z, real, self.discriminator_objective)
+
+    def child_label(self, child: Child) -> str:
+        name = self.mutation_names[child.mutation]
+        return name if self.config.parents == 1 else f"{name}_p{child.parent}"
+
+    def iteration_logs(self, children, survivors, quality, diversity, fitness, loss_d) -> dict[str, torch.Tensor]:
+        """Which mutation won (``won_<mutation>``: its share of the survivors, averaged over
+        ``log_every`` steps by the trainer) and every child's F_q, F_d and F."""
+        logs = {"loss_d": loss_d.detach(), "loss_g": children[survivors[0]].loss}
+        won = torch.zeros(len(self.mutations), dtype=torch.long, device=self.mutation_wins.device)
+        for i in survivors:
+            won[children[i].mutation] += 1
+        self.mutation_wins += won
+        for m, name in enumerate(self.mutation_names):
+            logs[f"won_{name}"] = won[m].float() / len(survivors)
+        for i, child in enumerate(children):
+            label = self.child_label(child)
+            logs[f"fq_{label}"], logs[f"fd_{label}"], logs[f"fitness_{label}"] = quality[i], diversity[i], fitness[i]
+        return logs
+
+    def wins(self) -> dict[str, int]:
+        """Survivors made by each mutation so far in the run."""
+        return dict(zip(self.mutation_names, self.mutation_wins.tolist()))
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of a plain state (tensors cloned), so parents never share storage."""
+    if isinstance(value, torch.Tensor):
+        return value.clone()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy(v) for v in value)
+    return value
+
