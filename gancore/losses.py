@@ -9,9 +9,11 @@ A loss is an object an algorithm calls with raw discriminator outputs
         # added to the discriminator's loss; ``real`` and ``fake`` are batches of
         # data (not logits), so a regulariser can take input gradients. None: no term.
 
-Subclass ``AdversarialLoss``: it gives ``generator_loss`` an optional ``real``
-and a ``regularizer`` that returns None. Register it with
-``Loss(name, factory, config)``; the factory is called as ``factory(config)``.
+Subclass ``AdversarialLoss``: it keeps the validated options as ``self.config``,
+gives ``generator_loss`` an optional ``real`` and has a ``regularizer`` that
+returns None. Register it with ``Loss(name, factory, config)``; the factory is
+called as ``factory(config)``. In a PacGAN-style algorithm the batches a
+regulariser gets are packed, as the discriminator sees them.
 
 What a loss needs from the algorithm that drives it
 ----------------------------------------------------
@@ -65,6 +67,9 @@ class AdversarialLoss:
     """Base class of a loss; see the module docstring for the contract."""
 
     requires: ClassVar[frozenset[str]] = frozenset()  # what it needs from the algorithm, see above
+
+    def __init__(self, config=None) -> None:
+        self.config = config
 
     def discriminator_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -152,9 +157,6 @@ class Hinge(AdversarialLoss):
 
 class Wasserstein(AdversarialLoss):
     """The WGAN critic objective; it needs a Lipschitz constraint (clipping or a penalty) elsewhere."""
-
-    def __init__(self, config=None) -> None:
-        pass
 
     def discriminator_loss(self, real, fake):
         return fake.mean() - real.mean()

@@ -153,3 +153,21 @@ def test_gan_refuses_a_regulariser_as_its_objective(gan, write_config, tmp_path)
     out = gan("run", write_config(cfg), "--output", tmp_path / "r")
     assert out.exit_code == 2, out.output
     assert "regulariser, not an objective" in out.output
+
+
+def test_a_third_party_loss_needs_only_the_two_methods_and_its_requires():
+    import torch.nn.functional as F
+
+    class Paired(losses.AdversarialLoss):  # relativistic pairing (RpGAN), as a plugin would write it
+        requires = frozenset({losses.REAL_LOGITS})
+
+        def discriminator_loss(self, real, fake):
+            return F.softplus(fake - real).mean()
+
+        def generator_loss(self, fake, real=None):
+            return F.softplus(real - fake).mean()
+
+    entry = Loss("paired", Paired)
+    loss = entry.factory(entry.config())
+    assert entry.requires == {"real_logits"} and loss.regularizer(None, REAL, FAKE) is None
+    assert loss.generator_loss(FAKE, REAL).item() == pytest.approx((softplus(1) + softplus(4)) / 2)
