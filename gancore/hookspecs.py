@@ -39,6 +39,12 @@ def gan_register_algorithms(register: Callable[[Algorithm], None]) -> None:
     :param register: call it with one ``gancore.Algorithm`` per family.
     :return: nothing.
 
+    The factory is a ``gancore.GANAlgorithm`` subclass (the contract is
+    ``gancore.algorithm``'s docstring). ``defaults`` are run-config values used
+    when the user gives no file (every family needs a default dataset);
+    ``provides`` names what the algorithm gives the losses in its config
+    (``real_logits``, ``regularizer``; see ``gancore.losses``).
+
     Example::
 
         @hookimpl
@@ -70,17 +76,36 @@ def gan_register_models(register: Callable[[Model], None]) -> None:
 def gan_register_losses(register: Callable[[Loss], None]) -> None:
     """Register adversarial objectives and regularizers.
 
-    :param register: call it with one ``gancore.Loss`` per objective.
+    :param register: call it with one ``gancore.Loss`` per objective or regularizer.
     :return: nothing.
 
-    A loss factory returns an object with ``discriminator_loss(real_logits,
-    fake_logits)`` and ``generator_loss(fake_logits)`` (see ``gancore.losses``).
+    A loss factory is called as ``factory(config)`` and returns an object with
+    ``discriminator_loss(real_logits, fake_logits)``, ``generator_loss(fake_logits,
+    real_logits=None)`` and, optionally, ``regularizer(discriminator, real, fake)``
+    (a tensor added to the discriminator's loss, or None). Subclass
+    ``gancore.losses.AdversarialLoss`` for the defaults. A loss that needs more
+    than the fake logits says so in ``requires`` (a class attribute, or
+    ``Loss(..., requires=...)``): ``"real_logits"`` (its generator loss needs the
+    real logits) or ``"regularizer"`` (its regularizer must be called). An
+    algorithm says what it gives with ``Algorithm(..., provides=...)``; a run
+    that pairs a loss with an algorithm that does not provide what it requires
+    is refused when the config is resolved. The full contract is the
+    docstring of ``gancore.losses``.
 
     Example::
 
+        class Paired(AdversarialLoss):  # relativistic pairing (RpGAN)
+            requires = frozenset({"real_logits"})
+
+            def discriminator_loss(self, real, fake):
+                return F.softplus(fake - real).mean()
+
+            def generator_loss(self, fake, real=None):
+                return F.softplus(real - fake).mean()
+
         @hookimpl
         def gan_register_losses(register):
-            register(Loss("relativistic", factory=RelativisticLoss))
+            register(Loss("paired-relativistic", factory=Paired))
     """
 
 
