@@ -1,0 +1,175 @@
+"""``gan cyclegan translate`` and ``gan cyclegan train-classifier``.
+
+``translate`` rebuilds a run from its checkpoint as ``gan sample`` does
+(``gancore.sampling.load_trainer``), translates a folder of images or a ``.npy``
+file with the EMA generator (when the run kept one) or the live one, and writes
+each input and output as PNG plus ``DST/index.html``, a page of input | output
+pairs, since people judge translations by looking at them::
+
+    gan cyclegan translate runs/mnist-colored --direction a2b photos/ out/
+    gan cyclegan translate runs/mnist-colored --direction b2a samples.npy out/   # also writes out/translated.npy
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import click
+import numpy as np
+import torch
+
+from gancore import UserError
+
+from .algorithm import DIRECTIONS
+
+BATCH = 64
+
+
+def read_source(src: Path, channels: int, size: int) -> tuple[list[str], torch.Tensor, bool]:
+    """(names, images (N, C, size, size) in [-1, 1], whether it was a .npy file) from a folder or a .npy file."""
+    if src.suffix.lower() == ".npy":
+        if not src.is_file():
+            raise UserError(f"gan cyclegan translate: '{src}' does not exist")
+        return *_read_npy(src, channels), True
+    from gancore.data.vision import IMAGE_SUFFIXES
+
+    if not src.is_dir():
+        raise UserError(f"gan cyclegan translate: '{src}' is not a folder of images (or a .npy file)")
+    files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    if not files:
+        raise UserError(f"gan cyclegan translate: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under '{src}'")
+    names = [p.relative_to(src).with_suffix("").as_posix().replace("/", "__") for p in files]
+    return names, torch.stack([_read_image(p, channels, size) for p in files]), False
+
+
+def _read_image(path: Path, channels: int, size: int) -> torch.Tensor:
+    from PIL import Image, ImageOps
+
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.fit(image.convert("L" if channels == 1 else "RGB"), (size, size), Image.Resampling.BICUBIC)
+            array = np.asarray(image, dtype=np.float32)
+    except OSError as exc:
+        raise UserError(f"gan cyclegan translate: cannot read '{path}': {exc}") from None
+    x = torch.from_numpy(array.copy())
+    x = x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
+    return x.div(255.0).mul(2.0).sub(1.0)
+
+
+def _read_npy(path: Path, channels: int) -> tuple[list[str], torch.Tensor]:
+    """An array as ``gan sample -o x.npy`` writes it: (N, C, H, W) in [-1, 1]; (N, H, W) grey is accepted too."""
+    array = np.load(path, allow_pickle=False)
+    if array.ndim == 3:
+        array = array[:, None]
+    if array.ndim != 4 or array.shape[1] != channels:
+        raise UserError(f"gan cyclegan translate: '{path}' holds an array of shape {array.shape}; the source domain needs (N, {channels}, H, W) images in [-1, 1]")
+    x = torch.from_numpy(array.astype(np.float32))
+    if x.min() < -1.001 or x.max() > 1.001:
+        raise UserError(f"gan cyclegan translate: '{path}' has values in [{float(x.min()):.3g}, {float(x.max()):.3g}]; images must be in [-1, 1], as gan sample writes them")
+    return [f"{i:05d}" for i in range(len(x))], x
+
+
+def write_png(image: torch.Tensor, path: Path) -> None:
+    from PIL import Image
+
+    array = ((image.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
+    Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(path)
+
+
+def write_page(dst: Path, names: list[str], direction: str, run: Path) -> Path:
+    """``dst/index.html``: one row per image, input | output, linking the PNGs under inputs/ and outputs/."""
+    source, target = direction[0].upper(), direction[-1].upper()
+    rows = "\n".join(
+        f'<tr><td>{html.escape(n)}</td><td><img src="inputs/{html.escape(n)}.png"></td><td><img src="outputs/{html.escape(n)}.png"></td></tr>'
+        for n in names
+    )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{html.escape(run.name)}: {direction}</title>
+<style>body{{font-family:sans-serif}} img{{width:128px;image-rendering:pixelated}} td{{padding:4px;text-align:center}}</style></head>
+<body><h1>{html.escape(str(run))}: {source} &rarr; {target}</h1>
+<table><tr><th>image</th><th>input ({source})</th><th>output ({target})</th></tr>
+{rows}
+</table></body></html>
+"""
+    path = dst / "index.html"
+    path.write_text(page)
+    return path
+
+
+def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, checkpoint: Path | None = None,
+                    weights: str = "ema", size: int | None = None) -> tuple[int, Path]:
+    """Translate ``src`` into ``dst`` (PNGs, index.html, and translated.npy for a .npy input); returns (count, page)."""
+    from gancore.algorithm import has_capability
+    from gancore.sampling import load_trainer
+
+    if direction not in DIRECTIONS:
+        raise UserError(f"unknown direction '{direction}'; use a2b or b2a")
+    if not src.exists():
+        raise UserError(f"gan cyclegan translate: '{src}' does not exist; give a folder of images or a .npy file")
+    trainer = load_trainer(host, run, checkpoint)
+    algorithm = trainer.algorithm
+    if not has_capability(algorithm, "translate") or not hasattr(algorithm, "shapes"):
+        raise UserError(f"'{run}' is a run of algorithm '{trainer.config.algorithm.name}', not a CycleGAN; it cannot translate images")
+    shape = algorithm.shapes[direction[0]]
+    names, images, from_npy = read_source(src, shape[0], size or shape[-1])
+    if weights == "ema" and trainer.ema is None:
+        weights = "live"  # the run kept no EMA: its only generator is the live one
+    with (trainer._sampling() if weights == "ema" else torch.random.fork_rng(devices=[])):
+        outputs = torch.cat([algorithm.translate(images[i : i + BATCH], direction).cpu() for i in range(0, len(images), BATCH)])
+    for folder in ("inputs", "outputs"):
+        (dst / folder).mkdir(parents=True, exist_ok=True)
+    for name, image, output in zip(names, images, outputs):
+        write_png(image, dst / "inputs" / f"{name}.png")
+        write_png(output, dst / "outputs" / f"{name}.png")
+    if from_npy:
+        np.save(dst / "translated.npy", outputs.numpy())
+    return len(names), write_page(dst, names, direction, run)
+
+
+def add_commands(cli: click.Group) -> None:
+    @cli.group()
+    def cyclegan():
+        """CycleGAN tools: translate images with a trained run, train a domain classifier."""
+
+    @cyclegan.command()
+    @click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+    @click.argument("src", type=click.Path(path_type=Path))
+    @click.argument("dst", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--direction", required=True, type=click.Choice(DIRECTIONS), help="a2b: G carries domain A into B; b2a: F carries B into A")
+    @click.option("--checkpoint", type=click.Path(file_okay=False, path_type=Path), help="a checkpoint folder (default: the run's newest valid one)")
+    @click.option("--weights", type=click.Choice(["ema", "live"]), default="ema", show_default=True, help="the EMA generator (when the run kept one) or the live one")
+    @click.option("--size", type=click.IntRange(min=4), help="images from a folder are centre-cropped and resized to this side (default: the run's image size)")
+    def translate(run, src, dst, direction, checkpoint, weights, size):
+        """Translate SRC (a folder of images, or a .npy of (N, C, H, W) images in [-1, 1]) with RUN; write DST/index.html."""
+        from gancore.plugins import get_host
+
+        count, page = translate_files(get_host(), run, direction, src, dst, checkpoint=checkpoint, weights=weights, size=size)
+        click.echo(f"translated {count} images {direction}; open {page}")
+
+    @cyclegan.command("train-classifier")
+    @click.option("--data", "data_spec", required=True, help="labelled training data as YAML, e.g. '{name: mnist5k, colorize: {mode: random}}'")
+    @click.option("--test-data", "test_spec", required=True, help="labelled test data as YAML, e.g. '{name: mnist5k, split: test, colorize: {mode: random}}'")
+    @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="weights file (.safetensors); a .json record goes beside it")
+    @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="passes over the training data")
+    @click.option("--seed", type=int, default=0, show_default=True, help="seed of the initial weights, the batch order and the shifts")
+    def train_classifier(data_spec, test_spec, output, epochs, seed):
+        """Train a digit classifier (gancore's LeNet recipe; colour input for RGB data) for translation-accuracy and FID."""
+        from .classifier import train_and_write
+
+        record = train_and_write(_dataset_ref(data_spec, "--data"), _dataset_ref(test_spec, "--test-data"), output, epochs=epochs, seed=seed, log=click.echo)
+        click.echo(f"test accuracy {record['test_accuracy']:.4f}; wrote {output} and {output.with_suffix('.json')}")
+
+
+def _dataset_ref(spec: str, option: str):
+    import yaml
+
+    from gancore import DatasetRef
+
+    try:
+        fields = yaml.safe_load(spec)
+    except yaml.YAMLError:
+        fields = None
+    if not isinstance(fields, dict) or "name" not in fields:
+        raise UserError(f"{option} {spec!r}: give a dataset as YAML with a name, e.g. '{{name: mnist5k, split: test}}'")
+    return DatasetRef(**fields)

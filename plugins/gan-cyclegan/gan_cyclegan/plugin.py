@@ -1,0 +1,41 @@
+"""What gan-cyclegan registers: the ``cyclegan`` algorithm, its networks, the ``half`` dataset,
+the ``translation-accuracy`` metric with the coloured-MNIST classifier, and ``gan cyclegan ...``."""
+
+from gancore import Algorithm, Dataset, Metric, Model, hookimpl
+
+from . import data, models
+from .algorithm import CycleGAN
+from .config import CYCLEGAN_DEFAULTS, CycleGANConfig
+
+
+@hookimpl
+def gan_register_algorithms(register):
+    register(Algorithm("cyclegan", CycleGAN, CycleGANConfig, "CycleGAN (Zhu et al.): two generators and two PatchGANs, cycle + identity losses, image pools", defaults=CYCLEGAN_DEFAULTS))
+
+
+@hookimpl
+def gan_register_models(register):
+    register(Model("cyclegan-resnet-generator", models.build_resnet_generator, models.ResNetGeneratorConfig, "image-to-image ResNet generator: 7x7 stem, stride-2 downsamplings, residual blocks (reference resnet_9blocks)"))
+    register(Model("cyclegan-unet-generator", models.build_unet_generator, models.UNetGeneratorConfig, "image-to-image U-Net generator with skip connections (reference unet_256)"))
+    register(Model("patchgan-discriminator", models.build_patchgan, models.PatchGANConfig, "PatchGAN: one score per overlapping patch (70x70 with 3 layers)"))
+
+
+@hookimpl
+def gan_register_datasets(register):
+    register(Dataset("half", data.half, data.HalfConfig, "one of two disjoint halves (per class) of any in-memory dataset: unpaired domains from one source"))
+
+
+@hookimpl
+def gan_register_metrics(register):
+    from . import classifier, metrics
+
+    classifier.register_extractors()
+    register(Metric("translation-accuracy", metrics.TranslationAccuracy, metrics.TranslationAccuracyConfig,
+                    "% of translated test images a target-domain classifier still gives their label (both ways)"))
+
+
+@hookimpl
+def gan_register_commands(cli):
+    from .commands import add_commands
+
+    add_commands(cli)
