@@ -1,0 +1,35 @@
+"""gan-semisup: semi-supervised GANs and BiGAN for gancore.
+
+Four algorithms, chosen by name in the run file:
+
+* ``fm-gan`` (Salimans et al. 2016, "Improved Techniques for Training GANs"; the
+  plugin's main algorithm): the discriminator is a K-class classifier whose
+  "fake" class is implicit (its logit fixed at 0); the generator is trained by
+  feature matching on the discriminator's last hidden layer. The networks are
+  the paper's MNIST model: Gaussian noise and weight normalisation in the
+  discriminator, minibatch discrimination as an option.
+* ``sgan`` (Odena 2016): the same K+1-class discriminator, and a generator
+  trained with the non-saturating loss −log D(G(z)).
+* ``supervised-only``: the baseline, the same classifier trained on the
+  labelled samples alone.
+* ``bigan`` (Donahue et al. 2016): a generator, an encoder, and a discriminator
+  on (x, z) pairs; ``encode`` feeds the ``linear-probe`` metric, and the sample
+  grid shows x beside G(E(x)).
+
+The data: any image dataset with ``labels_per_class`` gives an unlabelled stream
+(the images, no labels) and a ``labeled`` stream of K samples per class.
+
+Quickstart::
+
+    pip install gan-semisup
+    gan run --plugin semisup                                    # fm-gan on the 8x8 digits, 10 labels per class
+    gan run plugins/gan-semisup/examples/fm-gan-mnist5k-100.yaml  # 100 labelled MNIST digits, scored on the test split
+    gan run plugins/gan-semisup/examples/bigan-mnist5k.yaml       # BiGAN, scored by a linear probe
+
+Every step of the classifiers logs ``loss_lab`` (labelled cross-entropy) and
+``train_accuracy`` (on the labelled batch); the GANs add ``loss_unl``,
+``loss_g``, ``d_real`` and ``d_fake`` (D(x) = Z/(Z+1) on unlabelled and on
+generated data).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,25 @@
+"""What gan-semisup registers: ``sgan``, ``fm-gan``, ``supervised-only`` and ``bigan``, and their networks."""
+
+from gancore import Algorithm, Model, hookimpl
+
+from . import bigan_models, models
+from .algorithm import FeatureMatchingGAN, SemiSupervisedGAN, SupervisedOnly
+from .bigan import BiGAN
+from .config import BIGAN_DEFAULTS, SEMISUP_DEFAULTS, BiGANConfig, FMGANConfig, SGANConfig, SupervisedOnlyConfig
+
+
+@hookimpl
+def gan_register_algorithms(register):
+    register(Algorithm("fm-gan", FeatureMatchingGAN, FMGANConfig, "Improved-GAN (Salimans et al.): K-class discriminator, generator trained by feature matching", defaults=SEMISUP_DEFAULTS))
+    register(Algorithm("sgan", SemiSupervisedGAN, SGANConfig, "Semi-supervised GAN (Odena): K+1-class discriminator, non-saturating generator", defaults=SEMISUP_DEFAULTS))
+    register(Algorithm("supervised-only", SupervisedOnly, SupervisedOnlyConfig, "Baseline: the semi-supervised GANs' classifier trained on the labelled samples alone", defaults=SEMISUP_DEFAULTS))
+    register(Algorithm("bigan", BiGAN, BiGANConfig, "BiGAN (Donahue et al.): an encoder, and a discriminator on (x, z) pairs", defaults=BIGAN_DEFAULTS))
+
+
+@hookimpl
+def gan_register_models(register):
+    register(Model("improved-gan-discriminator", models.build_discriminator, models.ImprovedGANDiscriminatorConfig, "Improved-GAN MNIST classifier: MLP with Gaussian noise, weight norm, optional minibatch discrimination"))
+    register(Model("improved-gan-generator", models.build_generator, models.ImprovedGANGeneratorConfig, "Improved-GAN MNIST generator: MLP, softplus, batch norm, weight-normalised output"))
+    register(Model("bigan-generator", bigan_models.build_generator, bigan_models.BiGANNetworkConfig, "BiGAN MNIST generator: z -> 1024 -> 1024 (batch norm) -> x"))
+    register(Model("bigan-encoder", bigan_models.build_encoder, bigan_models.BiGANNetworkConfig, "BiGAN MNIST encoder: x -> 1024 -> 1024 (batch norm) -> z"))
+    register(Model("bigan-discriminator", bigan_models.build_discriminator, bigan_models.BiGANDiscriminatorConfig, "BiGAN discriminator on (x, z) pairs: [x, z] -> 1024 -> 1024 -> logit"))
