@@ -1,0 +1,101 @@
+"""Selection keeps the fittest children exactly (weights and Adam state), agrees across processes through
+the averaged fitness, counts the wins per mutation, and the trainer's EMA follows the selected child."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gan_evolutionary.algorithm import select
+
+
+def _record_children(algorithm) -> list:
+    made = []
+    original = algorithm.make_child
+
+    def recording(*args, **kwargs):
+        made.append(original(*args, **kwargs))
+        return made[-1]
+
+    algorithm.make_child = recording
+    return made
+
+
+def _equal_states(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _equal_optimizer(a: dict, b: dict) -> bool:
+    return a["param_groups"] == b["param_groups"] and all(_equal_states(a["state"][i], b["state"][i]) for i in a["state"])
+
+
+def test_select_takes_the_highest_fitness_ties_to_the_earlier_child_nan_last():
+    assert select(torch.tensor([0.1, 0.7, 0.3]), 1) == [1]
+    assert select(torch.tensor([0.5, 0.9, 0.9, float("nan")]), 2) == [1, 2]
+    assert select(torch.tensor([float("nan"), -1.0]), 1) == [1]
+    assert select(torch.tensor([2.0, 1.0, 3.0, 0.0]), 3) == [2, 0, 1]
+
+
+@pytest.mark.parametrize("parents", [1, 2])
+def test_the_parents_after_selection_are_the_fittest_children_exactly(make_trainer, tiny_ring, parents):
+    trainer = make_trainer(tiny_ring, (f"algorithm.parents={parents}",))
+    algorithm = trainer.algorithm
+    for step in range(1, 4):
+        made = _record_children(algorithm)
+        logs = algorithm.train_step(next(trainer.batches), step)
+        assert len(made) == parents * 3
+        fitness = torch.tensor([logs[f"fitness_{algorithm.child_label(c)}"].item() for c in made])
+        ranked = sorted(range(len(made)), key=lambda i: -fitness[i].item())[:parents]
+        assert [algorithm.child_label(made[i]) for i in ranked] == [algorithm.child_label(made[i]) for i in select(fitness, parents)]
+        for parent, i in zip(algorithm.parents, ranked):
+            assert _equal_states(parent["generator"], made[i].generator)
+            assert _equal_optimizer(parent["optimizer"], made[i].optimizer)
+        # The live generator and its optimizer hold the best child: sampling and the EMA use it.
+        best = made[ranked[0]]
+        assert _equal_states(algorithm.ctx.unwrap(algorithm.generator).state_dict(), best.generator)
+        assert _equal_optimizer(algorithm.opt_generator.state_dict(), best.optimizer)
+        assert logs["loss_g"] == best.loss
+        winners = [made[i].mutation for i in ranked]
+        for m, name in enumerate(algorithm.mutation_names):
+            assert logs[f"won_{name}"].item() == pytest.approx(winners.count(m) / parents)
+    assert int(algorithm.mutation_wins.sum()) == 3 * parents
+
+
+def test_all_processes_select_by_the_fitness_averaged_over_processes(make_trainer, tiny_ring, monkeypatch):
+    trainer = make_trainer(tiny_ring)
+    algorithm = trainer.algorithm
+    made = _record_children(algorithm)
+    local = []
+    score = algorithm.score
+    algorithm.score = lambda children: local.append(score(children)) or local[-1]
+    calls = []
+
+    def reduce(tensor, reduction="sum"):
+        # Stands in for the other process: the mean over both ranks reverses this rank's order.
+        calls.append((tuple(tensor.shape), reduction))
+        averaged = tensor.clone()
+        averaged[2] = -tensor[2]
+        return averaged
+
+    monkeypatch.setattr(algorithm.ctx.accelerator, "reduce", reduce)
+    algorithm.train_step(next(trainer.batches), 1)
+    assert calls == [((3, 3), "mean")], "F_q, F_d and F of the 3 children, averaged in one call"
+    quality, diversity = local[0]
+    own = quality + algorithm.config.gamma * diversity
+    assert own.argmax() != own.argmin()
+    chosen = made[int(own.argmin())]  # the best by the averaged fitness, the worst by this rank's own
+    assert _equal_states(algorithm.ctx.unwrap(algorithm.generator).state_dict(), chosen.generator)
+
+
+def test_the_ema_follows_the_selected_child(make_trainer, tiny_ring):
+    trainer = make_trainer(tiny_ring, ("train.ema_decay=0.5",))
+    algorithm = trainer.algorithm
+    made = _record_children(algorithm)
+    shadow = {k: v.clone() for k, v in trainer.ema.shadow["generator"].items()}
+    algorithm.train_step(next(trainer.batches), 1)
+    trainer.ema.update(1)
+    live = algorithm.ctx.unwrap(algorithm.generator).state_dict()
+    assert any(_equal_states(live, child.generator) for child in made)
+    decay = min(0.5, 2 / 11)  # gancore's EMA warm-up at its first update
+    for key, value in trainer.ema.shadow["generator"].items():
+        assert torch.allclose(value, shadow[key] + (1 - decay) * (live[key] - shadow[key]), atol=1e-6), key
