@@ -133,14 +133,19 @@ def list_entries(kind):
 
 @cli.command()
 @click.option("--plugin", "-p", "plugin", required=True, help="the GAN family")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="override a value as `gan run --set` does; e.g. data.name=mnist5k prints that dataset's options")
 @click.option("--schema", is_flag=True, help="print the JSON Schema of the run config instead")
-def config(plugin, schema):
-    """Print the complete default run config of a plugin, with every field described."""
+def config(plugin, overrides, schema):
+    """Print the complete default run config of a plugin, with every field described.
+
+    With --set, the config after the overrides: choose another dataset, model or loss by
+    name (--set data.name=mnist5k, --set algorithm.generator.name=mlp-generator) to see its options."""
     from .config import RunConfig, build_run_config, commented_yaml
 
     host = _host()
     host.require(plugin)
-    resolved = build_run_config(host.registry, plugin, None, [])
+    resolved = build_run_config(host.registry, plugin, None, list(overrides))
     if schema:
         registry = host.registry
         doc = RunConfig.model_json_schema()
@@ -148,7 +153,8 @@ def config(plugin, schema):
         doc["$defs"]["AlgorithmRef"] = {**entry.config.model_json_schema(), "title": f"algorithm '{entry.name}'"}
         click.echo(json.dumps(doc, indent=2))
         return
-    click.echo(f"# default run config of plugin '{plugin}'; save it, edit it, and run `gan run CONFIG.yaml`")
+    what = f"run config of plugin '{plugin}' with {' '.join(f'--set {o}' for o in overrides)}" if overrides else f"default run config of plugin '{plugin}'"
+    click.echo(f"# {what}; save it, edit it, and run `gan run CONFIG.yaml`")
     click.echo(commented_yaml(resolved, host.registry), nl=False)
 
 
@@ -158,7 +164,8 @@ def config(plugin, schema):
 @cli.command(name="eval")
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--metric", "metric_specs", multiple=True, metavar="SPEC",
-              help="a metric name, or a YAML mapping with options, e.g. '{name: fid, features: lenet-mnist}'; default: the run's eval.metrics")
+              help="a metric name, or a YAML mapping with options and an optional label, e.g. '{name: fid, features: lenet-mnist}' "
+                   "or '{name: fid, label: fid-a2b, source: translate, direction: a2b}'; default: the run's eval.metrics")
 @click.option("-n", "num_samples", type=click.IntRange(min=1), help="generated samples per metric (sets the metric's num_samples)")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(file_okay=False), help="a checkpoint folder (default: the newest valid one)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
@@ -166,7 +173,7 @@ def config(plugin, schema):
 def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_processes):
     """Compute metrics for a trained run."""
     from .launch import inside_launch, relaunch
-    from .sampling import evaluate_run, metric_refs
+    from .metrics.evaluation import evaluate_run, metric_refs
 
     host = _host()
     refs = metric_refs(host.registry, metric_specs, num_samples)  # validated before any process starts
@@ -184,6 +191,25 @@ def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_p
     click.echo(f"{'metric':<{width}}  value      (step {step})")
     for key, value in results.items():
         click.echo(f"{key:<{width}}  {value:.6g}")
+
+
+# ------------------------------------------------------------------- weights
+
+
+@cli.group()
+def weights() -> None:
+    """Weights of the metrics' feature networks that do not ship with gancore."""
+
+
+@weights.command()
+@click.argument("network", type=click.Choice(["inception"]))
+def fetch(network):
+    """Download NETWORK's weights into ~/.cache/gancore/, checked against their sha256 (needs internet)."""
+    from .metrics.inception import INCEPTION_SHA256, fetch_inception
+
+    path, downloaded = fetch_inception()
+    state = "downloaded" if downloaded else "already present"
+    click.echo(f"{network}: {path} ({state}, sha256 {INCEPTION_SHA256})")
 
 
 # ------------------------------------------------------------------ sampling

@@ -121,8 +121,12 @@ def load_yaml(path: str | Path) -> dict:
 
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
-    """Apply ``a.b.c=value`` overrides; values are parsed as YAML (``3`` is an int, ``[1,2]`` a list)."""
+    """Apply ``a.b.c=value`` overrides; values are parsed as YAML (``3`` is an int, ``[1,2]`` a list).
+
+    As in ``merge``, a changed ``name`` chooses another entry: the old entry's options are dropped
+    (but not those given by other overrides), so ``--set algorithm.generator.name=mlp-generator`` works."""
     data = copy.deepcopy(data)
+    given = {item.partition("=")[0].strip() for item in overrides}
     for item in overrides:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
@@ -143,6 +147,10 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         if isinstance(node, list) and parts[-1].isdigit():
             node[int(parts[-1])] = value
         else:
+            if parts[-1] == "name" and node.get("name") not in (None, value):
+                prefix = ".".join(parts[:-1])
+                for option in [k for k in node if k != "name" and f"{prefix}.{k}" not in given]:
+                    del node[option]
             node[parts[-1]] = value
     return data
 

@@ -208,10 +208,10 @@ def test_missing_inception_weights_name_the_file_and_where_to_put_it(monkeypatch
     monkeypatch.delenv("GANCORE_INCEPTION_WEIGHTS", raising=False)
     monkeypatch.setattr(inception, "DEFAULT_DIR", tmp_path / "cache")
     with pytest.raises(UserError) as info:
-        build("fid")  # features: inception is the default; the check happens when the metric is built
+        build("fid", features="inception")  # a named network is checked when the metric is built
     message = str(info.value)
     assert "pt_inception-2015-12-05-6726825d.pth" in message and str(tmp_path / "cache") in message
-    assert "GANCORE_INCEPTION_WEIGHTS" in message and "never downloads" in message and "lenet-mnist" in message
+    assert "GANCORE_INCEPTION_WEIGHTS" in message and "gan weights fetch inception" in message and "lenet-mnist" in message
     monkeypatch.setenv("GANCORE_INCEPTION_WEIGHTS", str(tmp_path / "elsewhere.pth"))
     with pytest.raises(UserError, match="elsewhere.pth"):
         build("kid", features="inception")

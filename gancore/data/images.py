@@ -28,7 +28,7 @@ def digits(config: DigitsConfig):
     if config.classes is not None:
         keep = torch.isin(y, torch.tensor(config.classes))
         x, y = x[keep], y[keep]
-    return from_tensors(x, y, config, {"num_classes": 10})
+    return from_tensors(x, y, config, {"num_classes": 10, "domain": "digits"})
 
 
 class MNIST5kConfig(ImageOptions):
@@ -44,7 +44,7 @@ def mnist5k(config: MNIST5kConfig):
         test = stratified_test_mask(y, per_class=100, seed=0)
         keep = test if config.split == "test" else ~test
         x, y = x[keep], y[keep]
-    return from_tensors(x, y, config, {"num_classes": 10})
+    return from_tensors(x, y, config, {"num_classes": 10, "domain": "mnist"})
 
 
 class LFWSubsetConfig(ImageOptions):

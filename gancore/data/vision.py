@@ -73,7 +73,7 @@ def mnist(config: VisionConfig):
     from torchvision.datasets import MNIST
 
     ds = _open(MNIST, config, "MNIST/raw/train-images-idx3-ubyte etc.", train=config.split == "train")
-    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, {"num_classes": 10})
+    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, {"num_classes": 10, "domain": "mnist"})
 
 
 def fashion_mnist(config: VisionConfig):

@@ -24,12 +24,11 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
+from ..data.transforms import labelled_subset
 from ..errors import UserError
 from ..registry import DatasetRef, StrictModel
-from .base import EvalContext
+from .base import EvalContext, apply_batched
 from .reference import reference_tensors
-
-BATCH = 100
 
 
 def _labelled(ref: DatasetRef, cache: dict, ctx: EvalContext, option: str) -> dict[str, torch.Tensor]:
@@ -43,27 +42,20 @@ def _labelled(ref: DatasetRef, cache: dict, ctx: EvalContext, option: str) -> di
 
 
 def _method(ctx: EvalContext, name: str, metric: str):
-    method = getattr(ctx.algorithm, name, None)
-    if not callable(method):
+    from ..algorithm import has_capability
+
+    if not has_capability(ctx.algorithm, name):
         raise UserError(
             f"metric '{metric}' needs an algorithm with a {name}(x) method; "
             f"'{type(ctx.algorithm).__name__}' has none (see gancore.metrics.classification)"
         )
-    return method
-
-
-@torch.no_grad()
-def _apply(method, x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    outputs = [method(x[i : i + BATCH].to(device)).float().cpu() for i in range(0, len(x), BATCH)]
-    if not outputs:  # this process has no share; the gather still needs the width
-        return method(x.new_zeros(1, *x.shape[1:]).to(device)).float().cpu()[:0]
-    return torch.cat(outputs)
+    return getattr(ctx.algorithm, name)
 
 
 def _apply_all(ctx: EvalContext, method, tensors: dict[str, torch.Tensor], n: int | None) -> tuple[torch.Tensor, torch.Tensor]:
     """``method`` on the first ``n`` samples of a fixed shuffle of ``tensors`` (each process its share), gathered."""
     n = min(n or len(tensors["y"]), len(tensors["y"]))
-    out = ctx.gather_chunks(_apply(method, ctx.real(n, split=tensors), ctx.device), n)
+    out = ctx.gather_chunks(apply_batched(method, ctx.real(n, split=tensors), ctx.device), n)
     return out, ctx.real_all(n, "y", split=tensors)
 
 
@@ -94,7 +86,12 @@ class ClassifierAccuracy:
 class LinearProbeConfig(StrictModel):
     train_data: DatasetRef = Field(description="labelled data the probe is fitted on, e.g. {name: mnist5k, split: train}")
     test_data: DatasetRef = Field(description="labelled data the probe is scored on, e.g. {name: mnist5k, split: test}")
-    labels_per_class: int | None = Field(None, ge=1, description="fit on only this many samples per class (the first of a fixed shuffle); null: all")
+    labels_per_class: int | None = Field(
+        None, ge=1, description="fit on only this many samples per class, chosen as a dataset's labels_per_class chooses them; null: all"
+    )
+    labels_seed: int = Field(
+        0, description="seed of that choice; a semi-supervised run's data.transform_seed (default 0) picks the same labelled samples"
+    )
     num_test: int | None = Field(None, ge=1, description="test samples (the first of a fixed shuffle); null: all")
     C: float = Field(1.0, gt=0, description="inverse L2 strength of scikit-learn's LogisticRegression")
     max_iter: int = Field(2000, ge=1, description="iterations of the lbfgs solver")
@@ -119,7 +116,8 @@ class LinearProbe:
         encode = _method(ctx, "encode", "linear-probe")
         train = _labelled(cfg.train_data, self._train, ctx, "train_data")
         if cfg.labels_per_class is not None:
-            train = _per_class(train, cfg.labels_per_class, ctx.seed)
+            keep = labelled_subset(train["y"], cfg.labels_per_class, cfg.labels_seed)
+            train = {k: v[keep] for k, v in train.items()}
         test = _labelled(cfg.test_data, self._test, ctx, "test_data")
         x_train, y_train = _apply_all(ctx, encode, train, None)
         x_test, y_test = _apply_all(ctx, encode, test, cfg.num_test)
@@ -130,10 +128,3 @@ class LinearProbe:
             "train_accuracy": 100.0 * probe.score(x_train.double().numpy(), y_train.numpy()),
         }
 
-
-def _per_class(tensors: dict[str, torch.Tensor], per_class: int, seed: int) -> dict[str, torch.Tensor]:
-    """The first ``per_class`` samples of each class in a fixed shuffle."""
-    order = torch.randperm(len(tensors["y"]), generator=torch.Generator().manual_seed(seed))
-    keep = torch.cat([order[tensors["y"][order] == c][:per_class] for c in tensors["y"].unique()])
-    keep = keep.sort().values
-    return {k: v[keep] for k, v in tensors.items()}

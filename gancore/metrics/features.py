@@ -1,12 +1,18 @@
 """Feature networks for FID, KID, inception score and precision/recall.
 
 Every metric that compares distributions in a feature space takes a
-``features`` option naming one of these extractors:
+``features`` option naming one of these extractors, or ``auto`` (the default),
+which picks one when the metric runs, from the data it compares with:
+``pixels`` for points; ``inception`` when its weights file is present;
+otherwise ``lenet-digits`` for scikit-learn's digits and ``lenet-mnist`` for
+MNIST (datasets say which in ``info["domain"]``); otherwise an error that says
+how to get the Inception weights (``gan weights fetch inception``).
 
 ``inception``
     The FID Inception-v3 of pytorch-fid / TTUR (2048 pool features, 1008 class
     logits). Its weights are not shipped and never downloaded: put the file
-    ``pt_inception-2015-12-05-6726825d.pth`` in ``~/.cache/gancore/`` or point
+    ``pt_inception-2015-12-05-6726825d.pth`` in ``~/.cache/gancore/`` (``gan weights
+    fetch inception`` does, where there is a network) or point
     ``$GANCORE_INCEPTION_WEIGHTS`` (or the metric's ``inception_weights``
     option) at it. Images are resized to 299x299 (bilinear); grey images are
     repeated to three channels.
@@ -35,11 +41,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UserError
-from .base import CHUNK, EvalContext
+from .base import EvalContext, apply_batched
 
-# Divides the EvalContext CHUNK, so every process batches its share exactly as one process would.
-BATCH = 100
-assert CHUNK % BATCH == 0
+AUTO = "auto"
+# The LeNet for each digit domain a dataset declares in info["domain"].
+DOMAIN_EXTRACTORS = {"digits": "lenet-digits", "mnist": "lenet-mnist"}
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -69,11 +75,33 @@ def register_extractor(name: str, build: Callable[[ExtractorOptions], FeatureExt
     EXTRACTORS[name] = build
 
 
-def check_extractor_name(name: str) -> str:
-    """Pydantic validator for a ``features`` option."""
-    if name not in EXTRACTORS:
-        raise ValueError(f"unknown feature network '{name}'; choose one of {', '.join(sorted(EXTRACTORS))}")
+def check_extractor_name(name: str, *, auto: bool = False) -> str:
+    """Pydantic validator for an option naming a feature network (``auto``: also accept ``auto``)."""
+    if (name != AUTO or not auto) and name not in EXTRACTORS:
+        names = ([AUTO] if auto else []) + sorted(EXTRACTORS)
+        raise ValueError(f"unknown feature network '{name}'; choose one of {', '.join(names)}")
     return name
+
+
+def auto_extractor(kind: str, info: dict, options: ExtractorOptions = ExtractorOptions()) -> str:
+    """What ``features: auto`` means for data of ``kind`` ('image' or 'points') described by ``info``."""
+    from .inception import inception_weights_path
+
+    if kind == "points":
+        return "pixels"
+    try:
+        inception_weights_path(options.inception_weights)
+        return "inception"
+    except UserError as missing:
+        reason = str(missing)
+    domain = info.get("domain")
+    if domain in DOMAIN_EXTRACTORS:
+        return DOMAIN_EXTRACTORS[domain]
+    raise UserError(
+        f"features: auto found no feature network for these images. They are not a digit dataset (lenet-digits and lenet-mnist "
+        f"ship with gancore, for digits only), so they need Inception: {reason} Or set the metric's features option "
+        f"(pixels compares raw values)."
+    )
 
 
 _cache: dict[tuple[str, ExtractorOptions], FeatureExtractor] = {}
@@ -91,32 +119,29 @@ def get_extractor(name: str, options: ExtractorOptions = ExtractorOptions()) -> 
 # ----------------------------------------------------------------- extraction
 
 
-@torch.no_grad()
 def extract(extractor: FeatureExtractor, x: torch.Tensor, *, logits: bool = False, device: torch.device | None = None) -> torch.Tensor:
-    """Features (or logits) of ``x`` in batches of ``BATCH``, returned on the CPU as float32."""
-    run = extractor.logits if logits else extractor.features
+    """Features (or logits) of ``x`` in batches, returned on the CPU as float32."""
     if isinstance(extractor, nn.Module) and device is not None:
         extractor.to(device)
-    outputs = [run(x[i : i + BATCH].to(device or "cpu")).float().cpu() for i in range(0, len(x), BATCH)]
-    if not outputs:
-        width = run(x.new_zeros(1, *x.shape[1:]).to(device or "cpu")).shape[1]
-        return torch.empty(0, width)
-    return torch.cat(outputs)
+    return apply_batched(extractor.logits if logits else extractor.features, x, device)
 
 
-def generated_features(ctx: EvalContext, extractor: FeatureExtractor, n: int, *, logits: bool = False) -> torch.Tensor:
-    """Features of all ``n`` generated samples, on every process, in single-process order.
+def generated_features(ctx: EvalContext, extractor: FeatureExtractor, n: int, *, source: str = "sample",
+                       direction: str | None = None, logits: bool = False) -> torch.Tensor:  # fmt: skip
+    """Features of all ``n`` generated samples (see ``EvalContext.generated``), on every process, in single-process order.
 
     Each process runs the network on its own share only; the features are then gathered.
     """
-    return ctx.gather_chunks(extract(extractor, ctx.generate(n), logits=logits, device=ctx.device), n)
+    local = extract(extractor, ctx.generated(n, source, direction), logits=logits, device=ctx.device)
+    return ctx.gather_chunks(local, ctx.generated_count(n, source, direction))
 
 
-def real_features(ctx: EvalContext, extractor: FeatureExtractor, n: int, split: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """Features of the first ``n`` real samples of a fixed shuffle (of ``split`` or the run's data)."""
-    total = len((split if split is not None else ctx.data.tensors)["x"])
+def real_features(ctx: EvalContext, extractor: FeatureExtractor, n: int, split: dict[str, torch.Tensor] | None = None,
+                  key: str = "x") -> torch.Tensor:  # fmt: skip
+    """Features of the first ``n`` real samples of a fixed shuffle of tensor ``key`` (of ``split`` or the run's data)."""
+    total = len((split if split is not None else ctx.data.tensors)[key])
     n = min(n, total)
-    return ctx.gather_chunks(extract(extractor, ctx.real(n, split=split), device=ctx.device), n)
+    return ctx.gather_chunks(extract(extractor, ctx.real(n, key, split=split), device=ctx.device), n)
 
 
 # ---------------------------------------------------------------------- pixels

@@ -1,4 +1,5 @@
-"""The FID Inception-v3, loaded from a local weights file; nothing is downloaded.
+"""The FID Inception-v3, loaded from a local weights file; runs never download it
+(``gan weights fetch inception`` does, checking its sha256).
 
 This is the network of TTUR's FID (TensorFlow's 2015-12-05 Inception) as ported
 by pytorch-fid (Apache-2.0): torchvision's Inception-v3 with 1008 classes, where
@@ -11,7 +12,11 @@ It is read with ``torch.load(weights_only=True)``, which accepts tensors only; a
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import torch
@@ -25,6 +30,9 @@ INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = f"https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/{INCEPTION_FILE}"
 INCEPTION_ENV = "GANCORE_INCEPTION_WEIGHTS"
 DEFAULT_DIR = Path("~/.cache/gancore")
+# sha256 of pytorch-fid's file (95,628,359 bytes); as torch.hub names files, the name ends in its first 8 hex digits.
+INCEPTION_SHA256 = "6726825d0af5f729cebd5821db510b11b1cfad8faad88a03f1befd49fb9129b2"
+assert INCEPTION_FILE.rsplit("-", 1)[1].removesuffix(".pth") == INCEPTION_SHA256[:8]
 
 
 def inception_weights_path(option: str | None = None) -> Path:
@@ -39,11 +47,66 @@ def inception_weights_path(option: str | None = None) -> Path:
     if not path.is_file():
         raise UserError(
             f"features 'inception' need the FID Inception weights file {INCEPTION_FILE}, which is not at {path} "
-            f"({source}). gancore never downloads it: fetch it on a machine with internet from {INCEPTION_URL} "
-            f"and put it at {DEFAULT_DIR / INCEPTION_FILE}, or set {INCEPTION_ENV}=/path/to/{INCEPTION_FILE} "
-            f"(or the metric option inception_weights). For digits, features: lenet-mnist or lenet-digits ship with gancore."
+            f"({source}). A run never downloads it: `gan weights fetch inception` does (it needs internet), or download "
+            f"{INCEPTION_URL} on a machine with internet and put it at {DEFAULT_DIR / INCEPTION_FILE}, or set "
+            f"{INCEPTION_ENV}=/path/to/{INCEPTION_FILE} (or the metric option inception_weights). "
+            f"For digits, features: lenet-mnist or lenet-digits ship with gancore."
         )
     return path
+
+
+def download(url: str, timeout: float = 60.0) -> bytes:
+    """The body of ``url`` (tests replace this)."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - a fixed https URL
+        return response.read()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_inception() -> tuple[Path, bool]:
+    """Download pytorch-fid's Inception weights into ``~/.cache/gancore/``, checked against their sha256,
+    written to a temporary file and renamed. Returns ``(path, downloaded)``; ``False``: a good copy was there."""
+    target = (DEFAULT_DIR / INCEPTION_FILE).expanduser()
+    by_hand = (
+        f"On a machine with internet, download {INCEPTION_URL} and put the file at {target} (or anywhere, with "
+        f"{INCEPTION_ENV}=/path/to/{INCEPTION_FILE}); its sha256 must be {INCEPTION_SHA256}."
+    )
+    if target.is_file() and sha256_of(target) == INCEPTION_SHA256:
+        return target, False
+    try:
+        body = download(INCEPTION_URL)
+    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise UserError(f"could not download the FID Inception weights ({reason}). {by_hand}") from None
+    digest = hashlib.sha256(body).hexdigest()
+    if digest != INCEPTION_SHA256:
+        raise UserError(
+            f"the file downloaded from {INCEPTION_URL} is not pytorch-fid's {INCEPTION_FILE}: its sha256 is {digest} "
+            f"({len(body):,} bytes), nothing was written. {by_hand}"
+        )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{INCEPTION_FILE}.", suffix=".part")
+    except OSError as exc:
+        raise UserError(f"could not write the FID Inception weights to {target.parent}: {exc}. {by_hand}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise UserError(f"could not write the FID Inception weights to {target}: {exc}. {by_hand}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target, True
 
 
 def _pool_without_padding(x: torch.Tensor) -> torch.Tensor:

@@ -6,35 +6,67 @@ the samples only; the features are gathered in single-process order and the
 statistic is computed from all of them, identically, on every process. So a
 metric has the same value on one process or many (torchmetrics' own
 cross-process sync is switched off: there is nothing left to sync).
+
+A two-domain family compares each direction of its translation with the real
+data of the target domain: ``source: translate, direction: a2b`` translates
+the data's ``x`` and compares with ``x_b`` (``b2a`` the other way round). The
+same metric can be listed twice under two labels, one per direction.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
+from ..errors import UserError
 from ..registry import DatasetRef, StrictModel
-from .base import EvalContext
-from .features import ExtractorOptions, FeatureExtractor, check_extractor_name, generated_features, get_extractor, real_features
+from .base import DIRECTIONS, EvalContext
+from .features import AUTO, ExtractorOptions, FeatureExtractor, auto_extractor, check_extractor_name, generated_features, get_extractor, real_features
 
 
-class FeatureConfig(StrictModel):
+class GeneratedConfig(StrictModel):
+    """Where the generated samples come from."""
+
+    source: Literal["sample", "translate"] = Field(
+        "sample", description="sample: the generator's samples; translate: algorithm.translate(x, direction) of real samples of the source domain"
+    )
+    direction: Literal["a2b", "b2a"] | None = Field(
+        None, description="source: translate only: a2b translates the data's x (domain a) into domain b; b2a translates x_b"
+    )
+
+    @model_validator(mode="after")
+    def _direction_with_translate(self):
+        if self.source == "translate" and self.direction is None:
+            raise ValueError("source: translate needs direction: a2b or b2a")
+        if self.source == "sample" and self.direction is not None:
+            raise ValueError(f"direction: {self.direction} is for source: translate; drop it or set source: translate")
+        return self
+
+    def target_key(self) -> str:
+        """The real tensor of the domain the generated samples belong to."""
+        return DIRECTIONS[self.direction][1] if self.source == "translate" else "x"
+
+
+class FeatureConfig(GeneratedConfig):
     features: str = Field(
-        "inception",
-        description="feature network: inception (needs its weights file, see inception_weights), "
-        "lenet-mnist or lenet-digits (ship with gancore; 28x28 grey), or pixels (the raw values)",
+        AUTO,
+        description="feature network: auto (pixels for points; inception when its weights are present; else lenet-digits or "
+        "lenet-mnist for digit data), inception (needs its weights file, see inception_weights), lenet-mnist or lenet-digits "
+        "(ship with gancore; 28x28 grey), or pixels (the raw values)",
     )
     inception_weights: str | None = Field(
         None,
         description="path of pytorch-fid's pt_inception-2015-12-05-6726825d.pth; null: $GANCORE_INCEPTION_WEIGHTS, "
-        "else ~/.cache/gancore/pt_inception-2015-12-05-6726825d.pth. Never downloaded",
+        "else ~/.cache/gancore/pt_inception-2015-12-05-6726825d.pth (`gan weights fetch inception` puts it there). Never downloaded by a run",
     )
-    num_samples: int = Field(10000, ge=2, description="generated samples")
+    num_samples: int = Field(10000, ge=2, description="generated samples (at most the source domain's size when translating)")
 
     @field_validator("features")
     @classmethod
     def _known_features(cls, value: str) -> str:
-        return check_extractor_name(value)
+        return check_extractor_name(value, auto=True)
 
 
 class ReferenceConfig(StrictModel):
@@ -43,7 +75,20 @@ class ReferenceConfig(StrictModel):
     )
 
 
-class FeatureMetricConfig(ReferenceConfig, FeatureConfig):
+class ComparedConfig(ReferenceConfig, GeneratedConfig):
+    """Generated samples compared with one real tensor."""
+
+    real_key: str | None = Field(
+        None,
+        description="the real tensor to compare with: x, or x_b for the second domain of the unpaired dataset; "
+        "null: x, or the target domain of direction (a2b: x_b, b2a: x)",
+    )
+
+    def real_tensor(self) -> str:
+        return self.real_key or self.target_key()
+
+
+class FeatureMetricConfig(ComparedConfig, FeatureConfig):
     num_real: int | None = Field(
         None, ge=2, description="real samples (the first of a fixed shuffle); null: as many as num_samples, at most all the data"
     )
@@ -56,8 +101,25 @@ def reference_tensors(ref: DatasetRef | None, cache: dict) -> dict[str, torch.Te
     if "tensors" not in cache:
         from ..plugins import get_registry
 
-        cache["tensors"] = {k: v.cpu() for k, v in get_registry().build(ref, "reference").tensors.items()}
+        data = get_registry().build(ref, "reference")
+        cache["tensors"] = {k: v.cpu() for k, v in data.tensors.items()}
+        cache["kind"], cache["info"] = data.kind, dict(data.info)
     return cache["tensors"]
+
+
+def real_tensors(ctx: EvalContext, config: ComparedConfig, cache: dict) -> dict[str, torch.Tensor] | None:
+    """``reference_tensors`` of ``config.reference``, checked to hold the real tensor compared with (and the
+    run's data checked to hold both domains when translating)."""
+    if config.source == "translate":
+        ctx.translate_keys(config.source, config.direction)
+    ref, key = config.reference, config.real_tensor()
+    split = reference_tensors(ref, cache)
+    tensors = split if split is not None else ctx.data.tensors
+    if key not in tensors:
+        where = f"reference dataset '{ref.name}'" if ref is not None else "the run's data"
+        hint = "; x_b and y_b come from the unpaired dataset's second domain" if key.endswith("_b") else ""
+        raise UserError(f"real_key: {key}: {where} has no tensor '{key}' (it has {', '.join(sorted(tensors))}){hint}")
+    return split
 
 
 class FeatureMetric:
@@ -67,20 +129,40 @@ class FeatureMetric:
 
     def __init__(self, config: FeatureConfig) -> None:
         self.config = config
-        # Fails here, before training starts, when a weights file is missing.
-        self.extractor: FeatureExtractor = get_extractor(config.features, ExtractorOptions(config.inception_weights))
+        self._options = ExtractorOptions(config.inception_weights)
+        # A named network fails here, before training starts, when a weights file is missing;
+        # auto is decided when the metric first runs, from the data.
+        self._extractor: FeatureExtractor | None = None if config.features == AUTO else get_extractor(config.features, self._options)
         self._reference: dict = {}
         self._real_cache: tuple | None = None
 
+    def extractor(self, ctx: EvalContext) -> FeatureExtractor:
+        """The configured network, or the one ``features: auto`` picks for the real data of the generated domain."""
+        if self._extractor is not None:
+            return self._extractor
+        cfg = self.config
+        key = cfg.real_tensor() if isinstance(cfg, ComparedConfig) else cfg.target_key()
+        if isinstance(cfg, ComparedConfig) and cfg.reference is not None:
+            reference_tensors(cfg.reference, self._reference)
+            kind, info = self._reference["kind"], self._reference["info"]
+        else:
+            kind, info = ctx.data.kind, ctx.data.info
+        if key.endswith("_b"):  # the unpaired dataset keeps the second domain's info apart
+            info = info.get("domain_b", {})
+        return get_extractor(auto_extractor(kind, info, self._options), self._options)
+
     def fake(self, ctx: EvalContext, *, logits: bool = False) -> torch.Tensor:
-        return generated_features(ctx, self.extractor, self.config.num_samples, logits=logits)
+        cfg = self.config
+        return generated_features(ctx, self.extractor(ctx), cfg.num_samples, source=cfg.source, direction=cfg.direction, logits=logits)
 
     def real(self, ctx: EvalContext) -> torch.Tensor:
         """Real features, computed once per dataset: the real data do not change during a run."""
-        split = reference_tensors(self.config.reference, self._reference)
-        source = split["x"] if split is not None else ctx.data.tensors["x"]
+        key = self.config.real_tensor()
+        split = real_tensors(ctx, self.config, self._reference)
+        source = split[key] if split is not None else ctx.data.tensors[key]
+        extractor = self.extractor(ctx)
         n = self.config.num_real or self.config.num_samples
-        key = (n, ctx.seed, ctx.num_processes)
-        if self._real_cache is None or self._real_cache[0] is not source or self._real_cache[1] != key:
-            self._real_cache = (source, key, real_features(ctx, self.extractor, n, split))
+        cache_key = (n, ctx.seed, ctx.num_processes, key, extractor.name)
+        if self._real_cache is None or self._real_cache[0] is not source or self._real_cache[1] != cache_key:
+            self._real_cache = (source, cache_key, real_features(ctx, extractor, n, split, key))
         return self._real_cache[2]

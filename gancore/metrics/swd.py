@@ -22,7 +22,7 @@ from pydantic import Field
 
 from ..errors import UserError
 from .base import EvalContext
-from .reference import ReferenceConfig, reference_tensors
+from .reference import ComparedConfig, real_tensors
 
 _GAUSS = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
 GAUSSIAN_5x5 = torch.outer(_GAUSS, _GAUSS) / 256.0  # the filter of cv2.pyrDown
@@ -117,8 +117,8 @@ def swd(real: torch.Tensor, fake: torch.Tensor, *, patch_size: int = 7, patches_
     return result
 
 
-class SWDConfig(ReferenceConfig):
-    num_samples: int = Field(2048, ge=2, description="generated images, and as many real ones (at most all the data)")
+class SWDConfig(ComparedConfig):
+    num_samples: int = Field(2048, ge=2, description="generated images, and as many real ones (at most all the data, or the source domain when translating)")
     patch_size: int = Field(7, ge=1, description="side of the square patches (7 in the paper)")
     patches_per_image: int = Field(128, ge=1, description="random patches per image per level (128 in the paper)")
     directions: int = Field(128, ge=1, description="random projection directions per repeat (128 in the paper)")
@@ -136,8 +136,10 @@ class SWD:
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         cfg = self.config
-        split = reference_tensors(cfg.reference, self._reference)
-        real = ctx.real_all(cfg.num_samples, split=split)
-        fake = ctx.generate_all(len(real))
+        key = cfg.real_tensor()
+        split = real_tensors(ctx, cfg, self._reference)
+        n = min(len((split if split is not None else ctx.data.tensors)[key]), ctx.generated_count(cfg.num_samples, cfg.source, cfg.direction))
+        real = ctx.real_all(n, key, split=split)
+        fake = ctx.generated_all(n, cfg.source, cfg.direction)
         return swd(real, fake, patch_size=cfg.patch_size, patches_per_image=cfg.patches_per_image, repeats=cfg.repeats,
                    directions=cfg.directions, min_resolution=cfg.min_resolution, seed=cfg.seed)  # fmt: skip
