@@ -42,8 +42,7 @@ def add_commands(cli: click.Group) -> None:
         if config.algorithm.name != "progressive":
             raise UserError(f"the run file trains '{config.algorithm.name}', not progressive")
         algorithm = registry.validate(config.algorithm, "algorithm")
-        data = registry.build(config.data, "data")
-        side = data.sample_shape[-1]
+        side = _image_side(registry, config.data)
         last = stage_of(side)
         if last is None:
             raise UserError(f"the data's images are {side} pixels wide; progressive needs 4 times a power of two (pad or resize them)")
@@ -59,3 +58,12 @@ def add_commands(cli: click.Group) -> None:
         if plan.at(plan.stage_end(last) - 1).stage < last or plan.steps_until(plan.stage_end(last), batch) > config.train.steps:
             click.echo(f"note: train.steps={config.train.steps} ends before the {resolution(last)}x{resolution(last)} stage has stabilised "
                        f"({plan.steps_until(plan.stage_end(last), batch)} steps would)")  # fmt: skip
+
+
+def _image_side(registry, data_ref) -> int:
+    """The side of the run's images: from the data options when they fix it (no files needed), else from the data."""
+    options = registry.validate(data_ref, "data")
+    size = getattr(options, "image_size", None)
+    if size:
+        return size + 2 * getattr(options, "pad", 0)
+    return registry.build(data_ref, "data").sample_shape[-1]
