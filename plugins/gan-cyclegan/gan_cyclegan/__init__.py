@@ -13,7 +13,7 @@ Quickstart::
     gan run --plugin cyclegan                                        # grey <-> coloured 8x8 digits, a few CPU minutes
     gan run plugins/gan-cyclegan/examples/cyclegan-mnist-colored.yaml --output runs/mnist-colored
     gan cyclegan translate runs/mnist-colored --direction a2b my_digits/ translated/   # writes translated/index.html
-    gan eval runs/mnist-colored --metric '{name: translation-accuracy, classifier_a: lenet-mnist, classifier_b: lenet-mnist-colored}'
+    gan eval runs/mnist-colored --metric '{name: translation-accuracy, classifier_a: lenet-mnist, classifier_b: lenet-mnist-strokes}'
 
 Every step logs each loss term: ``adversarial_a2b``, ``adversarial_b2a``,
 ``cycle_a``, ``cycle_b``, ``identity_a``, ``identity_b``, ``discriminator_a``,

@@ -1,18 +1,28 @@
-"""Digit classifiers for a translation's target domain, and the ``lenet-mnist-colored`` feature network.
+"""Digit classifiers and feature networks for coloured digits: ``lenet-mnist-strokes`` and ``lenet-mnist-colored``.
 
-gancore's ``gan train-features`` trains its LeNet on grey 28x28 digits only (it
-turns RGB into grey, which erases a coloured digit whose stroke and background
-have about the same brightness). Coloured MNIST needs a LeNet that sees colour:
-``ColorLeNet`` is gancore's LeNet with a 3-channel first layer, trained by the
-same recipe (``gancore.metrics.train_features``: Adam with a one-cycle rate,
-random shifts of up to 2 pixels, fixed train and test splits) on any labelled
-dataset config. The plugin ships one, trained on coloured mnist5k::
+gancore's ``gan train-features`` trains its LeNet on grey 28x28 digits only, and
+gancore turns RGB into grey by brightness, which erases a coloured digit whose
+stroke and background are about as bright (lenet-mnist reads 27.5% of coloured
+mnist5k test digits right). Two ways around it, for two jobs:
+
+* ``lenet-mnist-strokes`` reads the digit whatever its colours: each image is
+  projected onto its main colour axis (a digit painted w·fg + (1 − w)·bg lies on
+  the line from bg to fg), turned so that the background, most of the pixels, is
+  dark, stretched to [-1, 1], and given to gancore's ``lenet-mnist``. It scores
+  99.1% on coloured mnist5k test digits, as lenet-mnist does on grey ones, so it
+  is the class judge of ``translation-accuracy`` in the coloured domain. Being
+  blind to colour, it is no feature network for FID there.
+* ``lenet-mnist-colored`` sees colour, so it is the feature network of FID in the
+  coloured domain. It is a ``ColorLeNet``, gancore's LeNet with a 3-channel first
+  layer, trained by gancore's recipe (``gancore.metrics.train_features``: Adam
+  with a one-cycle rate, random shifts of up to 2 pixels) on coloured mnist5k;
+  it classifies 95.8% of the coloured test digits right (the random colour pairs
+  are hard to learn from 4,000 images), which is fine for features and too coarse
+  to judge translations. ``gan cyclegan train-classifier`` trains one on any
+  labelled dataset config (the shipped file's command is in its JSON record)::
 
     gan cyclegan train-classifier --data '{name: mnist5k, colorize: {mode: random}}' \\
         --test-data '{name: mnist5k, split: test, colorize: {mode: random}}' --output colored.safetensors
-
-and registers it as the feature network ``lenet-mnist-colored`` (FID in the
-coloured domain, the classifier of ``translation-accuracy``).
 """
 
 from __future__ import annotations
@@ -32,6 +42,38 @@ from gancore.metrics.features import LeNet, register_extractor, to_grey
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SHIPPED = {"lenet-mnist-colored": WEIGHTS_DIR / "lenet-mnist-colored.safetensors"}
+
+
+def stroke_intensity(x: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` images in [-1, 1] as ``(N, 1, H, W)`` grey: each image's pixels projected onto its
+    main colour axis (first principal component), the background (the median side) dark, stretched to [-1, 1]."""
+    n, _, h, w = x.shape
+    pixels = x.float().flatten(2)
+    centred = pixels - pixels.mean(dim=2, keepdim=True)
+    _, axes = torch.linalg.eigh(centred @ centred.transpose(1, 2))  # per-image 3x3 colour covariance
+    projected = (centred * axes[:, :, -1:]).sum(dim=1)
+    projected = projected * torch.where(projected.median(dim=1).values > 0, -1.0, 1.0).unsqueeze(1)
+    low, high = projected.min(dim=1, keepdim=True).values, projected.max(dim=1, keepdim=True).values
+    return ((projected - low) / (high - low).clamp_min(1e-8) * 2 - 1).view(n, 1, h, w)
+
+
+class StrokeFeatures(nn.Module):
+    """gancore's ``lenet-mnist`` on ``stroke_intensity(x)``: a digit classifier for any two-colour digit."""
+
+    name = "lenet-mnist-strokes"
+    num_features = LeNet.NUM_FEATURES
+
+    def __init__(self) -> None:
+        from gancore.metrics.features import get_extractor
+
+        super().__init__()
+        self.lenet = get_extractor("lenet-mnist")
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lenet.features(stroke_intensity(x))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lenet.logits(stroke_intensity(x))
 
 
 def to_rgb(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -86,6 +128,7 @@ def register_extractors() -> None:
     """Make the shipped classifiers usable as ``features:`` of FID, KID... (called when the plugin loads)."""
     for name, path in SHIPPED.items():
         register_extractor(name, lambda options, name=name, path=path: ClassifierFeatures(name, path))
+    register_extractor(StrokeFeatures.name, lambda options: StrokeFeatures())
 
 
 def load_classifier(spec: str):

@@ -46,3 +46,17 @@ def tiny_digits() -> dict:
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture
+def gan_cli():
+    """``gan_cli(...)``: the ``gan`` command line with this plugin's commands, as ``gan`` builds it, in-process."""
+    from click.testing import CliRunner
+
+    from gan_cyclegan import plugin
+    from gancore.cli import GanGroup, cli
+
+    group = GanGroup(name="gan", commands=dict(cli.commands))
+    plugin.gan_register_commands(group)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(group, [str(a) for a in args], catch_exceptions=False)

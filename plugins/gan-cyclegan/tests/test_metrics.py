@@ -1,0 +1,71 @@
+"""translation-accuracy: the share of translated images a target-domain classifier still labels right."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gancore import MetricRef, plugins
+from gancore.metrics import EvalContext
+
+DIGITS_METRIC = {
+    "name": "translation-accuracy",
+    "classifier_a": "lenet-digits",
+    "classifier_b": "lenet-digits",
+    "test_a": {"name": "digits", "channels": 3},
+    "test_b": {"name": "digits", "channels": 3},
+}
+
+
+def _score(trainer, translate, **options):
+    metric = plugins.get_registry().build(MetricRef(**{**DIGITS_METRIC, **options}), "eval.metrics.0")
+    trainer.algorithm.translate = translate
+    return metric(EvalContext(lambda n, s: None, trainer.data, trainer.algorithm, None))
+
+
+def test_an_identity_translation_keeps_as_many_labels_as_the_classifier_gets_right(make_trainer, tiny_digits):
+    trainer = make_trainer(tiny_digits)
+    results = _score(trainer, lambda x, direction: x)
+    assert set(results) == {"a2b", "b2a", "classifier_a", "classifier_b"}
+    assert results["classifier_b"] > 95  # lenet-digits on the digits
+    assert results["a2b"] == results["b2a"] == results["classifier_a"] == results["classifier_b"]
+
+
+def test_a_translation_that_loses_the_digit_keeps_about_one_label_in_ten(make_trainer, tiny_digits):
+    trainer = make_trainer(tiny_digits)
+    results = _score(trainer, lambda x, direction: torch.full_like(x, -1.0), directions=["a2b"], num_samples=500)
+    assert set(results) == {"a2b", "classifier_b"}
+    assert results["a2b"] <= 15
+
+
+def test_the_run_data_are_the_default_test_data(make_trainer, tiny_digits):
+    trainer = make_trainer(tiny_digits)
+    results = _score(trainer, lambda x, direction: x.mean(dim=1, keepdim=True).expand(-1, 3, -1, -1), test_a=None, test_b=None)
+    # The run's B half is coloured: lenet-digits (grey input) reads some colourings badly, the grey A half well.
+    assert results["classifier_a"] > 95 and results["classifier_b"] < results["classifier_a"]
+
+
+def test_the_metric_runs_in_a_training_run(gan, write_config, tiny_digits, tmp_path):
+    tiny_digits["train"]["steps"] = 2
+    tiny_digits["eval"] = {"metrics": [{**DIGITS_METRIC, "num_samples": 100}]}
+    out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
+    assert out.exit_code == 0, out.output
+    evaluated = gan("eval", tmp_path / "r", "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    assert {"translation-accuracy/a2b", "translation-accuracy/classifier_b"} <= set(__import__("json").loads(evaluated.output)["metrics"])
+
+
+def test_a_missing_classifier_file_is_a_user_error(gan, write_config, tiny_digits, tmp_path):
+    tiny_digits["eval"] = {"metrics": [{**DIGITS_METRIC, "classifier_b": str(tmp_path / "none.safetensors")}]}
+    out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
+    assert out.exit_code == 2 and "train-classifier" in out.output
+
+
+@pytest.mark.parametrize("name", ["lenet-mnist-colored", "lenet-mnist-strokes"])
+def test_the_shipped_colour_classifier_is_a_feature_network(name):
+    from gancore.metrics.features import get_extractor
+
+    plugins.get_registry()  # the plugin registers its extractors when it loads
+    net = get_extractor(name)
+    x = torch.rand(4, 3, 28, 28) * 2 - 1
+    assert net.features(x).shape == (4, 128) and net.logits(x).shape == (4, 10)
