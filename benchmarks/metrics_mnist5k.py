@@ -93,7 +93,7 @@ def evaluate_all(n: int) -> tuple[dict[str, dict[str, float]], dict[str, float]]
     from gancore.data.images import MNIST5kConfig, mnist5k
     from gancore.metrics import EvalContext, evaluate
     from gancore.plugins import get_host
-    from gancore.sampling import evaluate_run
+    from gancore.metrics.evaluation import evaluate_run
 
     torch.set_num_threads(1)
     host = get_host()

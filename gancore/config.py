@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from .errors import UserError, config_error
 from .losses import CAPABILITIES
@@ -32,7 +32,6 @@ class TrainConfig(StrictModel):
     batch_size: int = Field(64, ge=1, description="real samples per step, per process")
     seed: int = Field(0, description="seed for torch, numpy, python and the data order")
     mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="Accelerate mixed precision mode")
-    gradient_accumulation_steps: int = Field(1, ge=1, description="Accelerate gradient accumulation (for families that use accumulate())")
     cpu: bool = Field(False, description="train on the CPU even when an accelerator is present")
     channels_last: bool = Field(
         False, description="networks and image batches in channels-last memory format (faster convolutions on GPUs, above all with bf16/fp16)"
@@ -52,6 +51,20 @@ class TrainConfig(StrictModel):
     keep_checkpoints: int = Field(3, ge=1, description="how many of the newest checkpoints to keep")
     tensorboard: bool = Field(True, description="also log to TensorBoard through Accelerate when tensorboard is installed")
     progress: bool = Field(True, description="show a progress bar")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_removed_options(cls, data: Any) -> Any:
+        # gradient_accumulation_steps was an option that no family used, while Accelerate divided every
+        # loss by it. Runs written before it was removed hold the default, 1: read them as they were.
+        if isinstance(data, dict) and "gradient_accumulation_steps" in data:
+            data = dict(data)
+            if data.pop("gradient_accumulation_steps") not in (1, "1"):
+                raise ValueError(
+                    "gradient_accumulation_steps was removed: a GAN step updates several networks, so accumulate inside "
+                    "the algorithm's train_step, or raise train.batch_size"
+                )
+        return data
 
 
 class EvalMetricRef(MetricRef):

@@ -6,14 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from . import checkpoint
 from .config import resolve_run_config
 from .errors import UserError
-from .metrics import evaluate
 from .plugins import PluginHost
-from .registry import MetricRef
 from .visual import save_samples
 
 FORMATS = (".png", ".npy", ".pt")
@@ -57,39 +54,3 @@ def sample_run(host: PluginHost, run_dir: Path, count: int, output: Path, checkp
     else:
         torch.save(samples.contiguous(), output)  # readable with torch.load(weights_only=True)
     return output
-
-
-def metric_refs(registry, specs: tuple[str, ...], num_samples: int | None) -> list[MetricRef] | None:
-    """``--metric`` values (names, or YAML mappings with options) as validated references."""
-    if not specs:
-        return None
-    refs = []
-    for i, spec in enumerate(specs):
-        try:
-            parsed = yaml.safe_load(spec)
-        except yaml.YAMLError:
-            parsed = spec
-        fields = parsed if isinstance(parsed, dict) else {"name": str(spec)}
-        if "name" not in fields:
-            raise UserError(f"--metric {spec!r}: give a name, e.g. --metric fid or --metric '{{name: fid, features: lenet-mnist}}'")
-        ref = MetricRef(**fields)
-        if num_samples is not None and "num_samples" in registry.get("metric", ref.name).config.model_fields:
-            ref = MetricRef(**{**fields, "num_samples": num_samples})
-        refs.append(registry.resolve(ref, f"--metric {ref.name}"))
-    return refs
-
-
-def evaluate_run(host: PluginHost, run_dir: Path, refs: list[MetricRef] | None, checkpoint_path: Path | None):
-    """Metric values of a run's checkpoint: ``(results, step, is_main_process)``."""
-    trainer = load_trainer(host, run_dir, checkpoint_path)
-    if refs is None:
-        refs = trainer.config.eval.metrics
-        if not refs:
-            raise UserError(f"the run in '{run_dir}' has no eval.metrics; name some with --metric (see `gan list metrics`)")
-    metrics = [(ref.name, host.registry.build(ref, f"--metric {ref.name}")) for ref in refs]
-    with trainer._sampling():
-        results = evaluate(metrics, trainer.eval_context())
-    # Several processes leave together: every rank is done with the gloo/NCCL group before any exits.
-    trainer.accelerator.wait_for_everyone()
-    trainer.accelerator.end_training()
-    return results, trainer.step, trainer.accelerator.is_main_process

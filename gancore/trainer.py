@@ -28,7 +28,7 @@ from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
 from .errors import UserError
-from .metrics import EvalContext, evaluate
+from .metrics import EvalContext, build_metrics, evaluate
 from .plugins import PluginHost
 from .visual import save_rows, save_samples
 
@@ -100,7 +100,6 @@ class Trainer:
             mixed_precision=cfg.mixed_precision,
             # Accelerate sets up multi-process CPU runs (gloo) only when told it is on the CPU.
             cpu=cfg.cpu or not _has_accelerator(),
-            gradient_accumulation_steps=cfg.gradient_accumulation_steps,
             log_with=trackers,
             project_dir=str(self.run_dir),
             dynamo_plugin=TorchDynamoPlugin(backend="inductor") if cfg.compile else None,
@@ -124,7 +123,7 @@ class Trainer:
         self.algorithm = entry.factory(registry.validate(self.config.algorithm, "algorithm"), ctx)
         # The EMA asks the algorithm for its networks at every update: they may grow or be replaced.
         self.ema = EMA(self.algorithm.ema_modules, cfg.ema_decay, cfg.ema_start) if cfg.ema_decay else None
-        self.metrics = [(m.name, registry.build(m, f"eval.metrics.{i}")) for i, m in enumerate(self.config.eval.metrics)]
+        self.metrics = build_metrics(registry, self.config.eval.metrics)  # keyed by label, or by name
         if trackers:
             self.accelerator.init_trackers("tensorboard")
 

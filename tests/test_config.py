@@ -71,7 +71,7 @@ def test_gan_config_prints_complete_commented_defaults(gan, tmp_path):
     assert out.exit_code == 0
     assert "# adversarial objective" in out.output and "label_smoothing: 0.0  # one-sided label smoothing" in out.output
     printed = yaml.safe_load(out.output)
-    assert printed["algorithm"]["generator"] == {"name": "dcgan-generator", "base_channels": 64, "max_channels": 512, "batch_norm": True, "activation": "relu"}
+    assert printed["algorithm"]["generator"] == {"name": "dcgan-generator", "base_channels": 32, "max_channels": 512, "batch_norm": True, "activation": "relu"}
     assert printed["train"]["steps"] > 0
     # The printed file is itself a valid run file.
     RunConfig.model_validate(printed)

@@ -278,3 +278,52 @@ def test_lifecycle_hooks_hear_of_any_failure(inline_plugin, gan, tmp_path):
     with pytest.raises(RuntimeError, match="a family's bug"):
         gan("run", "--plugin", "failing", "--steps", 3, "--output", tmp_path / "r", *[a for k, v in QUIET.items() for a in ("--set", f"train.{k}={v}")])
     assert statuses == [(1, "failed")]
+
+
+def test_gradient_accumulation_steps_is_gone_but_old_runs_still_read(gan, tmp_path):
+    sets = [a for k, v in QUIET.items() for a in ("--set", f"train.{k}={v}")]
+    out = gan("run", "--plugin", "gan", "--steps", 1, "--output", tmp_path / "old", "--set", "data={name: ring, num_samples: 64}",
+              "--set", "algorithm.generator={name: mlp-generator, hidden_dim: 8}", "--set", "algorithm.discriminator={name: mlp-discriminator, hidden_dim: 8}",
+              "--set", "train.gradient_accumulation_steps=1", *sets)
+    assert out.exit_code == 0, out.output  # what every run before the removal wrote into its config
+    out = gan("run", "--plugin", "gan", "--steps", 1, "--output", tmp_path / "new", "--set", "train.gradient_accumulation_steps=4", *sets)
+    assert out.exit_code == 2 and "gradient_accumulation_steps was removed" in out.output
+
+
+class Classifying(Previewing):
+    """classify and encode from a fixed random projection of the image: the metrics only need the methods."""
+
+    def classify(self, x):
+        return x.flatten(1) @ torch.ones(x[0].numel(), 10, device=x.device)
+
+    def encode(self, x):
+        return x.flatten(1)
+
+
+def _metric_on(cls, name, make_trainer, inline_plugin, metric):
+    from gancore.metrics import build_metrics
+    from gancore.registry import MetricRef
+
+    class Plugin:
+        @hookimpl
+        def gan_register_algorithms(self, register):
+            register(Algorithm(name, cls, StrictModel, "test", defaults={"data": {"name": "digits"}}))
+
+    inline_plugin(Plugin(), name)
+    trainer = make_trainer({"plugin": name, "algorithm": {"name": name}, "train": QUIET})
+    host = trainer.host
+    ref = host.registry.resolve(MetricRef(name=metric, test_data={"name": "digits"}, train_data={"name": "digits"}, num_test=200)
+                                if metric == "linear-probe" else MetricRef(name=metric, test_data={"name": "digits"}, num_samples=200), "m")
+    ((key, run),) = build_metrics(host.registry, [ref])
+    return run(trainer.eval_context())
+
+
+@pytest.mark.parametrize("metric", ["classifier-accuracy", "linear-probe"])
+def test_metrics_use_classify_and_encode_when_the_family_has_them(metric, make_trainer, inline_plugin):
+    from gancore.errors import UserError
+
+    result = _metric_on(Classifying, "with-methods", make_trainer, inline_plugin, metric)
+    assert 0.0 <= result["accuracy"] <= 100.0
+    method = "classify" if metric == "classifier-accuracy" else "encode"
+    with pytest.raises(UserError, match=f"needs an algorithm with a {method}"):
+        _metric_on(Previewing, "without-methods", make_trainer, inline_plugin, metric)

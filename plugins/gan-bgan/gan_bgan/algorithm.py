@@ -79,10 +79,9 @@ class BGAN(AdversarialBase):
         super().__init__(config, ctx)
         self.space = DiscreteSpace.from_data(ctx.data, config.discriminator_input)
         _, h, w = ctx.data.sample_shape
-        generator = ctx.build_model(
-            config.generator, "algorithm.generator", data_shape=(self.space.logit_channels, h, w), latent_dim=config.latent_dim, is_image=True
-        )
-        discriminator = ctx.build_model(config.discriminator, "algorithm.discriminator", data_shape=(self.space.input_channels, h, w), out_features=1)
+        # The generator gives logits over the values of each pixel; D sees the one-hot (or value) encoding.
+        generator = ctx.build_generator(config.generator, config.latent_dim, data_shape=(self.space.logit_channels, h, w))
+        discriminator = ctx.build_discriminator(config.discriminator, data_shape=(self.space.input_channels, h, w))
         self._setup(generator, discriminator)
 
     def train_step(self, batch, step):
@@ -154,12 +153,7 @@ class BGANContinuous(AdversarialBase):
 
     def __init__(self, config: BGANContinuousConfig, ctx: TrainContext) -> None:
         super().__init__(config, ctx)
-        shape = ctx.data.sample_shape
-        generator = ctx.build_model(
-            config.generator, "algorithm.generator", data_shape=shape, latent_dim=config.latent_dim, is_image=ctx.data.kind == "image"
-        )
-        discriminator = ctx.build_model(config.discriminator, "algorithm.discriminator", data_shape=shape, out_features=1)
-        self._setup(generator, discriminator)
+        self._setup(ctx.build_generator(config.generator, config.latent_dim), ctx.build_discriminator(config.discriminator))
 
     def train_step(self, batch, step):
         cfg = self.config
@@ -178,8 +172,3 @@ class BGANContinuous(AdversarialBase):
         loss_g = 0.5 * boundary.pow(2).mean()
         self.ctx.update(self.opt_g, loss_g)
         return self.logs(loss_d, loss_g, real_scores, fake_scores)
-
-    @torch.no_grad()
-    def sample(self, n, *, seed=None):
-        with self.ctx.evaluating(self.generator) as generator:
-            return generator(self.noise(n, self.config.latent_dim, seed)).float()

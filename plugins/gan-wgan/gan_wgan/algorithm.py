@@ -78,11 +78,8 @@ class WassersteinGAN(GANAlgorithm):
 
     def __init__(self, config: CriticConfig, ctx: TrainContext) -> None:
         super().__init__(config, ctx)
-        shape = ctx.data.sample_shape
-        generator = ctx.build_model(
-            config.generator, "algorithm.generator", data_shape=shape, latent_dim=config.latent_dim, is_image=ctx.data.kind == "image"
-        )
-        critic = ctx.build_model(config.critic, "algorithm.critic", data_shape=shape, out_features=1)
+        generator = ctx.build_generator(config.generator, config.latent_dim)
+        critic = ctx.build_discriminator(config.critic, "algorithm.critic")
         self.check_critic(critic)
         opt_generator = self._optimizer(generator, config.lr_generator)
         opt_critic = self._optimizer(critic, config.lr_critic)
@@ -140,11 +137,6 @@ class WassersteinGAN(GANAlgorithm):
         factor = linear_decay(step - 1, max(1, self.ctx.train.steps), final=cfg.lr_final_fraction)
         set_lr(self.opt_generator, cfg.lr_generator, factor)
         set_lr(self.opt_critic, cfg.lr_critic, factor)
-
-    @torch.no_grad()
-    def sample(self, n, *, seed=None):
-        with self.ctx.evaluating(self.generator) as generator:
-            return generator(self.noise(n, self.config.latent_dim, seed)).float()
 
 
 class WGAN(WassersteinGAN):
