@@ -11,6 +11,7 @@ from pydantic import Field
 
 from ..errors import UserError
 from .pipeline import from_tensors
+from . import transforms
 from .transforms import ImageOptions
 
 
@@ -63,11 +64,9 @@ def lfw_subset(config: LFWSubsetConfig):
 
 
 def stratified_test_mask(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
+    """``per_class`` samples of every class, as a mask: chosen as the labelled samples are (``labelled_subset``)."""
     mask = torch.zeros(len(y), dtype=torch.bool)
-    for label in y.unique():
-        where = (y == label).nonzero().flatten()
-        mask[where[torch.randperm(len(where), generator=g)[:per_class]]] = True
+    mask[transforms.labelled_subset(y, per_class, seed)] = True
     return mask
 
 
