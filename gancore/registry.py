@@ -151,6 +151,15 @@ class DuplicateEntryError(UserError):
     pass
 
 
+class ReservedOptionError(UserError):
+    """An entry's config has a field whose name the run file needs for itself (``name``, a metric's ``label``)."""
+
+
+# Keys a run file's reference to an entry uses itself, so no entry's options may have them.
+RESERVED_OPTIONS: dict[str, frozenset[str]] = {kind: frozenset({"name"}) for kind in ("algorithm", "model", "loss", "dataset")}
+RESERVED_OPTIONS["metric"] = frozenset({"name", "label"})
+
+
 class Registry:
     """All entries of all loaded plugins, by kind and name."""
 
@@ -160,6 +169,14 @@ class Registry:
     def add(self, entry: Entry, plugin: str) -> Entry:
         if not isinstance(entry, Entry) or type(entry) is Entry:
             raise TypeError(f"register() takes an Algorithm, Model, Loss, Dataset or Metric, got {entry!r}")
+        reserved = sorted(RESERVED_OPTIONS[entry.kind] & set(getattr(entry.config, "model_fields", {})))
+        if reserved:
+            raise ReservedOptionError(
+                f"{entry.kind} '{entry.name}' has an option named {' and '.join(repr(r) for r in reserved)} in "
+                f"{entry.config.__name__}, but a run file uses that key to "
+                + ("choose the entry (name) and key its results (label)" if "label" in reserved else "choose the entry")
+                + f" ({{name: {entry.name}, ...}}). Rename the option, e.g. '{reserved[0]}_' or 'run_{reserved[0]}'."
+            )
         table = self.entries[entry.kind]
         if entry.name in table:
             other = table[entry.name].plugin
