@@ -3,8 +3,12 @@
 ``RUN/checkpoints/step-NNNNNN/`` holds ``tensors.safetensors`` and
 ``state.json``. The JSON keeps the structure of the state (dicts with any
 keys, lists, tuples, numbers, strings) and points to tensors by key. A
-checkpoint is written to a temporary folder and renamed into place, so a
-crash never leaves a half-written ``step-*`` folder.
+checkpoint is written to a temporary folder (``.step-NNNNNN.*``) and renamed
+into place, so a crash never leaves a half-written ``step-*`` folder; a run
+that starts, holding the folder's lock, removes the temporary folders of
+crashed writes (``remove_temporary``). A state with a non-finite floating
+tensor is never written (``NonFiniteState``), and loading treats one as
+damaged unless asked for it.
 """
 
 from __future__ import annotations
@@ -13,18 +17,50 @@ import json
 import math
 import os
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as tensors_to_bytes
 
 from .errors import UserError
 
 FORMAT = "gancore-checkpoint-1"
 TENSORS, STATE = "tensors.safetensors", "state.json"
+CHUNK = 1 << 20  # bytes per write() call
+
+
+class NonFiniteState(ValueError):
+    """A state holds NaN or Inf in a floating tensor; ``paths`` name them (at most a few)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+        super().__init__(f"non-finite values in {', '.join(paths)}")
+
+
+def nonfinite(obj: Any, path: str = "", limit: int = 5) -> list[str]:
+    """Paths of the floating tensors (and floats) in nested state that hold NaN or Inf."""
+    found: list[str] = []
+
+    def walk(value: Any, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point() or value.is_complex():
+                if not bool(torch.isfinite(value.detach()).all()):
+                    found.append(where or "<root>")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                walk(item, f"{where}.{key}" if where else str(key))
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                walk(item, f"{where}.{i}" if where else str(i))
+
+    walk(obj, path)
+    return found
 
 
 def encode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
@@ -63,43 +99,106 @@ def decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return obj
 
 
-def save(folder: Path, state: dict[str, Any], meta: dict[str, Any]) -> Path:
-    """Write ``state`` atomically to ``folder`` (which must not exist yet, or is replaced)."""
+def save(folder: Path, state: dict[str, Any], meta: dict[str, Any], *, finite: tuple[str, ...] = ()) -> Path:
+    """Write ``state`` atomically to ``folder`` (which must not exist yet, or is replaced).
+
+    ``finite`` names top-level keys of ``state`` whose floating tensors must all be finite;
+    ``NonFiniteState`` is raised, before anything is written, when one is not. An ``OSError``
+    (a full disk) removes the temporary folder and leaves every earlier checkpoint as it was.
+    Files and folders get the modes of the process's umask, as the rest of the run folder."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    bad = [p for key in finite for p in nonfinite(state.get(key), key)]
+    if bad:
+        raise NonFiniteState(bad)
     tensors: dict[str, torch.Tensor] = {}
     body = {"format": FORMAT, "meta": meta, "state": encode(state, tensors)}
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:
-        save_file(tensors, str(tmp / TENSORS))
-        with open(tmp / STATE, "w") as fh:
-            json.dump(body, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp.mkdir()  # mode 0777 & ~umask, unlike tempfile.mkdtemp's 0700
+        _write(tmp / TENSORS, tensors_to_bytes(tensors))
+        _write(tmp / STATE, json.dumps(body).encode())
         if folder.exists():
             shutil.rmtree(folder)
         os.replace(tmp, folder)
+        _fsync_folder(folder.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return folder
 
 
-def load(folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return ``(state, meta)``; a missing or damaged checkpoint is a ``UserError``."""
+def _write(path: Path, data: bytes) -> None:
+    """Write ``data`` in chunks and fsync it (the fault tests make ``_open`` fail at a chosen byte)."""
+    with _open(path) as fh:
+        view = memoryview(data)
+        for start in range(0, len(view), CHUNK):
+            fh.write(view[start : start + CHUNK])
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _open(path: Path):
+    return open(path, "wb")
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_temporary(run_dir: Path) -> list[Path]:
+    """Remove the temporary folders that crashed checkpoint writes left behind; call it only
+    while holding the run folder's lock (a live writer's folder would go too)."""
+    folder = Path(run_dir) / "checkpoints"
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if p.name.startswith(".step-")]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    return stale
+
+
+def load(folder: Path, *, allow_nonfinite: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return ``(state, meta)``; a missing or damaged checkpoint is a ``UserError``, and so is one
+    whose tensors hold NaN or Inf (older versions could write those) unless ``allow_nonfinite``."""
     folder = Path(folder)
     try:
         body = json.loads((folder / STATE).read_text())
+        if not isinstance(body, dict):
+            raise ValueError(f"{STATE} holds a {type(body).__name__}, not an object")
         if body.get("format") != FORMAT:
             raise ValueError(f"unknown format {body.get('format')!r}")
+        meta = body.get("meta")
+        if not isinstance(meta, dict) or not isinstance(meta.get("step"), int) or not isinstance(meta.get("config"), dict):
+            raise ValueError(f"{STATE} has no valid 'meta' (step and config)")
+        if not isinstance(body.get("state"), dict):
+            raise ValueError(f"{STATE} has no 'state'")
         tensors = load_file(str(folder / TENSORS))
         state = decode(body["state"], tensors)
-    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as exc:
+        if not isinstance(state, dict):
+            raise ValueError(f"{STATE}'s state is a {type(state).__name__}, not a mapping")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, SafetensorError) as exc:
         raise UserError(
             f"checkpoint '{folder}' is missing or damaged ({type(exc).__name__}: {exc}). "
             "Delete it to fall back to an earlier checkpoint, or start a fresh run with --overwrite."
         ) from None
-    return state, body["meta"]
+    if not allow_nonfinite:
+        bad = nonfinite({k: v for k, v in state.items() if k in ("algorithm", "ema")})
+        if bad:
+            raise UserError(
+                f"checkpoint '{folder}' holds non-finite weights (NaN or Inf in {', '.join(bad)}), "
+                "so it cannot be used; pick an earlier checkpoint."
+            )
+    return state, meta
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -111,8 +210,17 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name[5:]))
 
 
-def newest_valid(run_dir: Path) -> tuple[Path, dict[str, Any], dict[str, Any], list[str]]:
-    """The newest checkpoint that loads, with warnings about damaged newer ones."""
+NO_VALID = {
+    "resume": "Start the run without --resume (add --overwrite to replace what is there).",
+    "read": "There is nothing to sample or evaluate here; train the run again (gan run ... --overwrite), "
+            "or name a checkpoint with --checkpoint.",
+}
+
+
+def newest_valid(run_dir: Path, purpose: str = "resume") -> tuple[Path, dict[str, Any], dict[str, Any], list[str]]:
+    """The newest checkpoint that loads and holds finite weights, with warnings about damaged newer ones.
+
+    ``purpose`` ("resume" or "read", for ``gan sample``/``gan eval``) chooses the advice when none is valid."""
     warnings = []
     for folder in reversed(list_checkpoints(run_dir)):
         try:
@@ -122,10 +230,8 @@ def newest_valid(run_dir: Path) -> tuple[Path, dict[str, Any], dict[str, Any], l
             continue
         return folder, state, meta, warnings
     detail = (" Damaged: " + " ".join(warnings)) if warnings else ""
-    raise UserError(
-        f"--resume found no valid checkpoint in '{Path(run_dir) / 'checkpoints'}'.{detail} "
-        "Start the run without --resume (add --overwrite to replace what is there)."
-    )
+    what = "--resume found" if purpose == "resume" else "found"
+    raise UserError(f"{what} no valid checkpoint in '{Path(run_dir) / 'checkpoints'}'.{detail} {NO_VALID[purpose]}")
 
 
 def prune(run_dir: Path, keep: int) -> None:

@@ -59,14 +59,22 @@ def cli() -> None:
 def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_processes):
     """Train a GAN: defaults of the plugin, then CONFIG_FILE, then --set overrides."""
     from .config import build_run_config, load_yaml
-    from .launch import inside_launch, is_first_process, relaunch
-    from .trainer import Interrupted, Trainer, check_run_dir, default_run_dir, prepare_run_dir
+    from .launch import inside_launch, relaunch
+    from .rundir import check_run_dir
+    from .trainer import Interrupted, Trainer, default_run_dir
 
     if resume and overwrite:
         raise UserError("--resume and --overwrite contradict each other; pick one")
+    _check_set_syntax(overrides, config_file)
     host = _host()
     file_data = load_yaml(config_file) if config_file else None
-    if resume and file_data is None and output and (Path(output) / "config.yaml").is_file():
+    if resume and file_data is None and output:
+        if not (Path(output) / "config.yaml").is_file():
+            state = "does not exist" if not Path(output).exists() else "holds no run (no config.yaml)"
+            raise UserError(
+                f"--resume: '{output}' {state}, so there is nothing to continue. Start a run there with "
+                f"`gan run --plugin NAME --output {output}` (or give its config file)."
+            )
         file_data = load_yaml(Path(output) / "config.yaml")
     if plugin is None and file_data is None:
         raise UserError("no plugin given: pass --plugin NAME (see `gan plugins`) or a config file with 'plugin: NAME'")
@@ -84,9 +92,8 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
         argv = ["run", *(["--plugin", plugin] if plugin else []), *([config_file] if config_file else [])]
         argv += [f"--set={item}" for item in overrides] + (["--resume"] if resume else []) + (["--overwrite"] if overwrite else [])
         sys.exit(relaunch(num_processes, argv))
-    if is_first_process():
-        prepare_run_dir(run_dir, resume=resume, overwrite=overwrite)
-    trainer = Trainer(config, run_dir, host, resume=resume)
+    # The trainer locks the folder, builds data and algorithm, and only then replaces an old run.
+    trainer = Trainer(config, run_dir, host, resume=resume, overwrite=overwrite)
     try:
         trainer.fit()
     except Interrupted as exc:
@@ -99,22 +106,44 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
 # -------------------------------------------------------------- introspection
 
 
+def _check_set_syntax(overrides, config_file) -> None:
+    """``--set train.steps 5`` makes click read ``5`` as the config file: say what was meant."""
+    for item in overrides:
+        if "=" in item:
+            continue
+        if config_file is not None and not Path(config_file).exists():
+            raise UserError(
+                f"--set {item} {config_file}: --set takes KEY=VALUE in one word, so '{config_file}' was read as the "
+                f"config file; write --set {item}={config_file}"
+            )
+        raise UserError(f"--set '{item}' is not of the form key.path=value, e.g. --set train.steps=500")
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="print JSON (paste it into bug reports)")
-def plugins(as_json):
-    """List installed plugins, what each registers, and plugins that failed to load."""
+@click.option("--check", is_flag=True, help="exit with status 1 when a plugin is broken or two plugins register one name (for CI)")
+def plugins(as_json, check):
+    """List installed plugins, what each registers, and plugins that failed to load or are disabled."""
     host = _host()
     host.registry  # registration can mark more plugins broken
     if as_json:
         click.echo(json.dumps(host.as_json(), indent=2))
-        return
-    for info in host.info.values():
-        click.echo(f"{info.name}  ({info.distribution} {info.version}, {info.module})")
-        click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
-        for kind, names in sorted(info.registered.items()):
-            click.echo(f"    {kind}: {', '.join(names)}")
-    for bad in host.broken.values():
-        click.echo(f"BROKEN {bad.name}  ({bad.distribution} {bad.version}): {bad.error}")
+    else:
+        for info in host.info.values():
+            click.echo(f"{info.name}  ({info.distribution} {info.version}, {info.module})")
+            click.echo(f"    hooks: {', '.join(info.hooks) or '-'}")
+            for kind, names in sorted(info.registered.items()):
+                click.echo(f"    {kind}: {', '.join(names)}")
+        for bad in host.broken.values():
+            click.echo(f"BROKEN {bad.name}  ({bad.distribution} {bad.version}): {bad.error}")
+        for clash in host.clashes:
+            click.echo(f"CLASH {clash.message()}")
+        for name, why in host.disabled.items():
+            click.echo(f"DISABLED {name}  ({why})")
+    if check and (host.broken or host.clashes):
+        problems = [f"{b.name} is broken" for b in host.broken.values()] + [f"{c.kind} '{c.name}' clashes" for c in host.clashes]
+        click.echo(f"gan plugins --check: {'; '.join(problems)}", err=True)
+        sys.exit(1)
 
 
 @cli.command(name="list")

@@ -221,7 +221,7 @@ def resolve_run_config(registry: Registry, data: dict) -> RunConfig:
     try:
         config = RunConfig.model_validate(data)
     except ValidationError as exc:
-        raise config_error(exc) from None
+        raise config_error(exc, model=RunConfig) from None
     entry = registry.get("algorithm", config.algorithm.name)
     if entry.plugin != config.plugin:
         raise UserError(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+import difflib
+import types
+import typing
+
+from pydantic import BaseModel, ValidationError
 
 
 class UserError(Exception):
@@ -12,13 +16,19 @@ class UserError(Exception):
     """
 
 
-def format_validation_error(error: ValidationError, prefix: str = "") -> str:
-    """Turn a pydantic error into lines that name each offending field by its dotted path."""
+def format_validation_error(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
+    """Turn a pydantic error into lines that name each offending field by its dotted path.
+
+    With the ``model`` that was validated, an unknown key gets a "did you mean" from its section's fields."""
     lines = []
     for item in error.errors():
         path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
         if item["type"] == "extra_forbidden":
             message = "unknown key (not a field of this section)"
+            fields = _fields_at(model, item["loc"][:-1]) if model is not None else []
+            hint = difflib.get_close_matches(str(item["loc"][-1]), fields, n=1)
+            if hint:
+                message += f"; did you mean '{hint[0]}'?"
         else:
             message = item["msg"]
         shown = item.get("input")
@@ -27,5 +37,35 @@ def format_validation_error(error: ValidationError, prefix: str = "") -> str:
     return "invalid configuration:\n" + "\n".join(lines)
 
 
-def config_error(error: ValidationError, prefix: str = "") -> UserError:
-    return UserError(format_validation_error(error, prefix))
+def config_error(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> UserError:
+    return UserError(format_validation_error(error, prefix, model))
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the section at ``loc`` inside ``model`` (empty when it cannot be told)."""
+    current: typing.Any = model
+    for part in loc:
+        current = _model_in(current, part)
+        if current is None:
+            return []
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _model_in(annotation: typing.Any, part: typing.Any) -> typing.Any:
+    if _is_model(annotation):
+        field = annotation.model_fields.get(str(part))
+        return field.annotation if field is not None else None
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (list, tuple) and isinstance(part, int):
+        return args[0] if args else None
+    if origin is dict:
+        return args[1] if len(args) == 2 else None
+    if origin in (typing.Union, types.UnionType):
+        models = [a for a in args if _is_model(a)]
+        return _model_in(models[0], part) if len(models) == 1 else None
+    return None
+
+
+def _is_model(value: typing.Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)

@@ -2,7 +2,11 @@
 
 Loading is lazy and happens once. A plugin that fails to import, or whose
 registry hook raises, is recorded in ``broken`` and left out; every other
-plugin keeps working. ``GANCORE_DISABLE_PLUGINS=a,b`` blocks plugins by name;
+plugin keeps working. An entry whose name another plugin registered first is
+refused on its own (``clashes``); the rest of that plugin loads. A lifecycle
+hook that raises is reported once and that plugin's lifecycle hooks are
+skipped for the rest of the run; training goes on.
+``GANCORE_DISABLE_PLUGINS=a,b`` blocks plugins by name (``disabled``);
 ``GANCORE_LOAD_PLUGINS=a,b`` loads only those entry-point plugins.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -37,6 +42,21 @@ class PluginInfo:
 
 
 @dataclass
+class Clash:
+    kind: str
+    name: str
+    first: str  # the plugin whose entry is kept
+    second: str  # the plugin whose entry is refused
+
+    def message(self) -> str:
+        return (
+            f"{self.kind} '{self.name}' is registered twice: by plugin '{self.first}' and by plugin '{self.second}'; "
+            f"the one from '{self.first}' is used and the one from '{self.second}' is refused (the rest of both plugins works). "
+            f"To choose, disable one of them: GANCORE_DISABLE_PLUGINS={self.first} or GANCORE_DISABLE_PLUGINS={self.second}"
+        )
+
+
+@dataclass
 class BrokenPlugin:
     name: str
     distribution: str
@@ -53,6 +73,10 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.info: dict[str, PluginInfo] = {}
         self.broken: dict[str, BrokenPlugin] = {}
+        self.disabled: dict[str, str] = {}  # name -> why it was not loaded ("GANCORE_DISABLE_PLUGINS", ...)
+        self.clashes: list[Clash] = []
+        self.muted: set[str] = set()  # plugins whose lifecycle hook raised in this run
+        self.warnings: list[str] = []
         self._registry: Registry | None = None
         self._load()
 
@@ -62,22 +86,41 @@ class PluginHost:
         disabled = _env_list("GANCORE_DISABLE_PLUGINS")
         allowed = _env_list("GANCORE_LOAD_PLUGINS")
         version = _version("gancore")
+        builtin_names = {m.rsplit(".", 1)[-1] for m in BUILTIN_PLUGINS}
         for module_name in BUILTIN_PLUGINS:
             name = module_name.rsplit(".", 1)[-1]
-            if name not in disabled:
-                self._add(name, module_name, "gancore", version, lambda m=module_name: importlib.import_module(m))
-        for ep in _entry_points():
-            if ep.name in disabled or (allowed and ep.name not in allowed):
+            if name in disabled:
+                self.disabled[name] = f"gancore {version}, disabled by GANCORE_DISABLE_PLUGINS"
                 continue
+            self._add(name, module_name, "gancore", version, lambda m=module_name: importlib.import_module(m))
+        entry_points = _entry_points()
+        for ep in entry_points:
             dist = ep.dist.name if ep.dist else "?"
             dist_version = ep.dist.version if ep.dist else "?"
+            if ep.name in disabled:
+                self.disabled[ep.name] = f"{dist} {dist_version}, disabled by GANCORE_DISABLE_PLUGINS"
+                continue
+            if allowed and ep.name not in allowed:
+                self.disabled[ep.name] = f"{dist} {dist_version}, not in GANCORE_LOAD_PLUGINS"
+                continue
             if ep.name in self.info or ep.name in self.broken:
                 self.broken[f"{ep.name} ({dist})"] = BrokenPlugin(
                     ep.name, dist, dist_version, f"the plugin name '{ep.name}' is already taken by another plugin"
                 )
                 continue
             self._add(ep.name, ep.value, dist, dist_version, ep.load)
+        unknown = sorted(allowed - {ep.name for ep in entry_points} - builtin_names)
+        if unknown:
+            installed = sorted({ep.name for ep in entry_points})
+            self._warn(
+                f"GANCORE_LOAD_PLUGINS names {', '.join(repr(n) for n in unknown)}, which matches no installed plugin "
+                f"(installed third-party plugins: {', '.join(installed) or 'none'})"
+            )
 
+    def _warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+            print(f"warning: {text}", file=sys.stderr)
     def _add(self, name: str, module_name: str, dist: str, version: str, load) -> None:
         # pluggy does not guard ep.load(); a broken plugin must not stop the others.
         try:
@@ -122,6 +165,7 @@ class PluginHost:
 
     def _build_registry(self) -> Registry:
         registry = Registry()
+        self.clashes = []
         for info in self.info.values():
             info.registered = {}
         for hook_name in REGISTRY_HOOKS:
@@ -134,13 +178,19 @@ class PluginHost:
                 added = []
 
                 def register(entry, plugin=plugin, added=added):
-                    added.append(registry.add(entry, plugin))
+                    try:
+                        added.append(registry.add(entry, plugin))
+                    except DuplicateEntryError:
+                        # Only this entry is refused; the plugin's other entries still register.
+                        clash = Clash(entry.kind, entry.name, registry.entries[entry.kind][entry.name].plugin, plugin)
+                        self.clashes.append(clash)
+                        self._warn(clash.message())
 
                 try:
                     impl.function(*[{"register": register}[arg] for arg in impl.argnames])
                 except Exception as exc:  # noqa: BLE001
                     registry.remove_plugin(plugin)
-                    self._mark_broken(plugin, str(exc) if isinstance(exc, DuplicateEntryError) else f"{hook_name} raised {_one_line(exc)}")
+                    self._mark_broken(plugin, f"{hook_name} raised {_one_line(exc)}")
                     continue
                 if plugin in self.info:
                     for entry in added:
@@ -160,12 +210,18 @@ class PluginHost:
             bad = self.broken[plugin]
             raise UserError(
                 f"plugin '{plugin}' (distribution {bad.distribution} {bad.version}) is installed but failed to load: "
-                f"{bad.error}. Fix or reinstall it; `gan plugins` lists every plugin and its status."
+                f"{bad.error.rstrip('.')}. Fix or reinstall it; `gan plugins` lists every plugin and its status."
             )
         known = sorted(self.info)
         hint = difflib.get_close_matches(plugin, known, n=1)
         maybe = f"; did you mean '{hint[0]}'?" if hint else ""
-        disabled = " (it is disabled by GANCORE_DISABLE_PLUGINS)" if plugin in _env_list("GANCORE_DISABLE_PLUGINS") else ""
+        disabled = ""
+        if plugin in _env_list("GANCORE_DISABLE_PLUGINS"):
+            disabled = " (it is disabled by GANCORE_DISABLE_PLUGINS)"
+        elif _env_list("GANCORE_LOAD_PLUGINS"):
+            allowed = ",".join(sorted(_env_list("GANCORE_LOAD_PLUGINS")))
+            state = "installed, but " if plugin in self.disabled else ""
+            disabled = f" ({state}GANCORE_LOAD_PLUGINS={allowed} loads only those third-party plugins)"
         install = "" if hint else f". To add a family, pip install its package (e.g. gan-{plugin})"
         raise UserError(f"unknown plugin '{plugin}'{disabled}; installed: {', '.join(known)}{maybe}{install}")
 
@@ -178,22 +234,47 @@ class PluginHost:
             except Exception as exc:  # noqa: BLE001
                 self._mark_broken(impl.plugin_name, f"gan_register_commands raised {_one_line(exc)}")
 
+    def begin_run(self) -> None:
+        """A new run: every plugin's lifecycle hooks are called again."""
+        self.muted = set()
+
     def train_start(self, trainer) -> None:
-        self.pm.hook.gan_train_start(trainer=trainer)
+        self._lifecycle("gan_train_start", trainer=trainer)
 
     def train_step_end(self, trainer, step: int, logs: dict) -> None:
-        self.pm.hook.gan_train_step_end(trainer=trainer, step=step, logs=logs)
+        self._lifecycle("gan_train_step_end", trainer=trainer, step=step, logs=logs)
 
     def eval_end(self, trainer, step: int, metrics: dict) -> None:
-        self.pm.hook.gan_eval_end(trainer=trainer, step=step, metrics=metrics)
+        self._lifecycle("gan_eval_end", trainer=trainer, step=step, metrics=metrics)
 
     def train_end(self, trainer, step: int, status: str) -> None:
-        self.pm.hook.gan_train_end(trainer=trainer, step=step, status=status)
+        self._lifecycle("gan_train_end", trainer=trainer, step=step, status=status)
+
+    def _lifecycle(self, hook_name: str, **kwargs: Any) -> None:
+        """Call each plugin's implementation on its own (in pluggy's order, newest first): one that
+        raises is reported once and its plugin gets no more lifecycle calls in this run."""
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            plugin = impl.plugin_name
+            if plugin in self.muted:
+                continue
+            try:
+                impl.function(*[kwargs[arg] for arg in impl.argnames])
+            except Exception as exc:  # noqa: BLE001 - a logger's bug must not end everybody's run
+                self.muted.add(plugin)
+                info = self.info.get(plugin)
+                dist = f" ({info.distribution} {info.version})".replace(" )", ")") if info else ""
+                print(
+                    f"warning: plugin '{plugin}'{dist}: its {hook_name} hook raised {_one_line(exc)}; "
+                    "its lifecycle hooks are skipped for the rest of this run, which goes on",
+                    file=sys.stderr,
+                )
 
     def as_json(self) -> dict:
         return {
             "plugins": [vars(p) for p in self.info.values()],
             "broken": [{k: v for k, v in vars(b).items() if k != "details"} for b in self.broken.values()],
+            "clashes": [{**vars(c), "message": c.message()} for c in self.clashes],
+            "disabled": [{"name": name, "why": why} for name, why in self.disabled.items()],
         }
 
 

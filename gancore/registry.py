@@ -210,7 +210,7 @@ class Registry:
         try:
             return entry.config.model_validate(ref.options)
         except ValidationError as exc:
-            raise config_error(exc, path) from None
+            raise config_error(exc, path, entry.config) from None
 
     def resolve(self, ref: Ref, path: str) -> Ref:
         """Return the reference with every option filled in and nested references resolved."""

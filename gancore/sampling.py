@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,22 +11,40 @@ import torch
 from . import checkpoint
 from .config import resolve_run_config
 from .errors import UserError
+from .launch import is_first_process
 from .plugins import PluginHost
 from .visual import save_samples
 
 FORMATS = (".png", ".npy", ".pt")
 
 
-def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None = None):
-    """A ``Trainer`` rebuilt from a checkpoint, ready to sample or evaluate (no training)."""
+def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None = None, *, quiet: bool = False):
+    """A ``Trainer`` rebuilt from a checkpoint, ready to sample or evaluate (no training).
+
+    It reads the run folder and takes no lock, so it works beside a live run. Which checkpoint
+    it uses, and why, is printed on stderr (``quiet`` silences that)."""
     from .trainer import Trainer
 
     if checkpoint_path is None:
         if not run_dir.is_dir():
-            raise UserError(f"run folder '{run_dir}' does not exist")
-        checkpoint_path, state, meta, _ = checkpoint.newest_valid(run_dir)
+            raise UserError(f"run folder '{run_dir}' does not exist; give the folder a `gan run` wrote (its --output).")
+        if not checkpoint.list_checkpoints(run_dir):
+            raise UserError(
+                f"'{run_dir}' is not a trained run: it has no checkpoints/step-* folder. Give the folder a `gan run` "
+                "wrote (its --output), or a checkpoint folder with --checkpoint."
+            )
+        checkpoint_path, state, meta, damaged = checkpoint.newest_valid(run_dir, "read")
+        if damaged:
+            why = f"the newest valid one; {len(damaged)} newer checkpoint(s) skipped: " + " ".join(damaged)
+        else:
+            why = "the newest"
     else:
+        if not checkpoint_path.is_dir():
+            raise UserError(f"--checkpoint '{checkpoint_path}' is not a folder; give a RUN/checkpoints/step-NNNNNN folder.")
         state, meta = checkpoint.load(checkpoint_path)
+        why = "given by --checkpoint"
+    if not quiet and is_first_process():
+        print(f"using checkpoint {checkpoint_path} ({why})", file=sys.stderr)
     config_dict = meta["config"]
     config_dict["train"]["tensorboard"] = False
     config_dict["train"]["progress"] = False
@@ -35,6 +54,7 @@ def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None =
     trainer.setup()
     trainer.load_state_dict(state)
     trainer.step = int(meta["step"])
+    trainer.checkpoint_path = checkpoint_path
     return trainer
 
 

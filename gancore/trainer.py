@@ -7,10 +7,8 @@ owns its networks and what one step does.
 
 from __future__ import annotations
 
-import json
 import math
 import random
-import shutil
 import signal
 import sys
 import time
@@ -28,11 +26,12 @@ from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
 from .errors import UserError
+from .launch import is_first_process
 from .metrics import EvalContext, build_metrics, evaluate
 from .plugins import PluginHost
+from .rundir import RUN_MARKERS, RunLock, check_run_dir, clear_run, json_record, truncate_metrics  # noqa: F401
 from .visual import save_rows, save_samples
 
-RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.jsonl")
 POINT_PLOT_SAMPLES = 2500
 REFERENCE_SAMPLES = 10_000  # real samples kept in memory for metrics when the data streams from disk
 EVAL_SEED = 12345
@@ -46,7 +45,11 @@ class Interrupted(Exception):
         super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint {folder}; continue with --resume")
 
 
-class NonFiniteLoss(UserError):
+class RunStopped(UserError):
+    """A run ended by an error whose message already says which checkpoint is the newest."""
+
+
+class NonFiniteLoss(RunStopped):
     pass
 
 
@@ -54,39 +57,16 @@ def default_run_dir(config: RunConfig) -> Path:
     return Path(config.output_dir or f"runs/{config.algorithm.name}-{config.data.name}")
 
 
-def check_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> list[str]:
-    """Refuse to clobber an existing run unless asked; returns what is there."""
-    existing = [m for m in RUN_MARKERS if (run_dir / m).exists()]
-    if resume:
-        if not checkpoint.list_checkpoints(run_dir):
-            raise UserError(f"--resume: '{run_dir}' has no checkpoints to resume from. Run without --resume to start it.")
-        return []
-    if existing and not overwrite:
-        raise UserError(
-            f"'{run_dir}' already holds a run ({', '.join(existing)}). Pass --resume to continue it, "
-            "--overwrite to replace it, or --output to choose another folder."
-        )
-    return existing
-
-
-def prepare_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> None:
-    """``check_run_dir``, then ``--overwrite`` clears the old run."""
-    existing = check_run_dir(run_dir, resume=resume, overwrite=overwrite)
-    if existing:
-        for name in (*RUN_MARKERS, "samples", "tensorboard"):
-            target = run_dir / name
-            shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
-
-
 class Trainer:
-    def __init__(self, config: RunConfig, run_dir: Path, host: PluginHost, *, resume: bool = False) -> None:
-        self.config, self.run_dir, self.host, self.resume = config, Path(run_dir), host, resume
+    def __init__(self, config: RunConfig, run_dir: Path, host: PluginHost, *, resume: bool = False, overwrite: bool = False) -> None:
+        self.config, self.run_dir, self.host, self.resume, self.overwrite = config, Path(run_dir), host, resume, overwrite
         self.step = 0
         self.should_stop = False
         self._signal: int | None = None
         self.accelerator = None
         self.algorithm: GANAlgorithm | None = None
         self._last_checkpoint: Path | None = None
+        self._consistent = True  # False while a step is half done: no checkpoint may be taken then
 
     # ------------------------------------------------------------------ setup
 
@@ -109,6 +89,8 @@ class Trainer:
         registry = self.host.registry
         rank, world = self.accelerator.process_index, self.accelerator.num_processes
         data = registry.build(self.config.data, "data")
+        _check_not_empty(data, self.config)
+        length = len(data)
         if isinstance(data, LoaderData):
             # Too big for memory: a DataLoader feeds training; a fixed sample serves plots and metrics.
             self.batches = LoaderBatches(data, cfg.batch_size, cfg.seed, rank, world, self.accelerator.device)
@@ -118,14 +100,14 @@ class Trainer:
             self.data = data.to(self.accelerator.device)
             self.batches = Batches(self.data, cfg.batch_size, cfg.seed, rank, world)
         self.real_cpu = data.tensors["x"]
+        self._data_length = length
         ctx = TrainContext(self.accelerator, registry, self.data, self._next_batch, cfg)
         entry = registry.get("algorithm", self.config.algorithm.name)
         self.algorithm = entry.factory(registry.validate(self.config.algorithm, "algorithm"), ctx)
         # The EMA asks the algorithm for its networks at every update: they may grow or be replaced.
         self.ema = EMA(self.algorithm.ema_modules, cfg.ema_decay, cfg.ema_start) if cfg.ema_decay else None
         self.metrics = build_metrics(registry, self.config.eval.metrics)  # keyed by label, or by name
-        if trackers:
-            self.accelerator.init_trackers("tensorboard")
+        self._trackers = trackers
 
     def _next_batch(self, size: int | None = None, stream: str | None = None) -> dict[str, torch.Tensor]:
         batch = self.batches.next(size, stream)
@@ -136,26 +118,80 @@ class Trainer:
     # ------------------------------------------------------------------- loop
 
     def fit(self) -> str:
+        # One run per folder: an OS lock, held until this process ends (kill -9 included).
+        lock = RunLock(self.run_dir).acquire() if is_first_process() else None
+        try:
+            return self._fit(lock is not None)
+        finally:
+            if lock is not None:
+                lock.release(discard_empty=True)
+
+    def _fit(self, owner: bool) -> str:
+        replaced = check_run_dir(self.run_dir, resume=self.resume, overwrite=self.overwrite) if owner else []
+        self.host.begin_run()
+        # Config, data and algorithm first: an old run is replaced only by one that starts.
         self.setup()
         main = self.accelerator.is_main_process
+        cfg, world = self.config.train, self.accelerator.num_processes
+        if main and cfg.batch_size * world > self._data_length and cfg.steps > self.step:
+            print(f"warning: train.batch_size {cfg.batch_size} (x {world} processes) is larger than the dataset "
+                  f"'{self.config.data.name}' ({self._data_length} samples), so every batch repeats samples", file=sys.stderr)
+        if main:
+            if replaced:
+                clear_run(self.run_dir)
+            stale = checkpoint.remove_temporary(self.run_dir)
+            if stale:
+                print(f"note: removed {len(stale)} temporary checkpoint folder(s) left by a crashed write", file=sys.stderr)
         if self.resume:
             self._restore()
         elif main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+        if self._trackers:
+            # A resumed run rewrites the steps after its checkpoint: TensorBoard drops the old ones.
+            kwargs = {"tensorboard": {"purge_step": self.step + 1}} if self.step else {}
+            self.accelerator.init_trackers("tensorboard", init_kwargs=kwargs)
         self.host.train_start(self)
 
         try:
             status = self._loop()
-        except Exception:
+        except Exception as exc:
             # Any error that ends the run (NaN, compile, a family's bug) is reported to lifecycle hooks.
             self.host.train_end(self, self.step, "failed")
+            self._after_failure(exc)
             raise
         self.host.train_end(self, self.step, status)
         self.accelerator.end_training()
         if self._signal is not None:
             raise Interrupted(self._signal, self.step, self._last_checkpoint)
         return status
+
+    def _after_failure(self, exc: Exception) -> None:
+        """Keep the last consistent state, and say which checkpoint is the newest."""
+        if isinstance(exc, RunStopped):
+            return
+        saved = None
+        if self._consistent and self.accelerator.num_processes == 1 and self.step > _step_of(self._newest()):
+            try:
+                saved = self.save_checkpoint()
+            except Exception:  # noqa: BLE001 - the original error is the one to report
+                saved = None
+        newest = self._newest()
+        if saved is not None:
+            where = f"a checkpoint of the last complete step was written, {saved}; continue with --resume once the cause is fixed"
+        elif newest is not None:
+            where = f"the newest checkpoint is {newest}; continue from it with --resume once the cause is fixed"
+        else:
+            where = "no checkpoint had been written yet"
+        if isinstance(exc, OSError):
+            raise RunStopped(f"the run stopped at step {self.step}: {_os_error(exc)}; {where}.") from None
+        if isinstance(exc, UserError):
+            raise RunStopped(f"{str(exc).rstrip('.')}. The run stopped at step {self.step}; {where}.") from None
+        print(f"error: the run failed at step {self.step} ({type(exc).__name__}); {where}.", file=sys.stderr)
+
+    def _newest(self) -> Path | None:
+        kept = checkpoint.list_checkpoints(self.run_dir)
+        return kept[-1] if kept else None
 
     def _loop(self) -> str:
         cfg = self.config.train
@@ -167,10 +203,12 @@ class Trainer:
         with self._signals():
             while self.step < cfg.steps:
                 # One step of the family's own procedure.
+                self._consistent = False
                 logs = self._train_step()
                 self.step += 1
                 if self.ema is not None:
                     self.ema.update(self.step)
+                self._consistent = True
                 for key, value in logs.items():
                     sums[key] = sums.get(key, 0.0) + (value.detach().float() if torch.is_tensor(value) else float(value))
                 count += 1
@@ -183,6 +221,8 @@ class Trainer:
                     means = self._flush(sums, count, time.perf_counter() - tick, progress)
                     sums, count, tick = {}, 0, time.perf_counter()
                     self._guard(means)
+                if boundary:
+                    self._guard_weights()  # the losses were computed before the last update; the weights after it
                 if cfg.sample_every and self.step % cfg.sample_every == 0:
                     self.write_samples()
                 if cfg.eval_every and self.step % cfg.eval_every == 0:
@@ -216,10 +256,10 @@ class Trainer:
 
             if not isinstance(exc, TorchDynamoException):
                 raise
-            kept = checkpoint.list_checkpoints(self.run_dir)
-            where = f"the newest checkpoint, {kept[-1]}, is untouched" if kept else "no checkpoint had been written yet"
+            newest = self._newest()
+            where = f"the newest checkpoint, {newest}, is untouched" if newest else "no checkpoint had been written yet"
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(
+            raise RunStopped(
                 f"train.compile: torch.compile failed in step {self.step + 1} ({type(exc).__name__}: {first}); {where}. "
                 "Run again with --set train.compile=false, or fix what it needs (a C++ compiler for CPU kernels, Triton for GPUs)."
             ) from None
@@ -255,12 +295,20 @@ class Trainer:
 
     def _guard(self, means: dict[str, float]) -> None:
         bad = [k for k, v in means.items() if not math.isfinite(v)]
-        if not bad:
-            return
-        kept = checkpoint.list_checkpoints(self.run_dir)
-        where = f"the last good checkpoint, {kept[-1]}, is kept" if kept else "no checkpoint had been written yet"
+        if bad:
+            self._stop_nonfinite(f"{', '.join(bad)} became NaN or Inf by step {self.step}")
+
+    def _guard_weights(self) -> None:
+        bad = checkpoint.nonfinite({"algorithm": self.algorithm.state_dict(), "ema": self.ema.state_dict() if self.ema else None})
+        if bad:
+            self._stop_nonfinite(f"the weights became NaN or Inf by step {self.step} ({', '.join(bad)})")
+
+    def _stop_nonfinite(self, what: str) -> None:
+        # Every checkpoint is checked before it is written, so the newest one on disk is finite.
+        newest = self._newest()
+        where = f"the last good checkpoint, {newest}, is kept" if newest else "no checkpoint had been written yet"
         raise NonFiniteLoss(
-            f"{', '.join(bad)} became NaN or Inf by step {self.step}, so training stopped without saving these weights; "
+            f"{what}, so training stopped without saving these weights; "
             f"{where}. Lower the learning rates, try another loss or spectral norm, then --resume or start again."
         )
 
@@ -269,9 +317,9 @@ class Trainer:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with open(self.run_dir / "metrics.jsonl", "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+            fh.write(json_record(record) + "\n")
         if self.accelerator.trackers:
-            self.accelerator.log({k: v for k, v in record.items() if k != "step"}, step=record["step"])
+            self.accelerator.log({k: v for k, v in record.items() if k != "step" and isinstance(v, (int, float)) and math.isfinite(v)}, step=record["step"])
 
     # ------------------------------------------------- samples and evaluation
 
@@ -326,7 +374,17 @@ class Trainer:
         if self.accelerator.is_main_process:
             folder = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
             meta = {"step": self.step, "num_processes": self.accelerator.num_processes, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host)}
-            checkpoint.save(folder, {**self.state_dict(), "rng": rng}, meta)
+            try:
+                checkpoint.save(folder, {**self.state_dict(), "rng": rng}, meta, finite=("algorithm", "ema"))
+            except checkpoint.NonFiniteState as exc:
+                self._stop_nonfinite(f"the weights became NaN or Inf by step {self.step} ({', '.join(exc.paths)})")
+            except OSError as exc:
+                newest = self._newest()
+                kept = f"the earlier checkpoints are intact (newest: {newest})" if newest else "no earlier checkpoint exists"
+                raise RunStopped(
+                    f"could not write checkpoint {folder}: {_os_error(exc)}. Its temporary files were removed and {kept}. "
+                    "Free some space (or lower train.keep_checkpoints), then continue with --resume."
+                ) from None
             checkpoint.prune(self.run_dir, self.config.train.keep_checkpoints)
         self.accelerator.wait_for_everyone()
         return folder
@@ -339,7 +397,7 @@ class Trainer:
         return gather_object([_rng_state()])
 
     def _restore(self) -> None:
-        folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir)
+        folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir, "resume")
         for text in warnings:
             print(f"warning: skipped a damaged checkpoint: {text}", file=sys.stderr)
         if meta.get("num_processes", 1) != self.accelerator.num_processes:
@@ -355,6 +413,9 @@ class Trainer:
         self.load_state_dict(state)
         self.step = int(meta["step"])
         if self.accelerator.is_main_process:
+            dropped = truncate_metrics(self.run_dir, self.step)
+            if dropped:
+                print(f"note: resuming from {folder.name}: dropped {dropped} metrics.jsonl record(s) of later steps", file=sys.stderr)
             (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -388,6 +449,31 @@ class Trainer:
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
+
+def _check_not_empty(data, config: RunConfig) -> None:
+    streams = getattr(data, "streams", None) or {"x": ["x"]}
+    tensors = getattr(data, "tensors", None)
+    sizes = {name: len(tensors[keys[0]]) for name, keys in streams.items()} if tensors is not None else {"x": len(data)}
+    if isinstance(data, LoaderData):
+        sizes["x"] = len(data)
+    empty = [name for name, size in sizes.items() if size == 0]
+    if empty:
+        options = ", ".join(f"{k}={v!r}" for k, v in config.data.options.items() if v not in (None, False, [], {}))
+        which = "" if empty == ["x"] else f" (stream {', '.join(empty)})"
+        raise UserError(
+            f"dataset '{config.data.name}' has no samples{which} with these options ({options or 'defaults'}): "
+            "a filter such as data.classes left nothing; widen it."
+        )
+
+
+def _step_of(folder: Path | None) -> int:
+    return int(folder.name[5:]) if folder is not None else -1
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"
 
 
 def _rng_state() -> dict[str, Any]:

@@ -251,7 +251,15 @@ class LoaderBatches:
             return self.extra.next(size, stream)
         if self._iterator is None or size != self._size:
             self._start(size)
-        batch = next(self._iterator)
+        try:
+            batch = next(self._iterator)
+        except Exception as exc:
+            from ..errors import UserError
+
+            # A UserError in a worker (a bad file) comes back with the worker's traceback in its text.
+            if isinstance(exc, UserError) or "UserError: " in str(exc):
+                raise UserError(str(exc).rsplit("UserError: ", 1)[-1].strip()) from None
+            raise
         self.position += size * self.world_size
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
 

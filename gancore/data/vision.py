@@ -36,16 +36,54 @@ class CelebAConfig(VisionConfig):
 class ImageFolderConfig(ImageOptions):
     root: str = Field(description="a folder of images, or of class sub-folders of images (torchvision ImageFolder layout)")
     image_size: int | None = Field(None, ge=4, description="resize (after a centre crop to a square); null keeps the size of the files, which must then agree")
+    skip_bad_files: bool = Field(False, description="leave out files that do not load as images (each is decoded once at the start, and a warning counts them); off: the first one is an error naming it")
 
 
 def _open(cls, config: VisionConfig, expected: str, **kwargs):
-    """Instantiate a torchvision dataset, turning its 'not found' into a UserError naming the place."""
+    """Instantiate a torchvision dataset, turning its 'not found' into a UserError naming the place,
+    and files that are there but unreadable into one naming the file."""
     root = Path(config.root).expanduser()
     try:
         return cls(str(root), download=config.download, **kwargs)
-    except (RuntimeError, FileNotFoundError, OSError) as exc:
-        hint = "set download: true to fetch it" if not config.download else "the download failed (is there a network connection?)"
-        raise UserError(f"{cls.__name__} files not found under '{root}' (expected {expected}); {hint}, or point root at a copy. ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - torchvision raises anything from garbage files (pickle, asserts...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, (RuntimeError, FileNotFoundError)) and ("not found" in first.lower() or isinstance(exc, FileNotFoundError)):
+            hint = "set download: true to fetch it" if not config.download else "the download failed (is there a network connection?)"
+            raise UserError(f"{cls.__name__} files not found under '{root}' (expected {expected}); {hint}, or point root at a copy. ({first})") from None
+        bad = _damaged_file(cls, root)
+        what = f"'{bad}' is damaged or not a {cls.__name__} file" if bad else f"the {cls.__name__} files under '{root}' could not be read"
+        raise UserError(
+            f"{what} ({type(exc).__name__}: {first}). Delete it and fetch a fresh copy (download: true), or point root at a good copy."
+        ) from None
+
+
+def _damaged_file(cls, root: Path) -> Path | None:
+    """The first dataset file under ``root`` that does not parse (MNIST idx files, CIFAR batches, SVHN .mat)."""
+    import pickle
+
+    candidates = sorted(p for p in root.rglob("*") if p.is_file())
+    for path in candidates:
+        try:
+            if "ubyte" in path.name and not path.name.endswith((".gz", ".zip")):
+                data = path.read_bytes()
+                dims = data[3] if len(data) >= 4 else 0
+                if len(data) < 4 + 4 * dims or data[:2] != b"\0\0" or data[2] != 8:
+                    return path
+                shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
+                if len(data) != 4 + 4 * dims + int(np.prod(shape)):
+                    return path
+            elif path.parent.name.startswith("cifar") and (path.name.startswith("data_batch") or path.name == "test_batch"):
+                with open(path, "rb") as fh:
+                    entry = pickle.load(fh, encoding="latin1")  # the CIFAR format is pickled numpy arrays
+                if not isinstance(entry, dict) or "data" not in entry:
+                    return path
+            elif path.suffix == ".mat":
+                import scipy.io
+
+                scipy.io.loadmat(str(path))
+        except Exception:  # noqa: BLE001
+            return path
+    return None
 
 
 def _presence_only(cls):
@@ -109,7 +147,7 @@ def celeba(config: CelebAConfig):
     ds = _open(cls, config, "celeba/img_align_celeba/*.jpg and the celeba/*.txt lists", split=config.split, target_type=[])
     folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
     files = [folder / name for name in ds.filename]
-    return from_reader(lambda i: (_read_image(files[i], config.image_size), None), len(files), config)
+    return from_reader(lambda i: (_read_image(files[i], config.image_size, "delete it or fetch it again"), None), len(files), config)
 
 
 def image_folder(config: ImageFolderConfig):
@@ -123,6 +161,10 @@ def image_folder(config: ImageFolderConfig):
         files = [(f, None) for f in sorted(root.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise UserError(f"image-folder: no images ({', '.join(sorted(IMAGE_SUFFIXES))}) found under '{root}'")
+    if config.skip_bad_files:
+        files = _loadable(files, root)
+    if config.image_size is None:
+        _same_size(files)
     info: dict = {"num_classes": len(classes)} if classes else {}
     palette = _shared_palette(files[0][0])
     if palette is not None and config.quantize is None:
@@ -131,13 +173,59 @@ def image_folder(config: ImageFolderConfig):
     return from_reader(lambda i: (_read_image(files[i][0], config.image_size), files[i][1]), len(files), config, info)
 
 
-def _read_image(path: Path, size: int | None) -> torch.Tensor:
+SKIP_HINT = "delete it, or set data.skip_bad_files=true to leave out files that do not load"
+
+
+def _loadable(files: list, root: Path) -> list:
+    """``files`` without those that do not decode (``skip_bad_files``); a warning counts them."""
+    import sys
+
+    good, bad = [], []
+    for item in files:
+        try:
+            _read_image(item[0], None)
+            good.append(item)
+        except UserError:
+            bad.append(item[0])
+    if bad:
+        shown = ", ".join(f"'{p}'" for p in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        print(f"warning: image-folder: skipped {len(bad)} file(s) that do not load as images: {shown}", file=sys.stderr)
+    if not good:
+        raise UserError(f"image-folder: none of the {len(files)} files under '{root}' loads as an image")
+    return good
+
+
+def _same_size(files: list) -> None:
+    """With no image_size every image must have the first one's size; read from the headers only."""
+    from PIL import Image
+
+    first = None
+    for path, _ in files:
+        try:
+            with Image.open(path) as image:
+                size = image.size
+        except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for a bad file
+            raise UserError(f"image-folder: cannot read '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image. {SKIP_HINT[0].upper()}{SKIP_HINT[1:]}.") from None
+        if first is None:
+            first = (path, size)
+        elif size != first[1]:
+            raise UserError(
+                f"image-folder: the images differ in size ('{first[0]}' is {first[1][0]}x{first[1][1]}, '{path}' is "
+                f"{size[0]}x{size[1]}) and data.image_size is not set; set it (e.g. --set data.image_size={min(first[1])}) "
+                "to crop and resize them all to one square size."
+            )
+
+
+def _read_image(path: Path, size: int | None, hint: str = SKIP_HINT) -> torch.Tensor:
     from PIL import Image
     from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
-    with Image.open(path) as image:
-        image = image.convert("RGB" if image.mode not in ("L", "1", "I;16") else "L")
-        x = pil_to_tensor(image)
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB" if image.mode not in ("L", "1", "I;16") else "L")
+            x = pil_to_tensor(image)
+    except Exception as exc:  # noqa: BLE001 - PIL raises OSError, SyntaxError, ValueError... for a bad file
+        raise UserError(f"image-folder: cannot read '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image. {hint[0].upper()}{hint[1:]}.") from None
     if size:
         side = min(x.shape[-2:])
         x = resize(center_crop(x, [side, side]), [size, size], antialias=True)
