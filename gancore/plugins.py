@@ -27,7 +27,7 @@ from . import hookspecs
 from .errors import UserError
 from .registry import PLURALS, DuplicateEntryError, Registry
 
-BUILTIN_PLUGINS = ("gancore.builtin.gan", "gancore.builtin.datasets", "gancore.builtin.metrics")
+BUILTIN_PLUGINS = ("gancore.builtin.gan", "gancore.builtin.datasets", "gancore.builtin.metrics", "gancore.builtin.tools")
 REGISTRY_HOOKS = {f"gan_register_{plural}": kind for kind, plural in PLURALS.items()}
 
 
