@@ -24,6 +24,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .api import check_plugin_api
 from .errors import UserError
 from .registry import PLURALS, DuplicateEntryError, Registry
 
@@ -125,6 +126,7 @@ class PluginHost:
         # pluggy does not guard ep.load(); a broken plugin must not stop the others.
         try:
             module = load()
+            check_plugin_api(module)  # a plugin written for another plugin API is listed, not loaded
             self.pm.register(module, name=name)
             self.pm.check_pending()
         except Exception as exc:  # noqa: BLE001 - any failure of third-party code is recorded
