@@ -66,8 +66,11 @@ class ClassifierBase(GANAlgorithm):
         self.num_classes = labelled_classes(ctx, type(self).name)
         classifier = ctx.build_model(cfg.discriminator, "algorithm.discriminator", data_shape=ctx.data.sample_shape, out_features=self.num_classes)
         if isinstance(classifier, ImprovedGANDiscriminator) and cfg.init_samples:
-            # The first images of the training split, in their stored order: the same init on every run and process.
-            classifier.init_from_data(ctx.data.tensors["x"][: cfg.init_samples].float().cpu())
+            # A random subset (seeded by train.seed: the same on every process and rerun), never the first images:
+            # datasets stored class by class (mnist5k) would set every unit's scale from one or two classes only.
+            x = ctx.data.tensors["x"]
+            pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(ctx.train.seed))[: cfg.init_samples]
+            classifier.init_from_data(x[pick.to(x.device)].float().cpu())
         return classifier
 
     def adam(self, module: nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
