@@ -67,15 +67,20 @@ def fresh_host(monkeypatch):
 
 @pytest.fixture
 def gan():
-    """Invoke the ``gan`` CLI in-process: ``gan("run", "--plugin", "gan", ...)``; returns click's ``Result``."""
+    """Invoke the ``gan`` CLI in-process: ``gan("run", "--plugin", "gan", ...)``; returns click's ``Result``.
+
+    As the real ``gan`` does, it has the commands plugins add (``gan_register_commands``) of the
+    plugins loaded when it is invoked, inline ones included."""
     from click.testing import CliRunner
 
-    from .cli import cli
+    from .cli import GanGroup, cli
 
     runner = CliRunner()
 
     def invoke(*args: Any):
-        return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        group = GanGroup(name="gan", commands=dict(cli.commands), params=list(cli.params), help=cli.help)
+        plugins.get_host().register_commands(group)
+        return runner.invoke(group, [str(a) for a in args], catch_exceptions=False)
 
     return invoke
 
