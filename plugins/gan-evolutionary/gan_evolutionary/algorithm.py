@@ -128,15 +128,17 @@ class EvolutionaryGAN(GANAlgorithm):
 
     @torch.no_grad()
     def parent_samples(self, count: int) -> torch.Tensor:
-        """``count`` samples in training mode, an equal share (±1) from each parent."""
-        shares = [count // self.config.parents + (i < count % self.config.parents) for i in range(self.config.parents)]
+        """``count`` samples in training mode, an equal share (±1) from each parent, in random order."""
+        mu = self.config.parents
+        if mu == 1:  # the live generator already holds the parent (restored at the last selection)
+            return self.generator(self.noise(count, self.config.latent_dim))
         samples = []
-        for parent, share in zip(self.parents, shares):
-            # With one parent the live generator already holds it (restored at the last selection).
-            if self.config.parents > 1:
-                self.ctx.restore(self.generator, parent["generator"])
-            samples.append(self.generator(self.noise(share, self.config.latent_dim)))
-        return torch.cat(samples)
+        for i, parent in enumerate(self.parents):
+            self.ctx.restore(self.generator, parent["generator"])
+            samples.append(self.generator(self.noise(count // mu + (i < count % mu), self.config.latent_dim)))
+        # Shuffled, so that every discriminator step sees every parent (as the reference shuffles its survivors' samples).
+        samples = torch.cat(samples)
+        return samples[torch.randperm(count, device=samples.device)]
 
     def make_child(self, parent: int, mutation: int, z: torch.Tensor, real_logits: torch.Tensor | None = None) -> Child:
         """Parent ``parent`` after one Adam step on mutation ``mutation``'s generator loss at latents ``z``."""

@@ -10,6 +10,10 @@ from .algorithm import EvolutionaryGAN
 from .config import EGAN_DEFAULTS, EGANConfig
 from .plot import PREFIX, add_commands, plot_mutation_shares
 
+# Written for gancore's plugin API 2: ctx.snapshot/restore, an EMA that follows the live generator,
+# checkpoints of lists and dicts, and the loss contract (generator_loss(fake, real), requires/provides).
+gancore_api = 2
+
 
 @hookimpl
 def gan_register_algorithms(register):

@@ -99,3 +99,34 @@ def test_the_ema_follows_the_selected_child(make_trainer, tiny_ring):
     decay = min(0.5, 2 / 11)  # gancore's EMA warm-up at its first update
     for key, value in trainer.ema.shadow["generator"].items():
         assert torch.allclose(value, shadow[key] + (1 - decay) * (live[key] - shadow[key]), atol=1e-6), key
+
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_every_discriminator_step_sees_samples_of_every_parent(make_trainer, tiny_ring):
+    trainer = make_trainer(tiny_ring, ("algorithm.parents=2", "algorithm.d_steps=2"))
+    algorithm = trainer.algorithm
+    # Two parents that are easy to tell apart: every sample of parent 0 is (-50, -50), of parent 1 (50, 50).
+    last = max(int(k.split(".")[1]) for k in algorithm.parents[0]["generator"])  # the output layer
+    for parent, value in zip(algorithm.parents, (-50.0, 50.0)):
+        parent["generator"][f"net.{last}.weight"].zero_()
+        parent["generator"][f"net.{last}.bias"].fill_(value)
+    seen = []
+    plain = algorithm.ctx.unwrap(algorithm.discriminator)
+    handle = plain.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach().clone()))
+
+    def stop(*args, **kwargs):  # the discriminator steps are done: no children needed
+        raise _Stop
+
+    algorithm.make_child = stop
+    with pytest.raises(_Stop):
+        algorithm.train_step(next(trainer.batches), 1)
+    handle.remove()
+    fakes = seen[1::2]  # each discriminator step scores the real batch, then the fake one
+    assert len(fakes) == 2 and all(f.abs().eq(50).all() for f in fakes)
+    signs = [torch.sign(f[:, 0]) for f in fakes]
+    assert all((s < 0).any() and (s > 0).any() for s in signs), "both parents in every step"
+    assert int(sum((s > 0).sum() for s in signs)) == 32, "an equal share of each parent over the steps"
