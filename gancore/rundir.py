@@ -87,6 +87,8 @@ class RunLock:
         left nothing in it (a run that failed before writing anything)."""
         if self.fd is None:
             return
+        # Unlock explicitly: forked children (DataLoader workers) share the open file and would keep it.
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
         if discard_empty and self.created_folder and [p.name for p in self.run_dir.iterdir()] == [LOCK]:
             self.path.unlink(missing_ok=True)
             os.close(self.fd)

@@ -301,7 +301,7 @@ class Trainer:
     def _guard_weights(self) -> None:
         bad = checkpoint.nonfinite({"algorithm": self.algorithm.state_dict(), "ema": self.ema.state_dict() if self.ema else None})
         if bad:
-            self._stop_nonfinite(f"the weights became NaN or Inf by step {self.step} ({', '.join(bad)})")
+            self._stop_nonfinite(f"the weights or optimizer state became NaN or Inf by step {self.step} ({', '.join(bad)})")
 
     def _stop_nonfinite(self, what: str) -> None:
         # Every checkpoint is checked before it is written, so the newest one on disk is finite.
@@ -377,7 +377,7 @@ class Trainer:
             try:
                 checkpoint.save(folder, {**self.state_dict(), "rng": rng}, meta, finite=("algorithm", "ema"))
             except checkpoint.NonFiniteState as exc:
-                self._stop_nonfinite(f"the weights became NaN or Inf by step {self.step} ({', '.join(exc.paths)})")
+                self._stop_nonfinite(f"the weights or optimizer state became NaN or Inf by step {self.step} ({', '.join(exc.paths)})")
             except OSError as exc:
                 newest = self._newest()
                 kept = f"the earlier checkpoints are intact (newest: {newest})" if newest else "no earlier checkpoint exists"
