@@ -9,7 +9,12 @@ A plugin is a module (usually ``<package>.plugin``) with functions decorated by
 
 An implementation may take fewer arguments than its spec, so a spec can gain
 arguments later without breaking plugins. Registry hooks get a ``register``
-callback and return nothing.
+callback and return nothing. The plugin module says which version of this
+contract it was written for with ``gancore_api = N`` (``gancore.PLUGIN_API``).
+
+The guide that walks through writing each part of a plugin, with code that is
+tested, is ``docs/writing-plugins.md``; ``gan new-plugin NAME`` writes a
+working plugin distribution to start from.
 """
 
 from __future__ import annotations
@@ -63,6 +68,9 @@ def gan_register_models(register: Callable[[Model], None]) -> None:
 
     The factory is called as ``factory(config, **kwargs)`` where the algorithm
     passes shapes, e.g. ``data_shape=(1, 28, 28), latent_dim=64``.
+    ``ctx.build_generator`` passes ``data_shape``, ``latent_dim`` and ``is_image``;
+    ``ctx.build_discriminator`` passes ``data_shape`` and ``out_features=1``. Take
+    ``**_`` too, so that a shape added later does not break the builder.
 
     Example::
 
@@ -176,7 +184,8 @@ def gan_register_commands(cli: click.Group) -> None:
 
 
 # --------------------------------------------------------------------------
-# Lifecycle hooks: called by the trainer, on every process.
+# Lifecycle hooks: called by the trainer, on every process, for every run of
+# every family (check ``trainer.config.plugin`` to follow one family only).
 # --------------------------------------------------------------------------
 
 
