@@ -58,6 +58,7 @@ class ProgressiveGAN(GANAlgorithm):
             )
         self.schedule = Schedule(first_stage, last_stage, config.fade_in_images, config.stabilize_images)
         self.images_shown = 0  # real images shown to the discriminator, by all processes: the schedule's clock
+        self.trained_images = 0  # the clock at the start of the last step: where the networks were last trained
         self.phase = 0  # the schedule phase of the last step (for reset_optimizer_on_growth)
         generator = ProgressiveGenerator(config.network, image_channels, last_stage, config.latent_dim)
         discriminator = ProgressiveDiscriminator(config.network, image_channels, last_stage)
@@ -89,6 +90,11 @@ class ProgressiveGAN(GANAlgorithm):
         """Where the schedule is now: the stage, α and resolution of the next step."""
         return self.schedule.at(self.images_shown)
 
+    def sampling_point(self) -> Point:
+        """The stage and α the networks were last trained at: samples, previews and metrics use it (after the
+        last step of a stage it is that stage, not the next one's fade-in at α = 0, which looks the same, upsampled)."""
+        return self.schedule.at(self.trained_images)
+
     def batch_size(self, step: int) -> int | None:
         return self.config.batch_sizes.get(self.point().resolution)
 
@@ -108,7 +114,7 @@ class ProgressiveGAN(GANAlgorithm):
         if cfg.reset_optimizer_on_growth and point.phase != self.phase:
             for optimizer in (self.opt_g, self.opt_d):
                 optimizer.state.clear()
-        self.phase = point.phase
+        self.phase, self.trained_images = point.phase, self.images_shown
         n = batch["x"].shape[0]
         world = self.ctx.accelerator.num_processes
 
@@ -157,7 +163,7 @@ class ProgressiveGAN(GANAlgorithm):
     @torch.no_grad()
     def sample_native(self, n: int, *, seed: int | None = None) -> torch.Tensor:
         """``n`` images at the current stage's own resolution, in [-1, 1]."""
-        point = self.point()
+        point = self.sampling_point()
         with self.ctx.evaluating(self.generator) as generator:
             images = generator(self.noise(n, self.config.latent_dim, seed), point.stage, self._alpha(point))
         return images.float().clamp(-1, 1)
@@ -179,11 +185,21 @@ class ProgressiveGAN(GANAlgorithm):
     # ---------------------------------------------------------- checkpoints
 
     def state_dict(self):
-        return {**super().state_dict(), "images_shown": self.images_shown, "phase": self.phase}
+        return {**super().state_dict(), "images_shown": self.images_shown, "trained_images": self.trained_images, "phase": self.phase}
 
     def load_state_dict(self, state):
         super().load_state_dict(state)
         self.images_shown, self.phase = int(state["images_shown"]), int(state["phase"])
+        self.trained_images = int(state["trained_images"]) if "trained_images" in state else self._replay_last_step_start()
+
+    def _replay_last_step_start(self) -> int:
+        """The clock at the start of the last step, replayed from 0 (checkpoints of 0.1.0 before it was saved)."""
+        shown = last = 0
+        per_step = self.config.d_steps * self.ctx.accelerator.num_processes
+        while shown < self.images_shown:
+            last = shown
+            shown += per_step * self.config.batch_sizes.get(self.schedule.at(shown).resolution, self.ctx.train.batch_size)
+        return last
 
 
 def _allow_unused_parameters(accelerator) -> None:

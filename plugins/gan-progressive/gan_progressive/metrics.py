@@ -59,7 +59,7 @@ class StageSWD:
         if not hasattr(algorithm, "sample_native"):
             raise UserError("metric 'stage-swd' scores a progressive GAN's current stage; use 'swd' for other algorithms")
         cfg = self.config
-        side = algorithm.point().resolution
+        side = algorithm.sampling_point().resolution
         split = reference_tensors(cfg.reference, self._reference)
         real = ctx.real_all(cfg.num_samples, split=split)
         # The same chunked, seeded sampling as ctx.generate_all, of the native images.

@@ -97,3 +97,20 @@ def test_mid_fade_checkpoint_holds_the_image_counter(make_trainer, tiny_digits):
     other = make_trainer(tiny_digits).algorithm
     other.load_state_dict(state)
     assert other.point() == point
+
+
+def test_after_a_stage_ends_samples_show_that_stage_not_the_next_fade_in(make_trainer, tiny_digits):
+    trainer = make_trainer(tiny_digits)
+    alg = trainer.algorithm
+    for step in range(1, 5):  # the whole 4x4 stage
+        alg.train_step(trainer._next_batch(size=16), step)
+    assert (alg.point().stage, alg.point().alpha) == (1, 0.0), "the next step starts the 8x8 fade-in"
+    assert alg.sampling_point().stage == 0 and alg.sample_native(2, seed=0).shape[-1] == 4
+    assert all(r.shape[-1] == 4 for r in alg.preview(4, seed=0))
+    # a checkpoint without the saved clock (0.1.0 before it was saved) replays it
+    state = alg.state_dict()
+    assert state["trained_images"] == 48
+    del state["trained_images"]
+    other = make_trainer(tiny_digits).algorithm
+    other.load_state_dict(state)
+    assert other.trained_images == 48 and other.sampling_point() == alg.sampling_point()

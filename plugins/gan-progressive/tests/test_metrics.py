@@ -45,7 +45,7 @@ def test_stage_swd_ranks_a_closer_distribution_lower():
 
 
 def test_gan_eval_scores_the_current_stage(gan, write_config, tiny_digits, tmp_path):
-    tiny_digits["train"].update(steps=3, checkpoint_every=0)  # still the 4x4 stage (it ends after 4 steps of 16)
+    tiny_digits["train"].update(steps=4, checkpoint_every=0)  # the last step of the 4x4 stage
     out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
     assert out.exit_code == 0, out.output
     metrics = ["{name: stage-swd, num_samples: 64, patches_per_image: 8, directions: 16, repeats: 1}",
@@ -53,7 +53,7 @@ def test_gan_eval_scores_the_current_stage(gan, write_config, tiny_digits, tmp_p
                "{name: ms-ssim, num_samples: 64}"]  # fmt: skip
     out = gan("eval", tmp_path / "r", "--json", *[x for m in metrics for x in ("--metric", m)])
     assert out.exit_code == 0, out.output
-    result = json.loads(out.output)["metrics"]
+    result = json.loads(out.stdout)["metrics"]
     assert result["stage-swd/resolution"] == 4 and set(result) >= {"stage-swd/4", "stage-swd/avg", "swd/8", "ms-ssim/ms_ssim"}
     assert "stage-swd/8" not in result, "the 4x4 stage is scored at 4x4"
 
