@@ -93,7 +93,8 @@ def test_growth_keeps_old_weights_and_adam_moments_and_leaves_inactive_layers_un
         assert state["step"].item() == steps + 1, f"{k}: Adam's step count restarted at growth"
         # the second moment went on from its old value: v' = β2 v + (1 − β2) g²
         assert torch.allclose(state["exp_avg_sq"], beta2 * exp_avg_sq + (1 - beta2) * p.grad**2, rtol=1e-5, atol=1e-12), k
-        assert not torch.equal(p, weight) or k.startswith("to_rgb.0."), f"{k} was not trained after growth"
+        # the old weights are kept: one Adam step from them (|Δ| ≈ lr), not a re-initialisation (N(0, 1))
+        assert (p - weight).abs().max() <= 10 * opt_g.param_groups[0]["lr"], f"{k} was not kept across the growth"
     for k in inactive:  # the new layers joined: gradients and fresh moments
         assert params[k].grad is not None and opt_g.state[params[k]]["step"].item() == 1
 
