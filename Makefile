@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench dist clean
 
 install: $(VENV)/.installed
 
@@ -27,5 +27,12 @@ bench: install
 	$(PY) benchmarks/ring.py
 	$(PY) benchmarks/overhead.py
 
+# A wheel and an sdist of gancore and of every plugin, into dist/ (offline: the venv's setuptools builds them).
+# Before the packages are on an index: pip install --find-links dist gan-bgan (gancore comes from dist/ too).
+dist: install
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist . $(foreach p,$(PLUGINS),&& $(PY) -m build --no-isolation --outdir dist $(dir $(p)))
+	@ls dist
+
 clean:
-	rm -rf $(VENV) runs benchmarks/_work
+	rm -rf $(VENV) runs benchmarks/_work dist
