@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 QUIET = ["train.progress=false", "train.tensorboard=false", "train.sample_every=6", "train.checkpoint_every=0", "train.log_every=6"]
@@ -39,3 +40,11 @@ def test_example_runs_12_steps(gan, tmp_path, example):
     assert (tmp_path / "r" / "mutations.png").is_file()
     if example != "egan-mnist5k.yaml":
         assert [r["step"] for r in records if "mode-coverage/modes" in r] == [12]
+    if example == "egan-ring.yaml":  # the trained run serves gan sample and gan eval
+        out = gan("sample", tmp_path / "r", "-n", 10, "-o", tmp_path / "samples.pt")
+        assert out.exit_code == 0, out.output
+        assert torch.load(tmp_path / "samples.pt").shape == (10, 2)
+        out = gan("eval", tmp_path / "r", "--metric", "mode-coverage", "-n", 100, "--json")
+        assert out.exit_code == 0, out.output
+        report, _ = json.JSONDecoder().raw_decode(out.output[out.output.index("{"):])  # stderr notes share the output
+        assert report["metrics"]["mode-coverage/num_modes"] == 8
