@@ -8,6 +8,7 @@ exact, not only present, and looks for the calls in every test of the repository
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 import textwrap
@@ -65,20 +66,23 @@ def test_each_hook_has_an_example_that_is_python_and_implements_it(name):
     assert args == spec[: len(args)], f"{name}'s example takes {args}, the spec {spec}"
 
 
-def _test_files() -> list[Path]:
-    return sorted([*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("plugins/*/tests/**/test_*.py")])
+@functools.cache
+def _exercised() -> dict[str, list[str]]:
+    """Hook name -> test files that implement it (so gancore calls it) or call it directly."""
+    found: dict[str, list[str]] = {name: [] for name in HOOKS}
+    for path in sorted([*ROOT.glob("tests/**/test_*.py"), *ROOT.glob("plugins/*/tests/**/test_*.py")]):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                names.add(node.name)
+            elif isinstance(node, ast.Call):
+                names.add(getattr(node.func, "attr", getattr(node.func, "id", None)))
+        for name in names & set(HOOKS):
+            found[name].append(str(path.relative_to(ROOT)))
+    return found
 
 
 @pytest.mark.parametrize("name", sorted(HOOKS))
 def test_each_hook_is_exercised_by_a_test(name):
     """A test implements it (and so gets called by gancore) or calls it directly."""
-    where = []
-    for path in _test_files():
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            defines = isinstance(node, ast.FunctionDef) and node.name == name
-            calls = isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == name
-            if defines or calls:
-                where.append(path.relative_to(ROOT))
-                break
-    assert where, f"no test implements or calls {name}"
+    assert _exercised()[name], f"no test implements or calls {name}"
