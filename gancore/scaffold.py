@@ -4,7 +4,7 @@ It writes::
 
     NAME/                          (or --dir DIR)
       pyproject.toml               the gancore entry point, gancore as a dependency with the range this core supports
-      README.md  LICENSE
+      README.md  LICENSE  .gitignore
       gan_NAME/__init__.py         the quickstart (module docstring)
       gan_NAME/plugin.py           hookimpls only: what the plugin registers, and gancore_api
       gan_NAME/config.py           the algorithm's options (ModelRef / LossRef fields pick networks and losses)
@@ -121,6 +121,15 @@ packages = ["[[package]]"]
 testpaths = ["tests"]
 addopts = "-ra --import-mode=importlib"
 '''
+
+TEMPLATES[".gitignore"] = """\
+__pycache__/
+*.egg-info/
+build/
+dist/
+runs/
+.pytest_cache/
+"""
 
 TEMPLATES["LICENSE"] = '''\
 MIT License

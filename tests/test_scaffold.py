@@ -35,7 +35,7 @@ def test_new_plugin_writes_a_complete_distribution(gan, tmp_path):
     folder = tmp_path / "rel"
     written = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
     assert written == sorted([
-        "LICENSE", "README.md", "pyproject.toml", "examples/rel-gan-digits.yaml",
+        ".gitignore", "LICENSE", "README.md", "pyproject.toml", "examples/rel-gan-digits.yaml",
         *[f"gan_rel_gan/{m}.py" for m in ("__init__", "plugin", "config", "algorithm", "models")],
         "tests/conftest.py", "tests/test_plugin.py",
     ])
