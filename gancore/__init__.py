@@ -10,6 +10,7 @@ walks through each)::
     from gancore import AdversarialLoss, Regularizer, REAL_LOGITS, REGULARIZER  # the loss contract
     from gancore import TensorData, LoaderData, EvalContext           # datasets and metrics
     from gancore import linear_decay, set_lr, UserError               # schedules, errors users read
+    from gancore import Trainer                                       # what lifecycle hooks are given
 
 Names are imported on first use, so ``import gancore`` (and ``gan --help``)
 does not import torch.
@@ -63,6 +64,7 @@ _EXPORTS = {
     "StrictModel": "registry",
     "linear_decay": "schedules",
     "set_lr": "schedules",
+    "Trainer": "trainer",
 }
 
 __all__ = sorted([*_EXPORTS, "PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "hookimpl", "__version__"])
@@ -88,6 +90,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         StrictModel,
     )
     from .schedules import linear_decay, set_lr
+    from .trainer import Trainer
 
 
 def __getattr__(name: str) -> Any:
