@@ -153,7 +153,8 @@ def run_config_schema(registry: Registry, plugin: str, resolved: RunConfig) -> d
     run_defaults = {key: value.name for key, value in resolved.algorithm if isinstance(value, Ref)}
     run_defaults.update({key: value["name"] for key, value in (resolved.algorithm.model_extra or {}).items() if isinstance(value, dict) and "name" in value})
     chosen_key = builder.entry("algorithm", chosen, defaults=run_defaults)
-    algorithm = {"anyOf": [{"$ref": f"#/$defs/{chosen_key}"}] + [
+    # Inline, so that $defs.AlgorithmRef (the name pydantic gives it) shows the chosen algorithm's options.
+    algorithm = {"anyOf": [copy.deepcopy(builder.defs[chosen_key])] + [
         {"allOf": [{"$ref": f"#/$defs/{builder.entry('algorithm', name)}"}], "required": ["name"]} for name in algorithms if name != chosen
     ], "description": f"the training algorithm and its options: one of {', '.join(algorithms)}"}
 
@@ -169,14 +170,14 @@ def run_config_schema(registry: Registry, plugin: str, resolved: RunConfig) -> d
         "additionalProperties": False,
         "properties": {
             "plugin": {"type": "string", "enum": [plugin], "description": fields["plugin"].description},
-            "algorithm": algorithm,
+            "algorithm": {"$ref": "#/$defs/AlgorithmRef"},
             "data": {**builder.ref("dataset", resolved.data.name), "description": fields["data"].description},
             "train": {**train, "description": fields["train"].description},
             "eval": {**eval_, "description": fields["eval"].description},
             "output_dir": {"type": ["string", "null"], "description": fields["output_dir"].description},
         },
     }
-    doc["$defs"] = dict(sorted(builder.defs.items()))
+    doc["$defs"] = {"AlgorithmRef": algorithm, **dict(sorted(builder.defs.items()))}
     check_refs(doc)
     return doc
 

@@ -94,6 +94,13 @@ def test_the_default_entries_may_omit_their_names_and_others_may_not():
     assert errors("gan", {"algorithm": {"generator": {"hidden_dim": 8}}}) != []  # an MLP option without the MLP's name
 
 
+def test_the_chosen_algorithms_options_are_in_algorithm_ref():
+    schema = schema_for("gan")
+    assert schema["properties"]["algorithm"] == {"$ref": "#/$defs/AlgorithmRef"}
+    chosen = schema["$defs"]["AlgorithmRef"]["anyOf"][0]
+    assert chosen["title"] == "algorithm 'gan'" and "lr_generator" in chosen["properties"]
+
+
 def test_the_chosen_entries_options_are_described():
     schema = schema_for("gan", ("data.name=ring",))
     defs = schema["$defs"]
