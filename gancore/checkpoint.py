@@ -119,7 +119,7 @@ def save(folder: Path, state: dict[str, Any], meta: dict[str, Any], *, finite: t
         _write(tmp / TENSORS, tensors_to_bytes(tensors))
         _write(tmp / STATE, json.dumps(body).encode())
         if folder.exists():
-            shutil.rmtree(folder)
+            _discard(folder)
         os.replace(tmp, folder)
         _fsync_folder(folder.parent)
     except BaseException:
@@ -236,4 +236,12 @@ def newest_valid(run_dir: Path, purpose: str = "resume") -> tuple[Path, dict[str
 
 def prune(run_dir: Path, keep: int) -> None:
     for folder in list_checkpoints(run_dir)[:-keep]:
-        shutil.rmtree(folder, ignore_errors=True)
+        _discard(folder)
+
+
+def _discard(folder: Path) -> None:
+    """Remove a checkpoint so that a kill midway never leaves a half-deleted ``step-*``: it is first
+    renamed to a temporary name (atomic), which ``remove_temporary`` finishes off if need be."""
+    aside = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.old"
+    os.replace(folder, aside)
+    shutil.rmtree(aside, ignore_errors=True)

@@ -23,7 +23,7 @@ from .errors import UserError
 
 LOCK = ".lock"
 RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.jsonl")
-RUN_CONTENTS = (*RUN_MARKERS, "samples", "tensorboard")
+RUN_CONTENTS = (*RUN_MARKERS, "samples", "tensorboard", "run.json")  # run.json: the builtin tools plugin's record
 
 
 def writable_folder(run_dir: Path) -> Path:

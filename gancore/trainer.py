@@ -171,7 +171,7 @@ class Trainer:
         if isinstance(exc, RunStopped):
             return
         saved = None
-        if self._consistent and self.accelerator.num_processes == 1 and self.step > _step_of(self._newest()):
+        if self._consistent and self.accelerator.num_processes == 1 and self.step > max(0, _step_of(self._newest())):
             try:
                 saved = self.save_checkpoint()
             except Exception:  # noqa: BLE001 - the original error is the one to report
