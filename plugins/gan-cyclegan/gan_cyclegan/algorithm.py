@@ -6,8 +6,8 @@ One trainer step is one step of the reference's ``optimize_parameters``:
 1. a batch of A (the trainer's batch, ``x``) and one of B (``ctx.next_batch(stream="b")``,
    ``x_b``), each resized, cropped and flipped on the device (``load_size``, ``crop_size``, ``flip``);
 2. the generators, with both discriminators frozen, minimise
-   w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ·(|F(G(a)) − a|₁ + |G(F(b)) − b|₁)
-   + λ·λ_id·(|G(b) − b|₁ + |F(a) − a|₁);
+   w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ_A·|F(G(a)) − a|₁ + λ_B·|G(F(b)) − b|₁
+   + λ_id·(λ_A·|F(a) − a|₁ + λ_B·|G(b) − b|₁);
 3. each discriminator minimises ℓ_D(real, fake) with its fakes drawn from a pool of
    past fakes (``pool_size``, the reference's 50 with a 50% swap).
 
@@ -113,7 +113,7 @@ class CycleGAN(GANAlgorithm):
     def generator_objective(self, real_a: torch.Tensor, real_b: torch.Tensor):
         """The generators' loss with both discriminators frozen, each of its terms (to log), and the fakes.
 
-        w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ·(|F(G(a)) − a| + |G(F(b)) − b|) + λ·λ_id·(|F(a) − a| + |G(b) − b|)
+        w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ_A·|F(G(a)) − a| + λ_B·|G(F(b)) − b| + λ_id·(λ_A·|F(a) − a| + λ_B·|G(b) − b|)
         """
         cfg = self.config
         fake_b = self.generator_ab(real_a)
@@ -124,13 +124,13 @@ class CycleGAN(GANAlgorithm):
             adversarial_a2b = self.loss.generator_loss(d_b(fake_b))
             adversarial_b2a = self.loss.generator_loss(d_a(fake_a))
         cycle_a, cycle_b = cycle_loss(real_a, reconstructed_a), cycle_loss(real_b, reconstructed_b)
-        total = cfg.generator_adversarial_weight() * (adversarial_a2b + adversarial_b2a) + cfg.cycle_weight * (cycle_a + cycle_b)
+        total = cfg.generator_adversarial_weight() * (adversarial_a2b + adversarial_b2a) + cfg.cycle_weight_a * cycle_a + cfg.cycle_weight_b * cycle_b
         terms = {"adversarial_a2b": adversarial_a2b, "adversarial_b2a": adversarial_b2a, "cycle_a": cycle_a, "cycle_b": cycle_b}
         if cfg.identity_weight > 0:
             # An image already in the target domain should pass unchanged.
             identity_a = cycle_loss(real_a, self.generator_ba(real_a))
             identity_b = cycle_loss(real_b, self.generator_ab(real_b))
-            total = total + cfg.cycle_weight * cfg.identity_weight * (identity_a + identity_b)
+            total = total + cfg.identity_weight * (cfg.cycle_weight_a * identity_a + cfg.cycle_weight_b * identity_b)
             terms.update(identity_a=identity_a, identity_b=identity_b)
         logs = {name: value.detach() for name, value in terms.items()}
         logs["loss_generators"] = total.detach()

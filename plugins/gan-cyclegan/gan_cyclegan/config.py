@@ -26,11 +26,16 @@ class CycleGANConfig(StrictModel):
         description="weight of each generator's adversarial term; null: the reference's balance against the cycle term, "
         "2 for least-squares (the registry's is ½(D-1)², the reference's (D-1)²) and 1 for any other loss",
     )
-    cycle_weight: float = Field(10.0, ge=0, description="λ: weight of the L1 cycle losses |F(G(a)) - a| and |G(F(b)) - b| (reference lambda_A = lambda_B = 10)")
+    cycle_weight_a: float = Field(10.0, ge=0, description="λ_A: weight of the L1 cycle loss |F(G(a)) - a| (reference lambda_A 10)")
+    cycle_weight_b: float = Field(
+        10.0, ge=0,
+        description="λ_B: weight of the L1 cycle loss |G(F(b)) - b| (reference lambda_B 10); lower it when B holds what A cannot "
+        "(colours of coloured digits), which F(b) would otherwise have to hide for G to restore",
+    )
     identity_weight: float = Field(
         0.5, ge=0,
-        description="identity loss |G(b) - b| + |F(a) - a| with weight identity_weight·λ (reference lambda_identity 0.5); 0 switches it off. "
-        "Needs both domains to have the same number of channels",
+        description="identity losses λ_B·identity_weight·|G(b) - b| and λ_A·identity_weight·|F(a) - a|, as the reference pairs them "
+        "(lambda_identity 0.5); 0 switches them off. Needs both domains to have the same number of channels",
     )
     pool_size: int = Field(50, ge=0, description="past fakes each discriminator also trains on (reference 50, swapped with probability ½); 0: only the newest")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of all four networks")

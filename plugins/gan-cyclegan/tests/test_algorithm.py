@@ -33,11 +33,12 @@ def test_cycle_and_identity_losses_are_zero_for_identity_generators(make_trainer
 
 
 def test_the_generator_loss_is_the_weighted_sum_of_its_logged_terms(make_trainer, tiny_digits):
-    trainer = make_trainer(tiny_digits, ["algorithm.loss={name: non-saturating}", "algorithm.cycle_weight=7", "algorithm.identity_weight=0.3"])
+    trainer = make_trainer(tiny_digits, ["algorithm.loss={name: non-saturating}", "algorithm.cycle_weight_a=7", "algorithm.cycle_weight_b=2", "algorithm.identity_weight=0.3"])
     algorithm = trainer.algorithm
     real_a, real_b = _batches(trainer)
     total, logs, _, _ = algorithm.generator_objective(real_a, real_b)
-    expected = (logs["adversarial_a2b"] + logs["adversarial_b2a"]) + 7 * (logs["cycle_a"] + logs["cycle_b"]) + 7 * 0.3 * (logs["identity_a"] + logs["identity_b"])
+    # As the reference pairs them: |F(a) - a| weighted with λ_A, |G(b) - b| with λ_B.
+    expected = (logs["adversarial_a2b"] + logs["adversarial_b2a"]) + 7 * logs["cycle_a"] + 2 * logs["cycle_b"] + 0.3 * (7 * logs["identity_a"] + 2 * logs["identity_b"])
     assert total.item() == pytest.approx(expected.item(), rel=1e-5)
     assert logs["loss_generators"] == total.detach()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -52,7 +54,7 @@ def test_the_metric_runs_in_a_training_run(gan, write_config, tiny_digits, tmp_p
     assert out.exit_code == 0, out.output
     evaluated = gan("eval", tmp_path / "r", "--json")
     assert evaluated.exit_code == 0, evaluated.output
-    assert {"translation-accuracy/a2b", "translation-accuracy/classifier_b"} <= set(__import__("json").loads(evaluated.output)["metrics"])
+    assert {"translation-accuracy/a2b", "translation-accuracy/classifier_b"} <= set(json.loads(evaluated.stdout)["metrics"])
 
 
 def test_a_missing_classifier_file_is_a_user_error(gan, write_config, tiny_digits, tmp_path):

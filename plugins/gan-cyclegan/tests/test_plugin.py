@@ -41,7 +41,7 @@ def test_default_options_are_the_references(gan):
     algorithm = yaml.safe_load(out.output)["algorithm"]
     assert algorithm["loss"]["name"] == "least-squares"
     assert (algorithm["lr"], algorithm["betas"]) == (2e-4, [0.5, 0.999])
-    assert (algorithm["cycle_weight"], algorithm["identity_weight"], algorithm["pool_size"]) == (10.0, 0.5, 50)
+    assert (algorithm["cycle_weight_a"], algorithm["cycle_weight_b"], algorithm["identity_weight"], algorithm["pool_size"]) == (10.0, 10.0, 0.5, 50)
     assert algorithm["lr_constant_steps"] is None  # half of the run, as 100 + 100 epochs
 
 
