@@ -71,3 +71,15 @@ def test_the_shipped_colour_classifier_is_a_feature_network(name):
     net = get_extractor(name)
     x = torch.rand(4, 3, 28, 28) * 2 - 1
     assert net.features(x).shape == (4, 128) and net.logits(x).shape == (4, 10)
+
+
+def test_fid_of_each_direction_through_gancores_translate_source(gan, write_config, tiny_digits, tmp_path):
+    tiny_digits["train"]["steps"] = 2
+    tiny_digits["eval"] = {"metrics": [
+        {"name": "fid", "label": "fid-a2b", "source": "translate", "direction": "a2b", "features": "lenet-mnist-colored", "num_samples": 200},
+        {"name": "fid", "label": "fid-b2a", "source": "translate", "direction": "b2a", "features": "lenet-digits", "num_samples": 200},
+    ]}
+    out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
+    assert out.exit_code == 0, out.output
+    (record,) = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if "fid-a2b/fid" in line]
+    assert record["fid-a2b/fid"] > 0 and record["fid-b2a/fid"] > 0
