@@ -71,9 +71,10 @@ def curve(run: Path, key: str) -> list[tuple[int, float]]:
     return [(r["step"], r[key]) for r in read_metrics(run) if key in r]
 
 
-def initial_encoder_probe(work: Path, seed: int) -> float:
-    """The linear probe on the BiGAN run's encoder before any training: the trainer set up from the run's own
-    config and seed, no checkpoint loaded."""
+def encoder_probe(work: Path, seed: int, steps: int | None, features: str = "latent") -> float:
+    """The linear probe on the BiGAN run's encoder after ``steps`` (its checkpoint), or before any training
+    (``steps`` None: the trainer set up from the run's own config and seed, no checkpoint loaded), on E(x)
+    (``features`` latent) or on E's last hidden layer (hidden)."""
     import torch
 
     from gancore.config import resolve_run_config
@@ -87,10 +88,17 @@ def initial_encoder_probe(work: Path, seed: int) -> float:
     host = get_host()
     run = run_dir(work, "bigan", seed)
     config = resolve_run_config(host.registry, yaml.safe_load((run / "config.yaml").read_text()))
-    trainer = Trainer(config, work / "bigan-init-unused", host)
-    trainer.setup()
+    if steps is None:
+        trainer = Trainer(config, work / "bigan-init-unused", host)
+        trainer.setup()
+    else:
+        from gancore.sampling import load_trainer
+
+        trainer = load_trainer(host, run, run / "checkpoints" / f"step-{steps:06d}")
+    trainer.algorithm.config.encode_features = features
     metrics = [(m.name, host.registry.build(m, "eval")) for m in config.eval.metrics]
-    results = evaluate(metrics, trainer.eval_context())
+    with trainer._sampling():
+        results = evaluate(metrics, trainer.eval_context())
     return results["linear-probe/accuracy"]
 
 
@@ -145,6 +153,12 @@ def report(rows: dict, seeds: list[int], steps: int, bigan_steps: int) -> str:
         cpu = [rows["bigan"][str(s)]["cpu"] / 60 for s in done]
         bigan_lines.append(f"| BiGAN encoder E(x) (50-d) after {bigan_steps:,} steps | {len(done)} | {mean_std(trained)} | {', '.join(f'{a:.1f}' for a in trained)} | {statistics.mean(cpu):.1f} |")
         bigan_lines.append(f"| the same encoder at initialisation (random, same run) | {len(done)} | {mean_std(initial)} | {', '.join(f'{a:.1f}' for a in initial)} | – |")
+        hidden = [s for s in done if "probe_hidden" in rows["bigan"][str(s)]]
+        if hidden:
+            trained = [rows["bigan"][str(s)]["probe_hidden"] for s in hidden]
+            initial = [rows["bigan"][str(s)]["probe_hidden_initial"] for s in hidden]
+            bigan_lines.append(f"| E's last hidden layer (512-d, `encode_features: hidden`) after {bigan_steps:,} steps | {len(hidden)} | {mean_std(trained)} | {', '.join(f'{a:.1f}' for a in trained)} | – |")
+            bigan_lines.append(f"| the same hidden layer at initialisation | {len(hidden)} | {mean_std(initial)} | {', '.join(f'{a:.1f}' for a in initial)} | – |")
     curves = []
     for name in ("fm-gan", "sgan", "supervised-only"):
         for s in seeds_of(name)[:1]:
@@ -231,9 +245,11 @@ def main() -> None:
         print(name, seed, {k: v for k, v in row.items() if k != "curve"}, flush=True)
     bigan_seeds = [s for s in args.seeds if str(s) in rows.get("bigan", {})]
     for seed in bigan_seeds:  # after the training children, so that a failure here loses no training
-        if "probe_initial" not in rows["bigan"][str(seed)]:
-            rows["bigan"][str(seed)]["probe_initial"] = initial_encoder_probe(args.work, seed)
-            cache_path.write_text(json.dumps(rows, indent=1))
+        row = rows["bigan"][str(seed)]
+        for key, steps, features in (("probe_initial", None, "latent"), ("probe_hidden", args.bigan_steps, "hidden"), ("probe_hidden_initial", None, "hidden")):
+            if key not in row:
+                row[key] = encoder_probe(args.work, seed, steps, features)
+                cache_path.write_text(json.dumps(rows, indent=1))
     if bigan_seeds:
         reconstructions(args.work, bigan_seeds[0], args.bigan_steps, args.work / IMAGE.name if args.dry_run else IMAGE)
     body = report(rows, args.seeds, args.steps, args.bigan_steps)

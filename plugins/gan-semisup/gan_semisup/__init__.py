@@ -2,8 +2,8 @@
 
 Four algorithms, chosen by name in the run file:
 
-* ``fm-gan`` (Salimans et al. 2016, "Improved Techniques for Training GANs"; the
-  plugin's main algorithm): the discriminator is a K-class classifier whose
+* ``fm-gan`` (Salimans et al. 2016, "Improved Techniques for Training GANs"):
+  the discriminator is a K-class classifier whose
   "fake" class is implicit (its logit fixed at 0); the generator is trained by
   feature matching on the discriminator's last hidden layer. The networks are
   the paper's MNIST model: Gaussian noise and weight normalisation in the
@@ -22,7 +22,8 @@ The data: any image dataset with ``labels_per_class`` gives an unlabelled stream
 Quickstart::
 
     pip install gan-semisup
-    gan run --plugin semisup                                    # fm-gan on the 8x8 digits, 10 labels per class
+    gan run plugins/gan-semisup/examples/fm-gan-digits.yaml       # fm-gan on the 8x8 digits, 10 labels per class
+    gan run --plugin semisup                                    # bigan on the 8x8 digits (gancore's default: first by name)
     gan run plugins/gan-semisup/examples/fm-gan-mnist5k-100.yaml  # 100 labelled MNIST digits, scored on the test split
     gan run plugins/gan-semisup/examples/bigan-mnist5k.yaml       # BiGAN, scored by a linear probe
 

@@ -102,6 +102,10 @@ class ImprovedGANDiscriminatorConfig(StrictModel):
     train_hidden_scale: bool = Field(False, description="let the weight-norm scales of the hidden layers train (reference: fixed after the data-dependent init; the output layer's scale trains)")
     minibatch_kernels: int = Field(0, ge=0, description="minibatch discrimination before the output layer with this many kernels; 0 disables (the MNIST feature-matching model has none)")
     minibatch_kernel_dim: int = Field(5, ge=1, description="dimensions of each minibatch-discrimination kernel (reference: 5)")
+    noisy_init: bool = Field(
+        False, description="run the data-dependent init with the noise layers on, as the reference does: each layer's scale is then set "
+        "on signal plus noise, so the clean signal ends up smaller beside the noise (a more heavily regularised discriminator)"
+    )
 
 
 class ImprovedGANDiscriminator(nn.Module):
@@ -125,6 +129,7 @@ class ImprovedGANDiscriminator(nn.Module):
             width += config.minibatch_kernels
         head.append(_weight_normed(nn.Linear(width, out_features), config.weight_norm, REFERENCE_INIT_STD))
         self.head = nn.Sequential(*head)
+        self.noisy_init = config.noisy_init
         if config.weight_norm and not config.train_hidden_scale:
             for layer in self.hidden:
                 layer.parametrizations.weight.original0.requires_grad_(False)
@@ -140,13 +145,20 @@ class ImprovedGANDiscriminator(nn.Module):
 
     @torch.no_grad()
     def init_from_data(self, x: torch.Tensor) -> None:
-        """Data-dependent initialisation of every layer, in order, on real samples ``x`` (no noise)."""
-        h = x.flatten(1)
-        for layer in self.hidden:
+        """Data-dependent initialisation of every layer, in order, on real samples ``x``; with ``noisy_init``
+        the noise layers add their noise on the way (they draw from the global RNG, seeded by the trainer)."""
+
+        def noise(module: nn.Module, h: torch.Tensor) -> torch.Tensor:
+            return module.train()(h) if self.noisy_init else h
+
+        h = noise(self.input_noise, x.flatten(1))
+        for layer, after in zip(self.hidden, self.noise):
             data_dependent_init(layer, h)
-            h = F.relu(layer(h))
+            h = noise(after, F.relu(layer(h)))
         for module in self.head:
-            if isinstance(module, MinibatchDiscrimination):
+            if isinstance(module, GaussianNoise):
+                h = noise(module, h)
+            elif isinstance(module, MinibatchDiscrimination):
                 h = module(h)
             elif isinstance(module, nn.Linear):
                 data_dependent_init(module, h)

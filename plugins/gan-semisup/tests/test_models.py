@@ -3,6 +3,7 @@ minibatch discrimination."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -90,3 +91,17 @@ def test_bigan_networks_shapes():
     assert discriminator(x, z).shape == (5, 1)
     assert _linears(discriminator)[0].in_features == 784 + 50
     assert not any(isinstance(m, nn.BatchNorm1d) for m in discriminator.modules())
+
+
+def test_noisy_init_leaves_the_clean_signal_smaller_beside_the_noise():
+    x = torch.rand(300, 1, 8, 8) * 2 - 1
+    stds = {}
+    for noisy in (False, True):
+        torch.manual_seed(0)
+        d = ImprovedGANDiscriminator(ImprovedGANDiscriminatorConfig(hidden=[32, 16], noisy_init=noisy), (1, 8, 8), out_features=10)
+        d.init_from_data(x)
+        with torch.no_grad():
+            stds[noisy] = d.hidden[0](x.flatten(1)).std(0, unbiased=False).mean().item()
+    assert stds[False] == pytest.approx(1.0, abs=1e-3)
+    # signal variance v, noise 0.6² on 64 inputs: the init divides by sqrt(v + noise), so the clean std is below 1
+    assert 0.3 < stds[True] < 0.95
