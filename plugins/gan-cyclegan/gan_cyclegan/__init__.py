@@ -10,7 +10,7 @@ blocks, 70x70 PatchGANs, least-squares loss, λ = 10, identity 0.5·λ, pools of
 Quickstart::
 
     pip install gan-cyclegan
-    gan run --plugin cyclegan                                        # grey <-> coloured 8x8 digits, a few CPU minutes
+    gan run --plugin cyclegan                                        # grey <-> coloured 8x8 digits at 16 px, small networks
     gan run plugins/gan-cyclegan/examples/cyclegan-mnist-colored.yaml --output runs/mnist-colored
     gan cyclegan translate runs/mnist-colored --direction a2b my_digits/ translated/   # writes translated/index.html
     gan eval runs/mnist-colored --metric '{name: translation-accuracy, classifier_a: lenet-mnist, classifier_b: lenet-mnist-strokes}'

@@ -62,7 +62,7 @@ class CycleGANConfig(StrictModel):
 
 
 # Run-config defaults for `gan run --plugin cyclegan` with no file: grey <-> coloured 8x8 digits
-# upscaled to 16 px, from disjoint halves, with networks small enough for a few CPU minutes.
+# upscaled to 16 px, from disjoint halves, with small networks.
 CYCLEGAN_DEFAULTS = {
     "algorithm": {
         "generator": {"name": "cyclegan-resnet-generator", "channels": 16, "residual_blocks": 2},
