@@ -40,6 +40,7 @@ def cycle_loss(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
 
 class CycleGAN(GANAlgorithm):
     config: CycleGANConfig
+    transient = ("shapes",)  # the domains' image shapes, read from the data: configuration, not state
 
     def __init__(self, config: CycleGANConfig, ctx: TrainContext) -> None:
         super().__init__(config, ctx)
