@@ -210,11 +210,12 @@ def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_p
         argv = ["eval", run_dir, *[f"--metric={m}" for m in metric_specs]]
         argv += (["-n", str(num_samples)] if num_samples else []) + ([f"--checkpoint={checkpoint_path}"] if checkpoint_path else [])
         sys.exit(relaunch(num_processes, argv + (["--json"] if as_json else [])))
-    results, step, is_main = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None)
+    used = {} if as_json else None  # --json: which checkpoint, and why, go into the JSON; else on stderr
+    results, step, is_main = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None, used=used)
     if not is_main:
         return
     if as_json:
-        click.echo(json.dumps({"run": str(run_dir), "step": step, "metrics": results}, indent=2))
+        click.echo(json.dumps({"run": str(run_dir), "step": step, "metrics": results, **(used or {})}, indent=2))
         return
     width = max((len(k) for k in results), default=6)
     click.echo(f"{'metric':<{width}}  value      (step {step})")

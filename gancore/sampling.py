@@ -18,11 +18,11 @@ from .visual import save_samples
 FORMATS = (".png", ".npy", ".pt")
 
 
-def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None = None, *, quiet: bool = False):
+def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None = None, *, used: dict | None = None):
     """A ``Trainer`` rebuilt from a checkpoint, ready to sample or evaluate (no training).
 
     It reads the run folder and takes no lock, so it works beside a live run. Which checkpoint
-    it uses, and why, is printed on stderr (``quiet`` silences that)."""
+    it uses, and why, is printed on stderr, or put in ``used`` (``checkpoint``, ``why``) when given."""
     from .trainer import Trainer
 
     if checkpoint_path is None:
@@ -43,7 +43,9 @@ def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None =
             raise UserError(f"--checkpoint '{checkpoint_path}' is not a folder; give a RUN/checkpoints/step-NNNNNN folder.")
         state, meta = checkpoint.load(checkpoint_path)
         why = "given by --checkpoint"
-    if not quiet and is_first_process():
+    if used is not None:
+        used.update(checkpoint=str(checkpoint_path), why=why)
+    elif is_first_process():
         print(f"using checkpoint {checkpoint_path} ({why})", file=sys.stderr)
     config_dict = meta["config"]
     config_dict["train"]["tensorboard"] = False

@@ -140,6 +140,10 @@ def test_sample_and_eval_refuse_non_finite_weights(gan, write_config, tmp_path):
     assert "using checkpoint" in out.output and "step-000010" in out.output and "skipped" in out.output
     out = invoke("eval", tmp_path / "r", "--metric", "{name: mode-coverage, num_samples: 50}", "--checkpoint", newest)
     assert out.exit_code == 2 and "non-finite weights" in out.output
+    out = invoke("eval", tmp_path / "r", "--metric", "{name: mode-coverage, num_samples: 50}", "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["checkpoint"].endswith("step-000010") and "skipped" in report["why"] and report["step"] == 10
 
 
 # ------------------------------------------------------------ 2. two runs

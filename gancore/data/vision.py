@@ -225,7 +225,7 @@ def _read_image(path: Path, size: int | None, hint: str = SKIP_HINT) -> torch.Te
             image = image.convert("RGB" if image.mode not in ("L", "1", "I;16") else "L")
             x = pil_to_tensor(image)
     except Exception as exc:  # noqa: BLE001 - PIL raises OSError, SyntaxError, ValueError... for a bad file
-        raise UserError(f"image-folder: cannot read '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image. {hint[0].upper()}{hint[1:]}.") from None
+        raise UserError(f"cannot read the image '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image. {hint[0].upper()}{hint[1:]}.") from None
     if size:
         side = min(x.shape[-2:])
         x = resize(center_crop(x, [side, side]), [size, size], antialias=True)

@@ -41,11 +41,15 @@ def metric_refs(registry, specs: tuple[str, ...] | list[str], num_samples: int |
     return refs
 
 
-def evaluate_run(host, run_dir: Path, refs: list | None, checkpoint_path: Path | None) -> tuple[dict[str, float], int, bool]:
-    """Metric values of a run's checkpoint: ``(results, step, is_main_process)``."""
+def evaluate_run(host, run_dir: Path, refs: list | None, checkpoint_path: Path | None, *,
+                 used: dict | None = None) -> tuple[dict[str, float], int, bool]:
+    """Metric values of a run's checkpoint: ``(results, step, is_main_process)``.
+
+    With a ``used`` dict, which checkpoint was used and why are put in it (``checkpoint``, ``why``)
+    instead of being printed on stderr."""
     from ..sampling import load_trainer
 
-    trainer = load_trainer(host, run_dir, checkpoint_path)
+    trainer = load_trainer(host, run_dir, checkpoint_path, used=used)
     if refs is None:
         refs = trainer.config.eval.metrics
         if not refs:
