@@ -99,7 +99,7 @@ class _NaNAt(GANAlgorithm):
             self.generator.weight.add_(0.01)
             if step == int(os.environ.get("NAN_STEP", "7")):
                 self.generator.weight.fill_(float("nan"))
-        return {"loss": torch.tensor(1.0)}
+        return {"loss": torch.tensor(float("nan") if step == int(os.environ.get("NAN_LOSS_STEP", "0")) else 1.0)}
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
@@ -335,7 +335,7 @@ def test_garbage_dataset_files_are_named(gan, tmp_path, name, files):
     assert "is damaged" in out.output and str(tmp_path / "data") in out.output and "Traceback" not in out.output
 
 
-@pytest.mark.parametrize("body", ["[]", '{"format": "gancore-checkpoint-1"}', '{"format": "gancore-checkpoint-1", "meta": [], "state": {}}',
+@pytest.mark.parametrize("body", ["[]", '{"format": "gancore-checkpoint-1", "state": {}}', '{"format": "gancore-checkpoint-1", "meta": [], "state": {}}',
                                   '{"format": "gancore-checkpoint-1", "meta": {"step": 20}, "state": {}}', '"text"'],
                          ids=["list", "no-meta", "meta-list", "meta-without-config", "string"])
 def test_a_state_json_of_the_wrong_shape_is_a_damaged_checkpoint(gan, write_config, tmp_path, body):
@@ -365,12 +365,19 @@ def test_resume_from_an_older_checkpoint_truncates_the_metrics(gan, write_config
     assert steps == [5, 10, 15, 20]
 
 
-def test_non_finite_values_are_logged_as_null_with_their_key():
-    """6: the line is strict JSON."""
-    from gancore.rundir import json_record
+def test_non_finite_values_are_logged_as_null_with_their_key(inline_plugin, gan, tmp_path, monkeypatch):
+    """6: every line is strict JSON; the bad value is null and its key is named."""
+    inline_plugin(_NaNPlugin(), "nan-at")
+    monkeypatch.setenv("NAN_STEP", "0")
+    monkeypatch.setenv("NAN_LOSS_STEP", "4")
+    out = gan("run", "--plugin", "nan-at", "--output", tmp_path / "r", "--steps", 10, "--set", "train.log_every=2")
+    assert out.exit_code == 2 and "loss became NaN or Inf by step 4" in out.output
 
-    line = json_record({"step": 3, "loss_d": float("nan"), "loss_g": 1.5, "w": float("inf")})
-    assert json.loads(line) == {"step": 3, "loss_d": None, "loss_g": 1.5, "w": None, "nonfinite": ["loss_d", "w"]}
+    def strict(text):
+        raise ValueError(f"bare {text} in metrics.jsonl")
+
+    records = [json.loads(line, parse_constant=strict) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert records[-1]["step"] == 4 and records[-1]["loss"] is None and records[-1]["nonfinite"] == ["loss"]
 
 
 # ------------------------------------------------------ 7. sample / eval
