@@ -9,7 +9,7 @@ term, Adam (0, 0.99) at 1e-3, a batch size per resolution.
 Quickstart::
 
     pip install gan-progressive
-    gan run --plugin progressive                               # the 8x8 digits, 4x4 -> 8x8, about a CPU minute
+    gan run --plugin progressive                               # the 8x8 digits, 4x4 -> 8x8, about 4 CPU minutes
     gan run plugins/gan-progressive/examples/progressive-mnist5k.yaml --output runs/pg-mnist
     gan progressive schedule plugins/gan-progressive/examples/progressive-mnist5k.yaml   # which step is which stage
     gan eval runs/pg-mnist --metric stage-swd                  # SWD per level at the current stage
