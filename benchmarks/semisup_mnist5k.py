@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -42,6 +43,7 @@ RUNS = {
 }
 TITLE = "Semi-supervised: mnist5k with 100 labels (fm-gan, sgan, supervised-only) and BiGAN's linear probe"
 IMAGE = HERE / "bigan-reconstructions.png"
+FM_SAMPLES = HERE / "semisup-fm-gan-samples.png"
 
 
 def run_dir(work: Path, name: str, seed: int) -> Path:
@@ -203,6 +205,10 @@ a random encoder.
 Test accuracy during training (first seed):
 {chr(10).join(curves)}
 
+![fm-gan samples](semisup-fm-gan-samples.png)
+
+`benchmarks/semisup-fm-gan-samples.png`: fm-gan's generator (averaged weights) at the end of the first seed's run.
+
 ![BiGAN reconstructions](bigan-reconstructions.png)
 
 `benchmarks/bigan-reconstructions.png`: held-out test digits (odd rows) above their reconstructions G(E(x)) (even
@@ -250,6 +256,10 @@ def main() -> None:
             if key not in row:
                 row[key] = encoder_probe(args.work, seed, steps, features)
                 cache_path.write_text(json.dumps(rows, indent=1))
+    fm_seeds = [s for s in args.seeds if str(s) in rows.get("fm-gan", {})]
+    if fm_seeds and not args.dry_run:  # the generator behind the first seed's classifier: what the fake batches look like
+        grid = run_dir(args.work, "fm-gan", fm_seeds[0]) / "samples" / f"step-{args.steps:06d}.png"
+        shutil.copyfile(grid, FM_SAMPLES)
     if bigan_seeds:
         reconstructions(args.work, bigan_seeds[0], args.bigan_steps, args.work / IMAGE.name if args.dry_run else IMAGE)
     body = report(rows, args.seeds, args.steps, args.bigan_steps)
