@@ -24,9 +24,9 @@ from pydantic import Field
 from torch import nn
 
 from gancore import StrictModel
-from gancore.nn import MinibatchStdDev
+from gancore.nn import EqualizedConv2d, EqualizedLinear, MinibatchStdDev, PixelNorm
+from gancore.nn.equalized import SQRT2
 
-from .layers import SQRT2, EqualizedConv2d, EqualizedLinear, PixelNorm
 from .schedule import resolution
 
 LEAK = 0.2

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from gan_progressive.layers import EqualizedConv2d, EqualizedLinear, PixelNorm
+from gancore.nn import EqualizedConv2d, EqualizedLinear, PixelNorm
 from gan_progressive.models import NetworkConfig, ProgressiveDiscriminator, ProgressiveGenerator
 from gancore.nn import MinibatchStdDev
 

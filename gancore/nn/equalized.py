@@ -1,11 +1,11 @@
-"""The Progressive GAN layers that gancore/nn does not have (yet): equalized learning rate and pixel norm.
+"""Progressive GAN's layers: equalized learning rate and pixel-wise feature normalisation.
 
 Equalized learning rate (Karras et al. 2018, section 4.1): weights are stored
 as N(0, 1) and multiplied at run time by He's constant ``gain / sqrt(fan_in)``.
 With Adam, whose steps do not depend on the gradient's scale, every weight then
 learns at the same relative speed, whatever its layer's fan-in.
 
-The minibatch-stddev layer comes from gancore (``gancore.nn.MinibatchStdDev``).
+The minibatch-stddev layer is ``gancore.nn.MinibatchStdDev``.
 """
 
 from __future__ import annotations
