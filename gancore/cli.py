@@ -170,17 +170,15 @@ def config(plugin, overrides, schema):
 
     With --set, the config after the overrides: choose another dataset, model or loss by
     name (--set data.name=mnist5k, --set algorithm.generator.name=mlp-generator) to see its options."""
-    from .config import RunConfig, build_run_config, commented_yaml
+    from .config import build_run_config, commented_yaml
 
     host = _host()
     host.require(plugin)
     resolved = build_run_config(host.registry, plugin, None, list(overrides))
     if schema:
-        registry = host.registry
-        doc = RunConfig.model_json_schema()
-        entry = registry.get("algorithm", resolved.algorithm.name)
-        doc["$defs"]["AlgorithmRef"] = {**entry.config.model_json_schema(), "title": f"algorithm '{entry.name}'"}
-        click.echo(json.dumps(doc, indent=2))
+        from .schema import dumps, run_config_schema
+
+        click.echo(dumps(run_config_schema(host.registry, plugin, resolved)))
         return
     what = f"run config of plugin '{plugin}' with {' '.join(f'--set {o}' for o in overrides)}" if overrides else f"default run config of plugin '{plugin}'"
     click.echo(f"# {what}; save it, edit it, and run `gan run CONFIG.yaml`")

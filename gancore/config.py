@@ -183,9 +183,11 @@ def merge(base: dict, top: dict) -> dict:
     return out
 
 
-def default_run_dict(registry: Registry, plugin: str) -> dict:
-    """The defaults of a plugin's main algorithm, as a run-config dict."""
-    entry = main_algorithm(registry, plugin)
+def default_run_dict(registry: Registry, plugin: str, algorithm: str | None = None) -> dict:
+    """The defaults of one of a plugin's algorithms (its main one unless named), as a run-config dict."""
+    entry = registry.get("algorithm", algorithm) if algorithm else main_algorithm(registry, plugin)
+    if entry.plugin != plugin:  # resolve_run_config says so, with the algorithms the plugin does have
+        entry = main_algorithm(registry, plugin)
     try:
         options = entry.config().model_dump(mode="json")
     except ValidationError:  # a config with required fields: the user must give them
@@ -211,7 +213,10 @@ def build_run_config(registry: Registry, plugin: str | None, file_data: dict | N
     plugin = plugin or file_plugin
     if not plugin:
         raise UserError("no plugin given: pass --plugin NAME or put 'plugin: NAME' in the config file")
-    data = merge(default_run_dict(registry, plugin), file_data)
+    # The chosen algorithm's own defaults (its data, its train settings), not only the main one's.
+    chosen = apply_overrides({"algorithm": dict(file_data.get("algorithm") or {})}, overrides).get("algorithm")
+    chosen = chosen.get("name") if isinstance(chosen, dict) else None
+    data = merge(default_run_dict(registry, plugin, chosen), file_data)
     data = apply_overrides(data, overrides)
     data["plugin"] = plugin
     return resolve_run_config(registry, data)

@@ -96,3 +96,22 @@ def test_resolved_config_is_written_to_the_run(gan, write_config, tmp_path):
 
 def test_plugin_without_algorithm_cannot_run(gan):
     assert "registers no algorithm" in _error(gan("run", "--plugin", "metrics"))
+
+
+def test_a_chosen_algorithm_brings_its_own_defaults(gan, inline_plugin):
+    from gancore import Algorithm, GANAlgorithm, StrictModel, hookimpl
+
+    class TwoAlgorithms:
+        @hookimpl
+        def gan_register_algorithms(self, register):
+            register(Algorithm("two", GANAlgorithm, StrictModel, "main", defaults={"data": {"name": "digits"}, "train": {"steps": 7}}))
+            register(Algorithm("two-ring", GANAlgorithm, StrictModel, "second", defaults={"data": {"name": "ring"}}))
+
+    inline_plugin(TwoAlgorithms(), "two")
+    main = yaml.safe_load(gan("config", "--plugin", "two").output)
+    assert main["data"]["name"] == "digits" and main["train"]["steps"] == 7
+    out = gan("config", "--plugin", "two", "--set", "algorithm.name=two-ring")
+    assert out.exit_code == 0, out.output
+    second = yaml.safe_load(out.output)
+    assert second["algorithm"]["name"] == "two-ring" and second["data"]["name"] == "ring", "the second algorithm's data, not the main one's"
+    assert second["train"]["steps"] == 2000, "and none of the main algorithm's train settings"
