@@ -67,10 +67,8 @@ class EvolutionaryGAN(GANAlgorithm):
 
     def __init__(self, config: EGANConfig, ctx: TrainContext) -> None:
         super().__init__(config, ctx)
-        generator = ctx.build_model(
-            config.generator, "algorithm.generator", data_shape=ctx.data.sample_shape, latent_dim=config.latent_dim, is_image=ctx.data.kind == "image"
-        )
-        discriminator = ctx.build_model(config.discriminator, "algorithm.discriminator", data_shape=ctx.data.sample_shape, out_features=1)
+        generator = ctx.build_generator(config.generator, config.latent_dim)
+        discriminator = ctx.build_discriminator(config.discriminator)
         self.mutations = [ctx.build_loss(ref, f"algorithm.mutations.{i}") for i, ref in enumerate(config.mutations)]
         self.mutation_names = [ref.name for ref in config.mutations]
         for name, mutation in zip(self.mutation_names, self.mutations):
