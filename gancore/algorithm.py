@@ -69,8 +69,9 @@ process. Keep it as an attribute and call its ``step()`` once per ``train_step``
 from __future__ import annotations
 
 import copy
+import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
 import torch
@@ -105,6 +106,7 @@ class TrainContext:
     data: TensorData
     next_batch: Callable[..., dict[str, torch.Tensor]]
     train: Any
+    _plain: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
 
     @property
     def device(self) -> torch.device:
@@ -186,7 +188,12 @@ class TrainContext:
     def unwrap(self, module: nn.Module) -> nn.Module:
         """The plain module behind a prepared one: no DDP wrapper and no torch.compile wrapper
         (its state_dict has the same keys with and without ``train.compile``)."""
-        return self.accelerator.unwrap_model(module, keep_torch_compile=False)
+        # Remembered: Accelerate checks which packages are installed on every call (~0.2 ms), and
+        # families unwrap several times a step. A wrapper always wraps the same module.
+        plain = self._plain.get(module)
+        if plain is None:
+            plain = self._plain[module] = self.accelerator.unwrap_model(module, keep_torch_compile=False)
+        return plain
 
     # ------------------------------------------------------ trying and undoing
 
