@@ -133,11 +133,13 @@ def load_yaml(path: str | Path) -> dict:
     return data
 
 
-def apply_overrides(data: dict, overrides: list[str]) -> dict:
+def apply_overrides(data: dict, overrides: list[str], registry: Registry | None = None) -> dict:
     """Apply ``a.b.c=value`` overrides; values are parsed as YAML (``3`` is an int, ``[1,2]`` a list).
 
-    As in ``merge``, a changed ``name`` chooses another entry: the old entry's options are dropped
-    (but not those given by other overrides), so ``--set algorithm.generator.name=mlp-generator`` works."""
+    A changed ``name`` chooses another entry: the old entry's options that the new one does not take
+    are dropped (those given by other overrides stay, and are checked), so
+    ``--set algorithm.generator.name=mlp-generator`` works, and ``--set algorithm.name=wgan`` on a
+    ``wgan-gp`` file keeps its networks."""
     data = copy.deepcopy(data)
     given = {item.partition("=")[0].strip() for item in overrides}
     for item in overrides:
@@ -154,7 +156,7 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
             if isinstance(node, list) and part.isdigit() and int(part) < len(node):
                 node = node[int(part)]
                 continue
-            if not isinstance(node.get(part), dict):
+            if not isinstance(node.get(part), (dict, list)):  # a list is stepped into by index (eval.metrics.0)
                 node[part] = {}
             node = node[part]
         if isinstance(node, list) and parts[-1].isdigit():
@@ -162,10 +164,21 @@ def apply_overrides(data: dict, overrides: list[str]) -> dict:
         else:
             if parts[-1] == "name" and node.get("name") not in (None, value):
                 prefix = ".".join(parts[:-1])
-                for option in [k for k in node if k != "name" and f"{prefix}.{k}" not in given]:
+                accepted = _options_of(registry, value)
+                for option in [k for k in node if k != "name" and f"{prefix}.{k}" not in given and k not in accepted]:
                     del node[option]
             node[parts[-1]] = value
     return data
+
+
+def _options_of(registry: Registry | None, name: Any) -> set[str]:
+    """The option names of the entry called ``name`` (of whatever kind); none if there is no such entry."""
+    if registry is None or not isinstance(name, str):
+        return set()
+    for table in registry.entries.values():
+        if name in table:
+            return set(table[name].config.model_fields)
+    return set()
 
 
 def merge(base: dict, top: dict) -> dict:
@@ -214,10 +227,10 @@ def build_run_config(registry: Registry, plugin: str | None, file_data: dict | N
     if not plugin:
         raise UserError("no plugin given: pass --plugin NAME or put 'plugin: NAME' in the config file")
     # The chosen algorithm's own defaults (its data, its train settings), not only the main one's.
-    chosen = apply_overrides({"algorithm": dict(file_data.get("algorithm") or {})}, overrides).get("algorithm")
+    chosen = apply_overrides({"algorithm": dict(file_data.get("algorithm") or {})}, overrides, registry).get("algorithm")
     chosen = chosen.get("name") if isinstance(chosen, dict) else None
     data = merge(default_run_dict(registry, plugin, chosen), file_data)
-    data = apply_overrides(data, overrides)
+    data = apply_overrides(data, overrides, registry)
     data["plugin"] = plugin
     return resolve_run_config(registry, data)
 

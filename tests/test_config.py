@@ -115,3 +115,10 @@ def test_a_chosen_algorithm_brings_its_own_defaults(gan, inline_plugin):
     second = yaml.safe_load(out.output)
     assert second["algorithm"]["name"] == "two-ring" and second["data"]["name"] == "ring", "the second algorithm's data, not the main one's"
     assert second["train"]["steps"] == 2000, "and none of the main algorithm's train settings"
+
+
+def test_set_steps_into_a_list_by_index(gan):
+    out = gan("config", "--plugin", "gan", "--set", "eval.metrics=[{name: fid, features: lenet-digits}]", "--set", "eval.metrics.0.num_samples=50")
+    assert out.exit_code == 0, out.output
+    metrics = yaml.safe_load(out.output)["eval"]["metrics"]
+    assert isinstance(metrics, list) and metrics[0]["name"] == "fid" and metrics[0]["num_samples"] == 50

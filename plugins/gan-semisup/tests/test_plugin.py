@@ -45,7 +45,8 @@ def test_fm_gan_defaults_are_the_improved_gan_mnist_model(gan, write_config, tmp
 
 def test_data_without_labelled_stream_is_a_clear_error(gan, write_config, tmp_path):
     for name in ("fm-gan", "sgan", "supervised-only"):
-        path = write_config({"plugin": "semisup", "algorithm": {"name": name}, "data": {"name": "digits"}})
+        # Each algorithm's own defaults ask for labels_per_class; a user who takes it away gets told.
+        path = write_config({"plugin": "semisup", "algorithm": {"name": name}, "data": {"name": "digits", "labels_per_class": None}})
         out = gan("run", path, "--output", tmp_path / name, "--steps", 1, "--set", "train.progress=false")
         assert out.exit_code == 2, out.output
         assert "labels_per_class" in out.output and "Traceback" not in out.output
