@@ -6,6 +6,8 @@ from . import models
 from .algorithm import BGAN, BGANContinuous
 from .config import BGAN_CONTINUOUS_DEFAULTS, BGAN_DEFAULTS, BGANConfig, BGANContinuousConfig
 
+gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+
 
 @hookimpl
 def gan_register_algorithms(register):

@@ -7,6 +7,8 @@ from . import data, models
 from .algorithm import CycleGAN
 from .config import CYCLEGAN_DEFAULTS, CycleGANConfig
 
+gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+
 
 @hookimpl
 def gan_register_algorithms(register):

@@ -6,6 +6,8 @@ from .algorithm import ProgressiveGAN
 from .config import PROGRESSIVE_DEFAULTS, ProgressiveConfig
 from .metrics import StageSWD, StageSWDConfig
 
+gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+
 
 @hookimpl
 def gan_register_algorithms(register):

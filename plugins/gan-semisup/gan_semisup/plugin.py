@@ -7,6 +7,8 @@ from .algorithm import FeatureMatchingGAN, SemiSupervisedGAN, SupervisedOnly
 from .bigan import BiGAN
 from .config import BIGAN_DEFAULTS, SEMISUP_DEFAULTS, BiGANConfig, FMGANConfig, SGANConfig, SupervisedOnlyConfig
 
+gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+
 
 @hookimpl
 def gan_register_algorithms(register):

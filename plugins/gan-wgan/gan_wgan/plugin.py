@@ -6,6 +6,8 @@ from . import models
 from .algorithm import WGAN, WGANGP
 from .config import WGAN_DEFAULTS, WGANGP_DEFAULTS, WGANConfig, WGANGPConfig
 
+gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+
 
 @hookimpl
 def gan_register_algorithms(register):
