@@ -213,8 +213,9 @@ def main_algorithm(registry: Registry, plugin: str):
     mine = [e for e in registry.entries["algorithm"].values() if e.plugin == plugin]
     if not mine:
         raise UserError(f"plugin '{plugin}' registers no algorithm, so it cannot be run; `gan plugins` shows what it provides")
+    marked = [e for e in mine if e.main]
     same = [e for e in mine if e.name == plugin]
-    return same[0] if same else sorted(mine, key=lambda e: e.name)[0]
+    return (marked or same or sorted(mine, key=lambda e: e.name))[0]
 
 
 def build_run_config(registry: Registry, plugin: str | None, file_data: dict | None, overrides: list[str]) -> RunConfig:

@@ -59,11 +59,13 @@ class Algorithm(Entry):
     train, eval sections) used when the user gives no config file. ``provides`` is
     what it gives the losses in its config (``real_logits``, ``regularizer``; see
     ``gancore.losses``): a loss that requires more is refused when the run config
-    is resolved."""
+    is resolved. ``main`` marks the algorithm ``gan run --plugin NAME`` trains when
+    none is named (otherwise: the one named like the plugin, else the first by name)."""
 
     kind: ClassVar[str] = "algorithm"
     defaults: dict = field(default_factory=dict)
     provides: frozenset[str] = frozenset()
+    main: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "provides", _words(self.provides))

@@ -12,7 +12,7 @@ gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PL
 
 @hookimpl
 def gan_register_algorithms(register):
-    register(Algorithm("fm-gan", FeatureMatchingGAN, FMGANConfig, "Improved-GAN (Salimans et al.): K-class discriminator, generator trained by feature matching", defaults=SEMISUP_DEFAULTS))
+    register(Algorithm("fm-gan", FeatureMatchingGAN, FMGANConfig, "Improved-GAN (Salimans et al.): K-class discriminator, generator trained by feature matching", defaults=SEMISUP_DEFAULTS, main=True))
     register(Algorithm("sgan", SemiSupervisedGAN, SGANConfig, "Semi-supervised GAN (Odena): K+1-class discriminator, non-saturating generator", defaults=SEMISUP_DEFAULTS))
     register(Algorithm("supervised-only", SupervisedOnly, SupervisedOnlyConfig, "Baseline: the semi-supervised GANs' classifier trained on the labelled samples alone", defaults=SEMISUP_DEFAULTS))
     register(Algorithm("bigan", BiGAN, BiGANConfig, "BiGAN (Donahue et al.): an encoder, and a discriminator on (x, z) pairs", defaults=BIGAN_DEFAULTS))

@@ -50,3 +50,9 @@ def test_data_without_labelled_stream_is_a_clear_error(gan, write_config, tmp_pa
         out = gan("run", path, "--output", tmp_path / name, "--steps", 1, "--set", "train.progress=false")
         assert out.exit_code == 2, out.output
         assert "labels_per_class" in out.output and "Traceback" not in out.output
+
+
+def test_the_plugin_runs_fm_gan_when_no_algorithm_is_named(gan):
+    out = gan("config", "--plugin", "semisup")
+    assert out.exit_code == 0, out.output
+    assert yaml.safe_load(out.output)["algorithm"]["name"] == "fm-gan"
