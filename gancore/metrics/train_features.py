@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..errors import UserError
 from .features import LENET_DATASETS, LeNet, lenet_weights, to_grey
@@ -67,11 +68,36 @@ def train_lenet(dataset: str, epochs: int, seed: int, *, batch_size: int = 64, l
     """Train a LeNet on the dataset's train split; returns the network and its record."""
     train, test, how = load_splits(dataset)
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     net = LeNet()
     # Train on exactly what evaluation feeds the network: 28x28 grey.
     x_train, y_train = to_grey(train["x"], LeNet.INPUT_SIZE), train["y"]
     x_test, y_test = to_grey(test["x"], LeNet.INPUT_SIZE), test["y"]
+    seconds = fit(net, x_train, y_train, x_test, y_test, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, log=log)
+    net.eval()
+    record = {
+        "network": f"{LENET_DATASETS[dataset]} (gancore.metrics.features.LeNet, {sum(p.numel() for p in net.parameters())} parameters)",
+        "dataset": dataset,
+        "train_data": f"{how['train']} ({len(x_train)} images)",
+        "test_data": f"{how['test']} ({len(x_test)} images)",
+        "train_accuracy": round(accuracy(net, x_train, y_train), 4),
+        "test_accuracy": round(accuracy(net, x_test, y_test), 4),
+        "epochs": epochs,
+        "seed": seed,
+        "batch_size": batch_size,
+        "optimizer": f"Adam, one-cycle lr up to {lr}, random shifts of up to 2 pixels",
+        "command": f"gan train-features --dataset {dataset} --epochs {epochs} --seed {seed}",
+        "seconds": round(seconds, 1),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    return net, record
+
+
+def fit(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, *,
+        epochs: int, seed: int, batch_size: int = 64, lr: float = 1e-3, log=print) -> float:
+    """gancore's classifier recipe, for any network with ``logits``: Adam with a one-cycle rate, random shifts
+    of up to 2 pixels, seeded order. Leaves the network in eval mode; returns the seconds it took."""
+    generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     steps_per_epoch = len(x_train) // batch_size
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch))
@@ -91,23 +117,7 @@ def train_lenet(dataset: str, epochs: int, seed: int, *, batch_size: int = 64, l
         if log and ((epoch + 1) % max(1, epochs // 10) == 0 or epoch + 1 == epochs):
             log(f"epoch {epoch + 1}/{epochs}: loss {total / max(1, steps_per_epoch):.4f}, test accuracy {accuracy(net, x_test, y_test):.4f}")
     net.eval()
-    record = {
-        "network": f"{LENET_DATASETS[dataset]} (gancore.metrics.features.LeNet, {sum(p.numel() for p in net.parameters())} parameters)",
-        "dataset": dataset,
-        "train_data": f"{how['train']} ({len(x_train)} images)",
-        "test_data": f"{how['test']} ({len(x_test)} images)",
-        "train_accuracy": round(accuracy(net, x_train, y_train), 4),
-        "test_accuracy": round(accuracy(net, x_test, y_test), 4),
-        "epochs": epochs,
-        "seed": seed,
-        "batch_size": batch_size,
-        "optimizer": f"Adam, one-cycle lr up to {lr}, random shifts of up to 2 pixels",
-        "command": f"gan train-features --dataset {dataset} --epochs {epochs} --seed {seed}",
-        "seconds": round(time.perf_counter() - start, 1),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-    }
-    return net, record
+    return time.perf_counter() - start
 
 
 def write(net: LeNet, record: dict, output: Path) -> tuple[Path, Path]:

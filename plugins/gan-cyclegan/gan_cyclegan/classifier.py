@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import platform
-import time
 from pathlib import Path
 
 import torch
@@ -158,26 +157,10 @@ def train_classifier(train: dict, test: dict, *, epochs: int = 30, seed: int = 0
                      describe: dict | None = None, log=print) -> tuple[ColorLeNet, dict]:
     """gancore's ``train_lenet`` recipe on any labelled tensors: grey data get the grey LeNet, RGB data the colour one."""
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
     net = ColorLeNet(in_channels=1 if train["x"].shape[1] == 1 else 3)
     prepare = (lambda x: to_grey(x, LeNet.INPUT_SIZE)) if net.in_channels == 1 else (lambda x: to_rgb(x, LeNet.INPUT_SIZE))
     x_train, y_train, x_test, y_test = prepare(train["x"]), train["y"], prepare(test["x"]), test["y"]
-    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-    steps_per_epoch = len(x_train) // batch_size
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(1, epochs * steps_per_epoch))
-    start = time.perf_counter()
-    for epoch in range(epochs):
-        net.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        for i in range(steps_per_epoch):
-            index = order[i * batch_size : (i + 1) * batch_size]
-            loss = F.cross_entropy(net(train_features._shift(x_train[index], generator)), y_train[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-        if log and ((epoch + 1) % max(1, epochs // 5) == 0 or epoch + 1 == epochs):
-            log(f"epoch {epoch + 1}/{epochs}: test accuracy {train_features.accuracy(net, x_test, y_test):.4f}")
+    seconds = train_features.fit(net, x_train, y_train, x_test, y_test, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, log=log)
     net.eval()
     record = {
         "network": f"gan_cyclegan.classifier.ColorLeNet ({net.in_channels} input channels, {sum(p.numel() for p in net.parameters())} parameters)",
@@ -190,7 +173,7 @@ def train_classifier(train: dict, test: dict, *, epochs: int = 30, seed: int = 0
         "seed": seed,
         "batch_size": batch_size,
         "optimizer": f"Adam, one-cycle lr up to {lr}, random shifts of up to 2 pixels (gancore.metrics.train_features)",
-        "seconds": round(time.perf_counter() - start, 1),
+        "seconds": round(seconds, 1),
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
