@@ -30,6 +30,7 @@ Conformance checks, plain functions that raise ``AssertionError``:
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,6 +41,8 @@ import yaml
 from . import hookimpl, plugins
 
 __all__ = [
+    "BorrowingVenv",
+    "borrowing_venv",
     "check_plugin",
     "check_resume",
     "checkpoint_tensors",
@@ -47,6 +50,7 @@ __all__ = [
     "gan",
     "inline_plugin",
     "make_trainer",
+    "run_checked",
     "write_config",
 ]
 
@@ -205,3 +209,55 @@ def check_plugin(name: str) -> None:
             if kind == "algorithm":
                 config = build_run_config(registry, name, {"algorithm": {"name": entry.name}}, [])
                 assert config.algorithm.name == entry.name
+
+
+# ------------------------------------------------- fresh environments (slow tests)
+
+OURS = ("gancore", "gan_", "gan-", "__editable__")  # never borrowed: gancore and plugins come from what a test installs
+
+
+def run_checked(cmd, *, timeout: float, cwd=None, env=None):
+    """Run a command (items made strings); assert it exits 0, showing the end of its output if not."""
+    import subprocess
+
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+    assert out.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
+    return out
+
+
+@dataclass
+class BorrowingVenv:
+    """A new virtual environment: ``python``, its ``site`` folder, and ``env`` for subprocesses (its bin
+    first on PATH, one thread, no GANCORE_/PYTHON*/VIRTUAL_ENV variables from outside)."""
+
+    python: Path
+    site: Path
+    env: dict
+
+
+def borrowing_venv(folder: Path, *, extra_paths: tuple[Path, ...] = (), keep_gancore_metadata: bool = False) -> BorrowingVenv:
+    """A virtual environment without pip in ``folder/venv`` that borrows this environment's third-party
+    packages (torch & co., through a ``.pth`` file of links) but not gancore or any plugin, so that what a
+    test installs there (wheels, ``pip install -e``) is what it runs. ``extra_paths`` go on its path too
+    (a source checkout); ``keep_gancore_metadata`` borrows gancore's dist-info (its version) as well."""
+    import os
+    import sys
+    import sysconfig
+
+    folder = Path(folder)
+    borrowed = folder / "borrowed"
+    borrowed.mkdir(parents=True)
+    for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
+        for entry in Path(site).iterdir():
+            keep = keep_gancore_metadata and entry.name.startswith("gancore-") and entry.name.endswith(".dist-info")
+            if (entry.name.startswith(OURS) and not keep) or entry.suffix == ".pth" or (borrowed / entry.name).exists():
+                continue
+            (borrowed / entry.name).symlink_to(entry)
+    venv = folder / "venv"
+    run_checked([sys.executable, "-m", "venv", "--without-pip", venv], timeout=60)
+    python = venv / "bin" / "python"
+    site = Path(run_checked([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], timeout=30).stdout.strip())
+    (site / "borrowed.pth").write_text("".join(f"{p}\n" for p in (*extra_paths, borrowed)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANCORE_", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(OMP_NUM_THREADS="1", PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+    return BorrowingVenv(python, site, env)

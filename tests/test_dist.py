@@ -9,34 +9,16 @@ of the sources so the checkout gets no build/ folders. The new environment borro
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
+from gancore.testing import borrowing_venv, run_checked
+
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("gancore", "gan_", "gan-", "__editable__")
-
-
-def _run(cmd, *, timeout, cwd=None, env=None):
-    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
-    assert out.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
-    return out
-
-
-def _borrowed_packages(folder: Path) -> Path:
-    folder.mkdir()
-    for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
-        for entry in Path(site).iterdir():
-            if entry.name.startswith(OURS) or entry.suffix == ".pth" or (folder / entry.name).exists():
-                continue
-            (folder / entry.name).symlink_to(entry)
-    return folder
 
 
 def test_the_makefile_builds_gancore_and_every_plugin():
@@ -63,29 +45,25 @@ def test_pip_install_find_links_dist_gan_bgan_in_a_fresh_environment(tmp_path):
         shutil.copy(ROOT / name, src / "gancore" / name)
     shutil.copytree(ROOT / "plugins" / "gan-bgan", src / "gan-bgan", ignore=ignore)
     dist = tmp_path / "dist"
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist,
+    built = run_checked([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist,
                   src / "gancore", src / "gan-bgan"], timeout=300)
     assert "deprecated" not in built.stdout + built.stderr, "packaging metadata prints deprecation warnings"
     assert sorted(p.name.split("-")[0] for p in dist.glob("*.whl")) == ["gan_bgan", "gancore"]
 
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], timeout=60)
-    python = venv / "bin" / "python"
-    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], timeout=30).stdout.strip())
-    (site / "borrowed.pth").write_text(str(_borrowed_packages(tmp_path / "borrowed")) + "\n")
+    fresh = borrowing_venv(tmp_path / "fresh")
+    python, site, env = fresh.python, fresh.site, fresh.env
+    venv = python.parents[1]
     # The user's command: dependencies resolved, gancore found only in dist/.
-    installed = _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-index", "--find-links", dist, "gan-bgan"], timeout=300)
+    installed = run_checked([sys.executable, "-m", "pip", "--python", python, "install", "--no-index", "--find-links", dist, "gan-bgan"], timeout=300)
     assert re.search(r"Successfully installed .*gan-bgan-0\.1\.0.*gancore-0\.1\.0|Successfully installed .*gancore-0\.1\.0.*gan-bgan", installed.stdout), installed.stdout
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANCORE_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(OMP_NUM_THREADS="1", PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
-    where = _run([python, "-c", "import gancore, gan_bgan; print(gancore.__file__); print(gan_bgan.__file__)"], timeout=60, cwd=tmp_path, env=env)
+    where = run_checked([python, "-c", "import gancore, gan_bgan; print(gancore.__file__); print(gan_bgan.__file__)"], timeout=60, cwd=tmp_path, env=env)
     assert all(line.startswith(str(site)) for line in where.stdout.split()), where.stdout
 
     gan = venv / "bin" / "gan"
-    report = json.loads(_run([gan, "plugins", "--json"], timeout=120, cwd=tmp_path, env=env).stdout)
+    report = json.loads(run_checked([gan, "plugins", "--json"], timeout=120, cwd=tmp_path, env=env).stdout)
     found = {p["name"]: p for p in report["plugins"]}
     assert found["bgan"]["distribution"] == "gan-bgan" and "bgan" in found["bgan"]["registered"]["algorithms"]
     assert set(found) == {"gan", "datasets", "metrics", "tools", "bgan"} and not report["broken"], report
-    _run([gan, "run", "--plugin", "bgan", "--steps", 5, "--output", tmp_path / "run", "--set", "train.progress=false"], timeout=300, cwd=tmp_path, env=env)
+    run_checked([gan, "run", "--plugin", "bgan", "--steps", 5, "--output", tmp_path / "run", "--set", "train.progress=false"], timeout=300, cwd=tmp_path, env=env)
     assert (tmp_path / "run" / "checkpoints" / "step-000005").is_dir()

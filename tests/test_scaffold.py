@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
-import subprocess
 import sys
-import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -23,10 +20,9 @@ import pytest
 
 from gancore import scaffold
 from gancore.errors import UserError
-from gancore.testing import check_plugin
+from gancore.testing import borrowing_venv, check_plugin, run_checked
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("gancore", "gan_", "gan-", "__editable__")  # never borrowed: gancore comes from the checkout, plugins not at all
 
 
 def test_new_plugin_writes_a_complete_distribution(gan, tmp_path):
@@ -82,48 +78,26 @@ def test_the_scaffolded_plugin_works_in_process(inline_plugin, gan, tmp_path, mo
             del sys.modules[name]
 
 
-def _run(cmd, *, timeout, cwd=None, env=None):
-    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
-    assert out.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{out.stdout[-4000:]}\n{out.stderr[-4000:]}"
-    return out
-
-
-def _borrowed_packages(folder: Path) -> Path:
-    """Links to this environment's third-party packages (not gancore's code, not any plugin)."""
-    folder.mkdir()
-    for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
-        for entry in Path(site).iterdir():
-            keep = entry.name.startswith("gancore-") and entry.name.endswith(".dist-info")  # gancore's version and metadata
-            if (entry.name.startswith(OURS) and not keep) or entry.suffix == ".pth" or (folder / entry.name).exists():
-                continue
-            (folder / entry.name).symlink_to(entry)
-    return folder
-
-
 @pytest.mark.slow
 def test_new_plugin_install_pytest_and_run_as_a_plugin_author_would(tmp_path):
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], timeout=60)
-    python = venv / "bin" / "python"
-    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], timeout=30).stdout.strip())
-    (site / "borrowed.pth").write_text(f"{ROOT}\n{_borrowed_packages(tmp_path / 'borrowed')}\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANCORE_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(OMP_NUM_THREADS="1", PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
+    # gancore from the checkout (with its version metadata), torch & co. borrowed, no plugin at all.
+    fresh = borrowing_venv(tmp_path / "fresh", extra_paths=(ROOT,), keep_gancore_metadata=True)
+    python, env = fresh.python, fresh.env
     gan = [python, "-m", "gancore.cli"]
 
     # gan new-plugin foo && pip install -e foo
-    _run([*gan, "new-plugin", "foo"], timeout=120, cwd=tmp_path, env=env)
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-e", tmp_path / "foo"],
+    run_checked([*gan, "new-plugin", "foo"], timeout=120, cwd=tmp_path, env=env)
+    run_checked([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-e", tmp_path / "foo"],
          timeout=180, cwd=tmp_path, env=env)
-    report = json.loads(_run([*gan, "plugins", "--json"], timeout=120, cwd=tmp_path, env=env).stdout)
+    report = json.loads(run_checked([*gan, "plugins", "--json"], timeout=120, cwd=tmp_path, env=env).stdout)
     (foo,) = [p for p in report["plugins"] if p["name"] == "foo"]
     assert foo["distribution"] == "gan-foo" and foo["registered"]["algorithms"] == ["foo"]
     assert not report["broken"], report["broken"]
 
     # pytest foo
-    _run([python, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", tmp_path / "foo"], timeout=600, cwd=tmp_path, env=env)
+    run_checked([python, "-m", "pytest", "-q", "-p", "no:xdist", "-p", "no:cacheprovider", tmp_path / "foo"], timeout=600, cwd=tmp_path, env=env)
 
     # gan run --plugin foo --steps 20
-    _run([*gan, "run", "--plugin", "foo", "--steps", 20, "--output", tmp_path / "run", "--set", "train.progress=false"], timeout=300, cwd=tmp_path, env=env)
+    run_checked([*gan, "run", "--plugin", "foo", "--steps", 20, "--output", tmp_path / "run", "--set", "train.progress=false"], timeout=300, cwd=tmp_path, env=env)
     assert (tmp_path / "run" / "checkpoints" / "step-000020").is_dir()
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "completed"

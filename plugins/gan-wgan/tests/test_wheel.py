@@ -9,37 +9,16 @@ current one (but not gancore or any plugin), and runs ``gan`` from there.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
+from gancore.testing import borrowing_venv, run_checked
+
 PLUGIN = Path(__file__).resolve().parents[1]
 ROOT = PLUGIN.parents[1]
-OURS = ("gancore", "gan_", "gan-", "__editable__")  # never borrowed: they must come from the wheels
-
-
-def _run(cmd, *, timeout, cwd=None, env=None):
-    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
-    assert out.returncode == 0, f"{' '.join(map(str, cmd))} failed:\n{out.stdout}\n{out.stderr}"
-    return out
-
-
-def _borrowed_packages(folder: Path) -> Path:
-    """A folder of links to this environment's third-party packages, minus gancore and its plugins."""
-    folder.mkdir()
-    for site in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}:
-        for entry in Path(site).iterdir():
-            if entry.name.startswith(OURS) or entry.suffix == ".pth" or (folder / entry.name).exists():
-                continue
-            (folder / entry.name).symlink_to(entry)
-    return folder
-
-
 @pytest.mark.slow
 def test_wheels_install_and_run_in_a_fresh_virtual_environment(tmp_path):
     # Build both wheels offline, from copies of the sources.
@@ -51,25 +30,21 @@ def test_wheels_install_and_run_in_a_fresh_virtual_environment(tmp_path):
     shutil.copytree(PLUGIN, src / "gan-wgan", ignore=ignore)
     wheels = tmp_path / "wheels"
     pip = [sys.executable, "-m", "pip"]
-    _run([*pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, src / "gancore", src / "gan-wgan"], timeout=120)
+    run_checked([*pip, "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index", "-w", wheels, src / "gancore", src / "gan-wgan"], timeout=120)
     built = sorted(p.name for p in wheels.glob("*.whl"))
     assert [n.split("-")[0] for n in built] == ["gan_wgan", "gancore"], built
 
     # A new environment: the wheels, plus links to torch & co. found through a .pth file.
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], timeout=60)
-    python = venv / "bin" / "python"
-    site = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], timeout=30).stdout.strip())
-    (site / "borrowed.pth").write_text(str(_borrowed_packages(tmp_path / "borrowed")) + "\n")
-    _run([*pip, "--python", python, "install", "--quiet", "--no-deps", "--no-index", *wheels.glob("*.whl")], timeout=120)
+    fresh = borrowing_venv(tmp_path / "fresh")
+    python, site, env = fresh.python, fresh.site, fresh.env
+    venv = python.parents[1]
+    run_checked([*pip, "--python", python, "install", "--quiet", "--no-deps", "--no-index", *wheels.glob("*.whl")], timeout=120)
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GANCORE_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(OMP_NUM_THREADS="1", PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
-    where = _run([python, "-c", "import gancore, gan_wgan; print(gancore.__file__); print(gan_wgan.__file__)"], timeout=60, cwd=tmp_path, env=env)
+    where = run_checked([python, "-c", "import gancore, gan_wgan; print(gancore.__file__); print(gan_wgan.__file__)"], timeout=60, cwd=tmp_path, env=env)
     assert all(line.startswith(str(site)) for line in where.stdout.split()), f"imported from outside the new environment: {where.stdout}"
 
     gan = venv / "bin" / "gan"
-    report = json.loads(_run([gan, "plugins", "--json"], timeout=60, cwd=tmp_path, env=env).stdout)
+    report = json.loads(run_checked([gan, "plugins", "--json"], timeout=60, cwd=tmp_path, env=env).stdout)
     found = {p["name"]: p for p in report["plugins"]}
     assert found["wgan"]["distribution"] == "gan-wgan"
     assert found["wgan"]["registered"]["algorithms"] == ["wgan", "wgan-gp"]
@@ -78,6 +53,6 @@ def test_wheels_install_and_run_in_a_fresh_virtual_environment(tmp_path):
     tiny = ["algorithm.generator.base_channels=8", "algorithm.critic.base_channels=8", "train.batch_size=16", "train.progress=false",
             "train.tensorboard=false", "train.sample_every=0", "train.checkpoint_every=0"]
     sets = [item for o in tiny for item in ("--set", o)]
-    _run([gan, "run", "--plugin", "wgan", "--steps", 20, "--output", tmp_path / "run", *sets], timeout=120, cwd=tmp_path, env=env)
+    run_checked([gan, "run", "--plugin", "wgan", "--steps", 20, "--output", tmp_path / "run", *sets], timeout=120, cwd=tmp_path, env=env)
     assert (tmp_path / "run" / "checkpoints" / "step-000020").is_dir()
     assert (tmp_path / "run" / "samples" / "step-000020.png").is_file()
