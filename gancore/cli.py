@@ -264,7 +264,19 @@ def main() -> None:
             _host().register_commands(cli)
         except Exception as exc:  # noqa: BLE001 - the CLI must come up whatever a plugin does
             click.echo(f"warning: plugin commands were not loaded: {exc}", err=True)
-    cli(prog_name="gan")
+    try:
+        cli(prog_name="gan")
+    except SystemExit as done:
+        from .launch import inside_launch
+
+        if done.code in (0, None) and inside_launch():
+            # A torchrun worker whose work is done, written and synchronised leaves at once: C++ threads
+            # left by the process group were seen (rarely) to abort interpreter teardown with SIGABRT
+            # ("terminate called without an active exception") after a successful `gan eval`.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise
 
 
 if __name__ == "__main__":
