@@ -26,7 +26,6 @@ from this process (gancore is imported once), so a kill -9 hits a real process. 
 from __future__ import annotations
 
 import argparse
-import errno
 import json
 import os
 import random
@@ -47,6 +46,7 @@ from safetensors.torch import load_file  # noqa: E402
 
 from gancore import Algorithm, GANAlgorithm, checkpoint as ckpt, hookimpl  # noqa: E402
 from gancore.plugins import get_host  # noqa: E402
+from gancore.testing import FullDisk  # noqa: E402
 
 WORK = HERE / "_work" / "faults"
 TITLE = "Fault tolerance"
@@ -188,27 +188,6 @@ def kills(total: int, per_run: int, rng: random.Random) -> dict:
     return {"injected": injected, "runs": runs, "exact": exact, "lost": lost, "note": f"{cut_writes} of the kills cut a checkpoint write"}
 
 
-class _FullDisk:
-    def __init__(self, path, budget):
-        self.fh, self.left = open(path, "wb"), budget
-
-    def write(self, data):
-        if len(data) > self.left:
-            self.fh.write(bytes(data[: self.left]))
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.fh.name))
-        self.left -= len(data)
-        return self.fh.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.fh, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.fh.close()
-
-
 def full_disk(n: int, rng: random.Random, reference: Path, config: Path) -> dict:
     exact = lost = 0
     for i in range(n):
@@ -217,7 +196,7 @@ def full_disk(n: int, rng: random.Random, reference: Path, config: Path) -> dict
         target = rng.choice([ckpt.TENSORS, ckpt.STATE])
         budget = rng.randrange(0, 1500 if target == ckpt.TENSORS else 200)
         real_open = ckpt._open
-        ckpt._open = lambda p, s=step, t=target, b=budget: _FullDisk(p, b) if f".step-{s:06d}." in str(p) and p.name == t else real_open(p)
+        ckpt._open = lambda p, s=step, t=target, b=budget: FullDisk(p, b) if f".step-{s:06d}." in str(p) and p.name == t else real_open(p)
         try:
             code, err = gan("run", config, "--output", run_dir)
         finally:

@@ -42,6 +42,7 @@ from . import hookimpl, plugins
 
 __all__ = [
     "BorrowingVenv",
+    "FullDisk",
     "borrowing_venv",
     "check_plugin",
     "check_resume",
@@ -261,3 +262,32 @@ def borrowing_venv(folder: Path, *, extra_paths: tuple[Path, ...] = (), keep_gan
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GANCORE_", "PYTHON", "VIRTUAL_ENV"))}
     env.update(OMP_NUM_THREADS="1", PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}")
     return BorrowingVenv(python, site, env)
+
+
+class FullDisk:
+    """A file opened for writing that takes ``budget`` bytes, writes the part of the next write that fits,
+    then raises ``OSError(ENOSPC)`` as a full disk does: put it in place of a writer's ``open`` to test
+    what a full disk does to checkpoints (``gancore.checkpoint._open``)."""
+
+    def __init__(self, path, budget: int) -> None:
+        self.fh, self.left = open(path, "wb"), budget
+
+    def write(self, data):
+        import errno
+        import os
+
+        if len(data) > self.left:
+            self.fh.write(bytes(data[: self.left]))
+            self.left = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.fh.name))
+        self.left -= len(data)
+        return self.fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()

@@ -6,7 +6,6 @@ marked slow. The numbers in the test names' docstrings refer to the defects of i
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import random
@@ -25,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from gancore import Algorithm, GANAlgorithm, hookimpl
 from gancore import checkpoint as ckpt
-from gancore.testing import checkpoint_tensors
+from gancore.testing import FullDisk, checkpoint_tensors
 
 from .conftest import run_gan_subprocess
 
@@ -250,30 +249,6 @@ def test_impossible_output_folders_are_messages(gan, write_config, tmp_path):
         assert "Traceback" not in out.output and "--output" in out.output
 
 
-class _FullDisk:
-    """A file whose writes raise ENOSPC once ``budget`` bytes are written."""
-
-    def __init__(self, path, budget):
-        self.fh, self.left = open(path, "wb"), budget
-
-    def write(self, data):
-        if len(data) > self.left:
-            self.fh.write(bytes(data[: self.left]))
-            self.left = 0
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.fh.name))
-        self.left -= len(data)
-        return self.fh.write(data)
-
-    def __getattr__(self, name):
-        return getattr(self.fh, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.fh.close()
-
-
 @pytest.mark.parametrize("target,budget", [(ckpt.TENSORS, 0), (ckpt.TENSORS, 700), (ckpt.STATE, 10)],
                          ids=["tensors-first-byte", "tensors-byte-700", "state-json"])
 def test_full_disk_during_a_checkpoint_keeps_the_previous_one(gan, write_config, tmp_path, monkeypatch, target, budget):
@@ -281,7 +256,7 @@ def test_full_disk_during_a_checkpoint_keeps_the_previous_one(gan, write_config,
     path = write_config(tiny())
 
     def full_disk(p):
-        return _FullDisk(p, budget) if ".step-000020." in str(p) and p.name == target else open(p, "wb")
+        return FullDisk(p, budget) if ".step-000020." in str(p) and p.name == target else open(p, "wb")
 
     monkeypatch.setattr(ckpt, "_open", full_disk)
     out = gan("run", path, "--output", tmp_path / "r")
