@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -51,6 +51,11 @@ class TrainConfig(StrictModel):
     keep_checkpoints: int = Field(3, ge=1, description="how many of the newest checkpoints to keep")
     tensorboard: bool = Field(True, description="also log to TensorBoard through Accelerate when tensorboard is installed")
     progress: bool = Field(True, description="show a progress bar")
+    threads: Literal["auto"] | Annotated[int, Field(ge=1)] = Field(
+        "auto",
+        description="torch's intra-op CPU threads: auto times the first steps at 1 thread and at every available core and keeps "
+        "the faster (OMP_NUM_THREADS, or several processes, give their own count instead); or a fixed number",
+    )
 
     @model_validator(mode="before")
     @classmethod

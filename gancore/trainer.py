@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import yaml
 
-from . import checkpoint
+from . import checkpoint, threads
 from .algorithm import GANAlgorithm, TrainContext, has_capability
 from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
@@ -67,6 +67,7 @@ class Trainer:
         self.algorithm: GANAlgorithm | None = None
         self._last_checkpoint: Path | None = None
         self._consistent = True  # False while a step is half done: no checkpoint may be taken then
+        self.threads: threads.ThreadPlan | None = None  # torch's thread count for this session, and why
 
     # ------------------------------------------------------------------ setup
 
@@ -200,15 +201,24 @@ class Trainer:
         count, tick = 0, time.perf_counter()
         progress = _progress(cfg.steps, self.step, enabled=main and cfg.progress)
         status = "completed"
+        trial = self._choose_threads(progress)  # train.threads: auto times the first steps at 1 and at N threads
         with self._signals():
             while self.step < cfg.steps:
                 # One step of the family's own procedure.
                 self._consistent = False
+                if trial is not None:
+                    trial.next_threads()
+                    started = time.perf_counter()
                 logs = self._train_step()
                 self.step += 1
                 if self.ema is not None:
                     self.ema.update(self.step)
                 self._consistent = True
+                if trial is not None:
+                    trial.record(time.perf_counter() - started)
+                    if trial.done:
+                        self._threads_chosen(trial.result, progress)
+                        trial = None
                 for key, value in logs.items():
                     sums[key] = sums.get(key, 0.0) + (value.detach().float() if torch.is_tensor(value) else float(value))
                 count += 1
@@ -244,6 +254,24 @@ class Trainer:
         self._last_checkpoint = last
         return status
 
+
+    def _choose_threads(self, progress) -> threads.ThreadTrial | None:
+        """Set torch's threads for this session; with auto on a long enough CPU run, a trial that the
+        loop drives instead (``gancore.threads``)."""
+        cfg = self.config.train
+        plan = threads.plan(cfg.threads, num_processes=self.accelerator.num_processes, device=self.accelerator.device,
+                            steps_left=cfg.steps - self.step)
+        if plan is None:
+            return threads.ThreadTrial()
+        self._threads_chosen(plan, progress)
+        return None
+
+    def _threads_chosen(self, plan: threads.ThreadPlan, progress) -> None:
+        if plan.threads is not None and plan.threads != torch.get_num_threads():
+            torch.set_num_threads(plan.threads)
+        self.threads = plan
+        if plan.trial and self.accelerator.is_main_process:  # a measured choice is said once; a fixed one is not news
+            progress.write(plan.message(), file=sys.stderr)
 
     def _train_step(self) -> dict[str, Any]:
         try:

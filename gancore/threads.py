@@ -1,0 +1,155 @@
+"""``train.threads``: how many intra-op threads torch uses for a run.
+
+No fixed number is right on a CPU. Small networks (the ring's MLPs) run several
+times faster on one thread than on every core, and far faster still when
+another process is busy beside them, because torch's OpenMP threads then wait
+for each other; a 64-channel DCGAN on an idle machine gains from two threads.
+So ``auto`` (the default) measures: the run's first steps alternate between
+one thread and every available core, and the faster setting is kept for the
+rest of the run (see ``choose``). The trial steps are ordinary training steps,
+so nothing is wasted or repeated.
+
+What decides, first match wins:
+
+1. ``train.threads: N``: N threads.
+2. ``OMP_NUM_THREADS`` in the environment: torch already read it; left alone.
+3. several processes (torchrun, ``gan run --num-processes``): one thread each.
+4. not on the CPU (a GPU run), or one available core: torch's default.
+5. a run too short to be worth a trial (``TRIAL_MIN_STEPS``): one thread.
+6. otherwise the trial.
+
+With one thread and with several, the losses of these networks agree to the
+last bits in the runs measured, but nothing promises it for every operator: for
+runs that must repeat bit for bit on other machines, set ``train.threads``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import torch
+
+TRIAL_MIN_STEPS = 200  # steps left to train below which auto takes one thread without a trial
+WARMUP_STEPS = 2  # first steps are slow (allocation, oneDNN primitives): not timed
+MIN_ROUNDS, MAX_ROUNDS = 3, 20  # a round is one timed step at each setting
+TRIAL_SECONDS = 2.0  # rounds go on until the timed steps took this long (or MAX_ROUNDS)
+MARGIN = 0.92  # more threads are kept only if their median step takes at most this share of one thread's
+
+
+def choose(step_seconds: Mapping[int, Sequence[float]], margin: float = MARGIN) -> int:
+    """The thread count to keep, from the measured seconds of steps at each count.
+
+    The median of each setting's steps counts (one step that an outside process
+    slowed does not decide). Fewer threads win ties and near-ties: a setting
+    with more threads must take at most ``margin`` of the time of the best one
+    with fewer, since spare cores are what keeps a run fast when something else
+    starts beside it."""
+    measured = {n: statistics.median(times) for n, times in step_seconds.items() if times}
+    if not measured:
+        raise ValueError("no step was timed")
+    best = min(measured)
+    for threads in sorted(measured):
+        if measured[threads] <= margin * measured[best]:
+            best = threads
+    return best
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. under taskset or a container's cpuset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass
+class ThreadPlan:
+    """The thread count of a run and why; ``trial`` holds the timed steps when auto measured."""
+
+    threads: int | None  # None: torch's own default, untouched
+    reason: str
+    trial: dict[int, list[float]] = field(default_factory=dict)
+
+    def message(self) -> str:
+        if not self.trial:
+            count = "torch's default of threads" if self.threads is None else f"{self.threads} thread{'s' * (self.threads != 1)}"
+            return f"threads: {count} ({self.reason})"
+        timed = ", ".join(
+            f"{n} thread{'s' * (n != 1)} {1000 * statistics.median(t):.1f} ms/step" for n, t in sorted(self.trial.items())
+        )
+        rounds = min(len(t) for t in self.trial.values())
+        return f"threads: auto chose {self.threads} (median of {rounds} steps each: {timed}); set train.threads to fix it"
+
+
+def plan(setting: int | str, *, num_processes: int, device: torch.device, steps_left: int, environ: Mapping[str, str] | None = None) -> ThreadPlan | None:
+    """The thread count decided without measuring, or None when auto must run its trial."""
+    environ = os.environ if environ is None else environ
+    if setting != "auto":
+        return ThreadPlan(int(setting), "train.threads")
+    if environ.get("OMP_NUM_THREADS", "").strip():
+        return ThreadPlan(torch.get_num_threads(), "OMP_NUM_THREADS is set")
+    if num_processes > 1:
+        return ThreadPlan(1, f"one per process, {num_processes} processes")
+    if device.type != "cpu":
+        return ThreadPlan(None, f"training on {device.type}")
+    cores = available_cores()
+    if cores == 1:
+        return ThreadPlan(1, "one core available")
+    if steps_left < TRIAL_MIN_STEPS:
+        return ThreadPlan(1, f"auto: a run of {steps_left} steps is too short to measure")
+    return None
+
+
+class ThreadTrial:
+    """Auto's measurement, driven by the training loop: ``next_threads()`` before a step,
+    ``record(seconds)`` after it; ``done`` once the choice is made and applied."""
+
+    def __init__(self, cores: int | None = None) -> None:
+        many = cores or available_cores()
+        if many < 2:
+            raise ValueError("a thread trial needs two or more cores")
+        self.settings = (1, many)
+        self.times: dict[int, list[float]] = {n: [] for n in self.settings}
+        self.steps = 0
+        self.result: ThreadPlan | None = None
+        torch.set_num_threads(1)
+        self._current = 1
+
+    @property
+    def done(self) -> bool:
+        return self.result is not None
+
+    def next_threads(self) -> int:
+        # Rounds alternate their order (1, N, N, 1, ...) so a slow drift of the load favours neither.
+        # The untimed warm-up runs each setting once too: a new thread count has its own first-step cost.
+        timed = self.steps - WARMUP_STEPS
+        if timed < 0:
+            threads = self.settings[self.steps % 2]
+        else:
+            order = self.settings if (timed // 2) % 2 == 0 else self.settings[::-1]
+            threads = order[timed % 2]
+        if threads != self._current:
+            torch.set_num_threads(threads)
+            self._current = threads
+        return threads
+
+    def record(self, seconds: float) -> None:
+        if self.steps >= WARMUP_STEPS:
+            self.times[self._current].append(seconds)
+        self.steps += 1
+        rounds = min(len(t) for t in self.times.values())
+        spent = sum(sum(t) for t in self.times.values())
+        if self.steps % 2 or rounds < 2:
+            return
+        # Two rounds suffice when the settings are far apart (many threads beside a busy process can be
+        # 20 times slower: no need to keep paying for that).
+        low, high = sorted(self.times.values(), key=statistics.median)
+        apart = max(low) * 2 < min(high)
+        if apart or rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and spent >= TRIAL_SECONDS):
+            threads = choose(self.times)
+            torch.set_num_threads(threads)
+            self.result = ThreadPlan(threads, "auto", {n: list(t) for n, t in self.times.items()})
+

@@ -1,0 +1,133 @@
+"""train.threads: auto's decision from measured step times (no timing here), what overrides it, and the trial's
+wiring into a run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gancore import threads
+from gancore.config import TrainConfig
+from gancore.errors import UserError
+from gancore.threads import ThreadTrial, choose, plan
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_choose_keeps_the_setting_with_the_faster_median():
+    assert choose({1: [0.010, 0.011, 0.012], 2: [0.006, 0.005, 0.007]}) == 2
+    assert choose({1: [0.004, 0.004, 0.005], 2: [0.030, 0.029, 0.031]}) == 1
+
+
+def test_choose_prefers_fewer_threads_unless_more_are_clearly_faster():
+    # 5% faster with two threads is within the margin: one thread keeps a core free for whatever starts later.
+    assert choose({1: [0.0100] * 3, 2: [0.0095] * 3}) == 1
+    assert choose({1: [0.0100] * 3, 2: [0.0090] * 3}) == 2
+    assert choose({1: [0.0100] * 3, 2: [0.0095] * 3}, margin=0.96) == 2
+
+
+def test_choose_is_not_swayed_by_one_slow_step():
+    # One step at one thread that something outside slowed (a checkpoint of another process, a page fault storm).
+    assert choose({1: [0.010, 0.010, 0.500], 2: [0.020, 0.021, 0.019]}) == 1
+
+
+def test_choose_with_more_than_two_settings_and_nothing_timed():
+    assert choose({1: [1.0], 2: [0.6], 4: [0.58]}) == 2  # 4 threads gain too little over 2
+    assert choose({1: [1.0], 2: [0.6], 4: [0.4]}) == 4
+    with pytest.raises(ValueError, match="no step was timed"):
+        choose({1: [], 2: []})
+
+
+def test_plan_overrides_in_order():
+    auto = dict(num_processes=1, device=CPU, steps_left=10_000)
+    assert plan(3, **auto, environ={"OMP_NUM_THREADS": "1"}).threads == 3  # the run file's number wins
+    torch.set_num_threads(1)
+    env = plan("auto", **auto, environ={"OMP_NUM_THREADS": "1"})
+    assert (env.threads, env.reason) == (1, "OMP_NUM_THREADS is set")
+    assert plan("auto", num_processes=2, device=CPU, steps_left=10_000, environ={}).threads == 1
+    assert plan("auto", num_processes=1, device=torch.device("cuda"), steps_left=10_000, environ={}).threads is None
+    short = plan("auto", num_processes=1, device=CPU, steps_left=threads.TRIAL_MIN_STEPS - 1, environ={})
+    assert short.threads == 1 and "too short" in short.reason
+
+
+def test_plan_leaves_long_cpu_runs_to_the_trial(monkeypatch):
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    assert plan("auto", num_processes=1, device=CPU, steps_left=10_000, environ={"OMP_NUM_THREADS": " "}) is None
+    monkeypatch.setattr(threads, "available_cores", lambda: 1)
+    assert plan("auto", num_processes=1, device=CPU, steps_left=10_000, environ={}).reason == "one core available"
+
+
+def drive(trial: ThreadTrial, seconds_at: dict[int, float], limit: int = 200) -> list[int]:
+    """Run a trial on made-up step times; returns the thread count of every step it asked for."""
+    asked = []
+    while not trial.done and len(asked) < limit:
+        n = trial.next_threads()
+        assert torch.get_num_threads() == n
+        asked.append(n)
+        trial.record(seconds_at[n])
+    return asked
+
+
+def test_trial_alternates_settings_and_applies_its_choice():
+    trial = ThreadTrial(cores=2)
+    asked = drive(trial, {1: 0.05, 2: 0.04})  # 2 threads 20% faster; 0.09 s a round: stops at TRIAL_SECONDS
+    assert asked[:2] == [1, 2] and asked[2:10] == [1, 2, 2, 1, 1, 2, 2, 1]
+    assert trial.done and trial.result.threads == 2 and torch.get_num_threads() == 2
+    rounds = len(trial.result.trial[1])
+    assert rounds == len(trial.result.trial[2]) >= threads.MIN_ROUNDS
+    assert "auto chose 2" in trial.result.message() and "1 thread 50.0 ms/step" in trial.result.message()
+
+
+def test_trial_of_fast_steps_stops_after_max_rounds():
+    trial = ThreadTrial(cores=2)
+    asked = drive(trial, {1: 0.001, 2: 0.00105})
+    assert len(asked) == threads.WARMUP_STEPS + 2 * threads.MAX_ROUNDS
+    assert trial.result.threads == 1 and torch.get_num_threads() == 1
+
+
+def test_trial_stops_early_when_a_setting_is_far_slower():
+    trial = ThreadTrial(cores=2)
+    asked = drive(trial, {1: 1.0, 2: 20.0})  # many threads beside a busy process
+    assert len(asked) == threads.WARMUP_STEPS + 4 and trial.result.threads == 1
+
+
+def test_threads_option_validation():
+    assert TrainConfig().threads == "auto"
+    assert TrainConfig(threads=2).threads == 2
+
+
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_bad_threads_value_is_a_user_error(gan, tmp_path, value):
+    result = gan("run", "--plugin", "gan", "--set", f"train.threads={value}", "--output", str(tmp_path / "run"))
+    assert result.exit_code == 2
+    assert isinstance(result.exception, SystemExit) or isinstance(result.exception, UserError)
+    assert "train.threads" in result.output
+
+
+def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
+    """A CPU run long enough for the trial: it times steps at both settings and says what it chose, once."""
+    from gancore import plugins
+    from gancore.config import build_run_config
+    from gancore.trainer import Trainer
+    from tests.conftest import TINY_RING
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(threads, "TRIAL_SECONDS", 0.0)
+    config = {**TINY_RING, "train": {**TINY_RING["train"], "steps": threads.TRIAL_MIN_STEPS, "log_every": 100, "checkpoint_every": 0}}
+    host = plugins.get_host()
+    trainer = Trainer(build_run_config(host.registry, None, config, []), tmp_path / "run", host)
+    trainer.fit()
+    chosen = trainer.threads
+    assert chosen.reason == "auto" and set(chosen.trial) == {1, 2}
+    assert 2 <= len(chosen.trial[1]) == len(chosen.trial[2]) <= threads.MIN_ROUNDS  # fewer when far apart
+    assert torch.get_num_threads() == chosen.threads
+    err = capsys.readouterr().err
+    assert err.count("threads: auto chose") == 1
