@@ -205,18 +205,41 @@ class Relativistic(AdversarialLoss):
 
 class R1Config(StrictModel):
     gamma: float = Field(10.0, ge=0.0, description="weight γ of the penalty γ/2·E‖∇ₓD(x)‖² on real data")
+    every: int = Field(
+        1, ge=1, description="lazy regularisation (StyleGAN2): compute the penalty on every k-th discriminator update only, "
+        "multiplied by k, which saves most of its double backward; 1 computes it on every update"
+    )
 
 
 class R1(Regularizer):
     """R1 (Mescheder et al. 2018): γ/2 · E_real ‖∇ₓ D(x)‖², the squared gradient norm of the
-    discriminator at real data; it keeps D flat on the data manifold, which stabilises training."""
+    discriminator at real data; it keeps D flat on the data manifold, which stabilises training.
+
+    With ``every: k`` (lazy, as in StyleGAN2) it returns k times the penalty on every k-th call and
+    None on the others. It counts its calls in a tensor that ``state_dict`` holds, so an algorithm that
+    keeps the regulariser as an attribute checkpoints the count and resumes on the same calls."""
 
     def __init__(self, config: R1Config) -> None:
         self.gamma = config.gamma
+        self.every = config.every
+        self.calls = torch.zeros((), dtype=torch.int64)
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        self.calls = state["calls"].detach().cpu().to(torch.int64).reshape(())
 
     def regularizer(self, discriminator, real, fake):
         if self.gamma == 0:
             return None
+        self.calls += 1
+        if int(self.calls) % self.every:
+            return None
+        return self.every * self.penalty(discriminator, real)
+
+    def penalty(self, discriminator, real):
+        """γ/2 · E ‖∇ₓ D(x)‖² on this batch (with the graph, so it can be minimised)."""
         real = real.detach().requires_grad_(True)
         scores = discriminator(real)
         (grad,) = torch.autograd.grad(scores.float().sum(), real, create_graph=True)

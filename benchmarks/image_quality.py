@@ -1,0 +1,320 @@
+"""Image quality per CPU minute: DCGAN, DiffAugment, R1 and WGAN-GP on mnist5k; lfw-subset faces.
+
+Every run is one `gan run` child (one thread, one child at a time) with a small hook that reads the
+child's own CPU clock (``time.process_time``, from ``gan_train_start``, less the time it spends
+evaluating and saving) and, at each CPU mark (e.g. 5, 10 and 20 minutes), writes a checkpoint,
+scores the EMA generator and appends a line to ``RUN/marks.jsonl``; after the last mark it stops.
+
+* ``mnist``: FID and KID on ``lenet-mnist`` features, 2,000 samples against the 1,000-digit
+  test split of mnist5k (training on the 4,000-digit train split), for each recipe of ``RECIPES``;
+* ``tune``: one short run of a recipe with ``--set`` overrides (the same score), to choose a recipe;
+* ``lfw``: ``examples/gan-lfw-faces.yaml`` on the 100 faces of lfw-subset at 32x32, with and without
+  augmentation, for the same CPU minutes; SWD (x1e3, mean over pyramid levels) of 50 samples against
+  50 real faces, beside the SWD of those 50 real faces against the other 50; the grid
+  ``benchmarks/lfw-faces.png`` (rows: real faces | without augmentation | with augmentation);
+* ``families``: the WGAN-GP and BGAN examples with and without ``augment``, for the same CPU minutes.
+
+Results are kept as JSON under ``benchmarks/_work/iq*/`` and the section "Image quality per CPU
+minute" of benchmarks/RESULTS.md is rebuilt from all of them by ``report`` (each command runs it).
+
+    python benchmarks/image_quality.py mnist --marks 5 10 20 --seeds 0
+    python benchmarks/image_quality.py tune --recipe fast --minutes 2 --set algorithm.lr_generator=5e-4
+    python benchmarks/image_quality.py lfw --minutes 3
+    python benchmarks/image_quality.py families --minutes 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORK = HERE / "_work"
+sys.path.insert(0, str(HERE))
+from results import RESULTS, run_children, update_section  # noqa: E402
+
+TITLE = "Image quality per CPU minute"
+SAMPLES = 2000
+TEST = "{name: mnist5k, split: test}"
+MNIST_METRICS = (
+    f"[{{name: fid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {TEST}}},"
+    f" {{name: kid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {TEST}}}]"
+)
+FAST = ROOT / "examples" / "dcgan-mnist5k-fast.yaml"
+FACES = ROOT / "examples" / "gan-lfw-faces.yaml"
+WGAN_GP = ROOT / "plugins" / "gan-wgan" / "examples" / "wgan-gp-mnist5k.yaml"
+BGAN = ROOT / "plugins" / "gan-bgan" / "examples" / "bgan-binary-mnist5k.yaml"
+# The builtin DCGAN as benchmarks/wgan_mnist5k.py runs it ("as it is today").
+DCGAN = {
+    "plugin": "gan",
+    "algorithm": {
+        "name": "gan", "latent_dim": 64,
+        "generator": {"name": "dcgan-generator", "base_channels": 32},
+        "discriminator": {"name": "dcgan-discriminator", "base_channels": 32, "norm": "batch"},
+        "loss": {"name": "non-saturating"}, "lr_generator": 2e-4, "lr_discriminator": 2e-4, "betas": [0.5, 0.999],
+    },
+    "data": {"name": "mnist5k"},
+    "train": {"batch_size": 64, "ema_decay": 0.999},
+}
+DIFFAUGMENT = "algorithm.augment={policy: [translation, cutout]}"
+# name -> (config, --set overrides, what it is)
+RECIPES = {
+    "dcgan": (None, [], "builtin DCGAN as today (32 channels, batch-norm D, Adam 2e-4, batch 64, EMA 0.999)"),
+    "dcgan-diffaugment": (None, [DIFFAUGMENT], "the same + DiffAugment translation, cutout"),
+    "fast": (FAST, [], f"`{FAST.relative_to(ROOT)}` (the best recipe found; see below)"),
+    "wgan-gp": (WGAN_GP, [], f"WGAN-GP, `{WGAN_GP.relative_to(ROOT)}`"),
+}
+
+
+# ------------------------------------------------------------------ the child
+
+
+def child_main(config: str, run_dir: str, marks: list[float], sets: list[str], swd_faces: bool) -> None:
+    """`gan run CONFIG` in this process; at each CPU mark (seconds of training), checkpoint and score."""
+    from gancore import hookimpl, plugins
+
+    class CPUMarks:
+        start, excluded = 0.0, 0.0
+
+        @hookimpl
+        def gan_train_start(self, trainer):
+            self.start, self.pending = time.process_time(), sorted(marks)
+
+        @hookimpl
+        def gan_train_step_end(self, trainer, step, logs):
+            used = time.process_time() - self.start - self.excluded
+            if not self.pending or used < self.pending[0]:
+                return
+            mark = self.pending.pop(0)
+            began = time.process_time()
+            trainer.save_checkpoint()
+            trainer.write_samples()
+            record = {"mark_minutes": mark / 60, "train_cpu_minutes": used / 60, "step": step, **trainer.run_eval()}
+            if swd_faces:
+                record.update(faces_swd(trainer))
+            with open(Path(trainer.run_dir) / "marks.jsonl", "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            print(json.dumps(record), flush=True)
+            self.excluded += time.process_time() - began  # scoring and saving are not training
+            if not self.pending:
+                trainer.should_stop = True
+
+    plugins.get_host().register_plugin(CPUMarks(), "cpu-marks")
+    from gancore.cli import cli
+
+    sets = [*sets, "train.steps=10000000", "train.sample_every=0", "train.checkpoint_every=0", "train.eval_every=0",
+            "train.keep_checkpoints=10", "train.log_every=100", "train.progress=false", "train.tensorboard=false"]
+    Path(run_dir, "marks.jsonl").unlink(missing_ok=True)
+    cli(["run", config, "--output", run_dir, "--overwrite", *[x for s in sets for x in ("--set", s)]], standalone_mode=False)
+
+
+def faces_swd(trainer, n: int = 50) -> dict:
+    """SWD of n EMA samples against n real faces, and of those real faces against the other n; samples saved."""
+    import torch
+
+    from gancore.metrics.swd import swd
+    from gancore.trainer import EVAL_SEED
+
+    real = trainer.real_cpu.float()
+    with trainer._sampling():
+        fake = trainer.generate(2 * n, seed=EVAL_SEED).cpu().float()
+    torch.save(fake, Path(trainer.run_dir) / f"faces-{trainer.step:06d}.pt")
+    options = {"min_resolution": 16}
+    return {"swd_fake": swd(real[:n], fake[:n], **options)["avg"], "swd_real_halves": swd(real[:n], real[n : 2 * n], **options)["avg"]}
+
+
+# ------------------------------------------------------------------ runs
+
+
+def run(runs: dict[str, tuple[Path, list[str], Path]], marks: list[float], swd_faces: bool = False) -> dict[str, dict]:
+    """``{key: (config, sets, run_dir)}`` one after another; ``{key: {marks, cpu}}`` as they end."""
+    children = {}
+    for key, (config, sets, run_dir) in runs.items():
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, __file__, "child", str(config), str(run_dir), "--marks", *[str(m) for m in marks],
+                   *[x for s in sets for x in ("--set", s)], *(["--faces"] if swd_faces else [])]
+        children[key] = (command, run_dir.with_suffix(".log"))
+    out = {}
+    for key, timing in run_children(children, 1, cwd=ROOT):
+        run_dir = runs[key][2]
+        records = [json.loads(line) for line in (run_dir / "marks.jsonl").read_text().splitlines() if line.strip()]
+        result = {"marks": records, "child_cpu_minutes": timing["cpu"] / 60, "sets": runs[key][1], "config": str(runs[key][0])}
+        (run_dir.parent / f"{run_dir.name}.json").write_text(json.dumps(result, indent=1))
+        print(key, json.dumps(records[-1]), flush=True)
+        out[key] = result
+    return out
+
+
+def recipe_config(name: str, folder: Path) -> tuple[Path, list[str]]:
+    config, sets, _ = RECIPES[name]
+    if config is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        config = folder / "dcgan-mnist5k.yaml"
+        config.write_text(json.dumps(DCGAN))
+    return config, list(sets)
+
+
+def cmd_mnist(args) -> None:
+    folder = WORK / "iq-mnist"
+    runs = {}
+    for name in args.recipes:
+        for seed in args.seeds:
+            config, sets = recipe_config(name, folder)
+            runs[f"{name}/{seed}"] = (config, [*sets, f"train.seed={seed}", f"eval.metrics={MNIST_METRICS}"], folder / f"{name}-s{seed}")
+    run(runs, [60 * m for m in args.marks])
+
+
+def cmd_tune(args) -> None:
+    folder = WORK / "iq-tune"
+    config, sets = recipe_config(args.recipe, folder)
+    label = args.label or "-".join([args.recipe, *[s.replace("algorithm.", "").replace("train.", "") for s in args.set]])
+    label = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in label)[:120]
+    run({label: (config, [*sets, *args.set, f"eval.metrics={MNIST_METRICS}"], folder / label)}, [60 * args.minutes])
+
+
+def cmd_lfw(args) -> None:
+    folder = WORK / "iq-lfw"
+    runs = {
+        "with augmentation": (FACES, [], folder / "augment"),
+        "without augmentation": (FACES, ["algorithm.augment.policy=[]", "algorithm.consistency_real=0", "algorithm.consistency_fake=0"], folder / "plain"),
+    }
+    run(runs, [60 * m for m in args.marks], swd_faces=True)
+    faces_grid(folder)
+
+
+def faces_grid(folder: Path, per_row: int = 12, rows: int = 3) -> None:
+    import torch
+
+    from gancore.plugins import get_registry
+    from gancore.registry import DatasetRef
+    from gancore.visual import save_rows
+
+    real = get_registry().build(DatasetRef(name="lfw-subset", subset="faces", image_size=32), "data").tensors["x"]
+    grid = [real[i * per_row : (i + 1) * per_row] for i in range(rows)]
+    for name in ("plain", "augment"):
+        latest = sorted((folder / name).glob("faces-*.pt"))[-1]
+        fake = torch.load(latest)
+        grid += [fake[i * per_row : (i + 1) * per_row] for i in range(rows)]
+    save_rows(grid, HERE / "lfw-faces.png")
+
+
+def cmd_families(args) -> None:
+    folder = WORK / "iq-families"
+    augment = "algorithm.augment={policy: [translation, cutout]}"
+    runs = {
+        "wgan-gp/plain": (WGAN_GP, [f"eval.metrics={MNIST_METRICS}"], folder / "wgan-gp-plain"),
+        "wgan-gp/augment": (WGAN_GP, [augment, f"eval.metrics={MNIST_METRICS}"], folder / "wgan-gp-augment"),
+        "bgan/plain": (BGAN, [], folder / "bgan-plain"),
+        "bgan/augment": (BGAN, [augment], folder / "bgan-augment"),
+    }
+    bgan_metrics = (f"eval.metrics=[{{name: fid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {{name: mnist5k, split: test, binarize: 0.5}}}},"
+                    f" {{name: kid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {{name: mnist5k, split: test, binarize: 0.5}}}}]")
+    for key in ("bgan/plain", "bgan/augment"):
+        runs[key][1].append(bgan_metrics)
+    run({k: v for k, v in runs.items() if not args.only or k.split("/")[0] in args.only}, [60 * m for m in args.marks])
+
+
+# ------------------------------------------------------------------ report
+
+
+def load(folder: str) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted((WORK / folder).glob("*.json"))}
+
+
+def cmd_report(args=None) -> str:
+    lines = [
+        "Each run is one `gan run` child with one thread; a hook reads the child's CPU clock (`time.process_time`, training only:",
+        "scoring and checkpointing are not counted) and at each CPU mark writes a checkpoint and scores the EMA generator.",
+        f"mnist5k: trained on the 4,000-digit train split; FID and KID on `lenet-mnist` features, {SAMPLES:,} samples against",
+        "the 1,000-digit test split (real vs real: 3.9). Lower is better.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work. Script: `benchmarks/image_quality.py`.",
+        "",
+    ]
+    mnist = load("iq-mnist")
+    if mnist:
+        lines += ["### mnist5k: FID (KID) against CPU minutes of training", "",
+                  "| recipe | seed | " + " | ".join(f"{m['mark_minutes']:g} CPU min" for m in max(mnist.values(), key=lambda r: len(r["marks"]))["marks"]) + " | steps at the last mark |",
+                  "| --- | --- | " + " | ".join("---" for _ in max(mnist.values(), key=lambda r: len(r["marks"]))["marks"]) + " | --- |"]
+        for key, result in mnist.items():
+            name, _, seed = key.rpartition("-s")
+            cells = [f"{m['fid/fid']:.1f} ({m['kid/kid']:.1f})" for m in result["marks"]]
+            lines.append(f"| {name} | {seed} | " + " | ".join(cells) + f" | {result['marks'][-1]['step']:,} |")
+        lines += ["", "Recipes: " + "; ".join(f"**{n}**: {d}" for n, (_, _, d) in RECIPES.items()) + "."]
+        lines.append("")
+    tune = load("iq-tune")
+    if tune:
+        lines += ["### Tuning runs (short, one seed; FID at the CPU mark)", "", "| run | overrides | CPU min | steps | FID | KID |", "| --- | --- | --- | --- | --- | --- |"]
+        for key, result in tune.items():
+            m = result["marks"][-1]
+            sets = ", ".join(f"`{s}`" for s in result["sets"] if not s.startswith("eval.metrics")) or "none"
+            lines.append(f"| {key} | {sets} | {m['mark_minutes']:g} | {m['step']:,} | {m['fid/fid']:.1f} | {m['kid/kid']:.1f} |")
+        lines.append("")
+    lfw = load("iq-lfw")
+    if lfw:
+        lines += ["### lfw-subset faces (100 images, 32x32)", "",
+                  f"`{FACES.relative_to(ROOT)}`, with and without its augmentation, the same CPU minutes. SWD (x1e3, mean over pyramid",
+                  "levels 32 and 16) of 50 EMA samples against 50 real faces; the real row is those 50 real faces against the other 50.",
+                  "Grid `benchmarks/lfw-faces.png`: 3 rows of real faces, 3 rows without augmentation, 3 rows with.", "",
+                  "| run | CPU min | steps | SWD vs 50 real faces | real half vs real half |", "| --- | --- | --- | --- | --- |"]
+        for key, result in lfw.items():
+            for m in result["marks"]:
+                lines.append(f"| {'with' if key == 'augment' else 'without'} augmentation | {m['mark_minutes']:g} | {m['step']:,} | {m['swd_fake']:.1f} | {m['swd_real_halves']:.1f} |")
+        lines.append("")
+    families = load("iq-families")
+    if families:
+        lines += ["### WGAN-GP and BGAN with and without DiffAugment (translation, cutout), mnist5k", "",
+                  "BGAN is scored against the binarized test digits. FID (KID) at each CPU mark.", "",
+                  "| run | " + " | ".join(f"{m['mark_minutes']:g} CPU min" for m in next(iter(families.values()))["marks"]) + " | steps |",
+                  "| --- | " + " | ".join("---" for _ in next(iter(families.values()))["marks"]) + " | --- |"]
+        for key, result in families.items():
+            cells = [f"{m['fid/fid']:.1f} ({m['kid/kid']:.1f})" for m in result["marks"]]
+            lines.append(f"| {key} | " + " | ".join(cells) + f" | {result['marks'][-1]['step']:,} |")
+        lines.append("")
+    notes = WORK / "iq-notes.md"
+    if notes.exists():
+        lines += [notes.read_text().strip()]
+    body = "\n".join(lines)
+    update_section(TITLE, body, RESULTS)
+    return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("child", help=argparse.SUPPRESS)
+    p.add_argument("config")
+    p.add_argument("run_dir")
+    p.add_argument("--marks", type=float, nargs="+", required=True, help="CPU seconds")
+    p.add_argument("--set", action="append", default=[])
+    p.add_argument("--faces", action="store_true")
+    p = sub.add_parser("mnist")
+    p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    p.add_argument("--marks", type=float, nargs="+", default=[5, 10, 20], help="CPU minutes")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p = sub.add_parser("tune")
+    p.add_argument("--recipe", default="fast", choices=list(RECIPES))
+    p.add_argument("--minutes", type=float, default=2.0)
+    p.add_argument("--set", action="append", default=[])
+    p.add_argument("--label")
+    p = sub.add_parser("lfw")
+    p.add_argument("--marks", type=float, nargs="+", default=[3.0], help="CPU minutes")
+    p = sub.add_parser("families")
+    p.add_argument("--marks", type=float, nargs="+", default=[2.0], help="CPU minutes")
+    p.add_argument("--only", nargs="*", choices=["wgan-gp", "bgan"])
+    sub.add_parser("report")
+    args = parser.parse_args()
+    if args.command == "child":
+        child_main(args.config, args.run_dir, args.marks, args.set, args.faces)  # marks in CPU seconds
+        return
+    {"mnist": cmd_mnist, "tune": cmd_tune, "lfw": cmd_lfw, "families": cmd_families, "report": lambda a: None}[args.command](args)
+    print(cmd_report())
+
+
+if __name__ == "__main__":
+    main()
