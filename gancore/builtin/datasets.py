@@ -1,12 +1,13 @@
 """Builtin plugin ``datasets``: toy distributions, offline images, torchvision datasets, folders."""
 
 from gancore import hookimpl
-from gancore.data import images, toy, unpaired, vision
 from gancore.registry import Dataset
 
 
 @hookimpl
 def gan_register_datasets(register):
+    from gancore.data import images, toy, unpaired, vision  # here, not at import: `gan --help` needs no torch
+
     # Toy distributions.
     register(Dataset("gaussian-1d", toy.gaussian_1d, toy.Gaussian1DConfig, "a 1-D Gaussian"))
     register(Dataset("ring", toy.ring, toy.RingConfig, "8 Gaussians on a circle of radius 2, std 0.02"))

@@ -2,21 +2,25 @@
 the ``translation-accuracy`` metric with the coloured-MNIST classifier, and ``gan cyclegan ...``."""
 
 from gancore import Algorithm, Dataset, Metric, Model, hookimpl
+from gancore.commands import LazyCommand
 
-from . import data, models
-from .algorithm import CycleGAN
-from .config import CYCLEGAN_DEFAULTS, CycleGANConfig
+# Each hook imports what it registers: `gan --help` imports this module but not torch.
 
 gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
 
 
 @hookimpl
 def gan_register_algorithms(register):
+    from .algorithm import CycleGAN
+    from .config import CYCLEGAN_DEFAULTS, CycleGANConfig
+
     register(Algorithm("cyclegan", CycleGAN, CycleGANConfig, "CycleGAN (Zhu et al.): two generators and two PatchGANs, cycle + identity losses, image pools", defaults=CYCLEGAN_DEFAULTS))
 
 
 @hookimpl
 def gan_register_models(register):
+    from . import models
+
     register(Model("cyclegan-resnet-generator", models.build_resnet_generator, models.ResNetGeneratorConfig, "image-to-image ResNet generator: 7x7 stem, stride-2 downsamplings, residual blocks (reference resnet_9blocks)"))
     register(Model("cyclegan-unet-generator", models.build_unet_generator, models.UNetGeneratorConfig, "image-to-image U-Net generator with skip connections (reference unet_256)"))
     register(Model("patchgan-discriminator", models.build_patchgan, models.PatchGANConfig, "PatchGAN: one score per overlapping patch (70x70 with 3 layers)"))
@@ -24,6 +28,8 @@ def gan_register_models(register):
 
 @hookimpl
 def gan_register_datasets(register):
+    from . import data
+
     register(Dataset("half", data.half, data.HalfConfig, "one of two disjoint halves (per class) of any in-memory dataset: unpaired domains from one source"))
 
 
@@ -38,6 +44,5 @@ def gan_register_metrics(register):
 
 @hookimpl
 def gan_register_commands(cli):
-    from .commands import add_commands
-
-    add_commands(cli)
+    cli.add_command(LazyCommand("cyclegan", "gan_cyclegan.commands:add_commands",
+                                "CycleGAN tools: translate images with a trained run, train a domain classifier."))

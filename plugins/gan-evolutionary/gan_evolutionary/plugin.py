@@ -4,11 +4,10 @@ mutation-share plot written into the run folder when an ``egan`` run ends."""
 from pathlib import Path
 
 from gancore import Algorithm, hookimpl
-from gancore.losses import REAL_LOGITS
 
-from .algorithm import EvolutionaryGAN
-from .config import EGAN_DEFAULTS, EGANConfig
-from .plot import PREFIX, add_commands, plot_mutation_shares
+from .plot import PREFIX, add_commands, plot_mutation_shares  # click and matplotlib-on-demand only
+
+# Each hook imports what it registers: `gan --help` imports this module but not torch.
 
 # Written for gancore's plugin API 2: ctx.snapshot/restore, an EMA that follows the live generator,
 # checkpoints of lists and dicts, and the loss contract (generator_loss(fake, real), requires/provides).
@@ -17,6 +16,11 @@ gancore_api = 2
 
 @hookimpl
 def gan_register_algorithms(register):
+    from gancore.losses import REAL_LOGITS
+
+    from .algorithm import EvolutionaryGAN
+    from .config import EGAN_DEFAULTS, EGANConfig
+
     register(
         Algorithm(
             "egan",
@@ -38,6 +42,8 @@ def gan_register_commands(cli):
 @hookimpl
 def gan_train_end(trainer, step, status):
     # Hooks run for every family's runs: only an egan run that logged something gets a plot.
+    from .algorithm import EvolutionaryGAN
+
     if not isinstance(trainer.algorithm, EvolutionaryGAN) or not trainer.accelerator.is_main_process:
         return
     metrics = Path(trainer.run_dir) / "metrics.jsonl"

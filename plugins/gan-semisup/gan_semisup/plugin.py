@@ -2,16 +2,17 @@
 
 from gancore import Algorithm, Model, hookimpl
 
-from . import bigan_models, models
-from .algorithm import FeatureMatchingGAN, SemiSupervisedGAN, SupervisedOnly
-from .bigan import BiGAN
-from .config import BIGAN_DEFAULTS, SEMISUP_DEFAULTS, BiGANConfig, FMGANConfig, SGANConfig, SupervisedOnlyConfig
+# Each hook imports what it registers: `gan --help` imports this module but not torch.
 
 gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
 
 
 @hookimpl
 def gan_register_algorithms(register):
+    from .algorithm import FeatureMatchingGAN, SemiSupervisedGAN, SupervisedOnly
+    from .bigan import BiGAN
+    from .config import BIGAN_DEFAULTS, SEMISUP_DEFAULTS, BiGANConfig, FMGANConfig, SGANConfig, SupervisedOnlyConfig
+
     register(Algorithm("fm-gan", FeatureMatchingGAN, FMGANConfig, "Improved-GAN (Salimans et al.): K-class discriminator, generator trained by feature matching", defaults=SEMISUP_DEFAULTS, main=True))
     register(Algorithm("sgan", SemiSupervisedGAN, SGANConfig, "Semi-supervised GAN (Odena): K+1-class discriminator, non-saturating generator", defaults=SEMISUP_DEFAULTS))
     register(Algorithm("supervised-only", SupervisedOnly, SupervisedOnlyConfig, "Baseline: the semi-supervised GANs' classifier trained on the labelled samples alone", defaults=SEMISUP_DEFAULTS))
@@ -20,6 +21,8 @@ def gan_register_algorithms(register):
 
 @hookimpl
 def gan_register_models(register):
+    from . import bigan_models, models
+
     register(Model("improved-gan-discriminator", models.build_discriminator, models.ImprovedGANDiscriminatorConfig, "Improved-GAN MNIST classifier: MLP with Gaussian noise, weight norm, optional minibatch discrimination"))
     register(Model("improved-gan-generator", models.build_generator, models.ImprovedGANGeneratorConfig, "Improved-GAN MNIST generator: MLP, softplus, batch norm, weight-normalised output"))
     register(Model("bigan-generator", bigan_models.build_generator, bigan_models.BiGANNetworkConfig, "BiGAN MNIST generator: z -> 1024 -> 1024 (batch norm) -> x"))
