@@ -8,6 +8,7 @@ optimizers and decides what one step does. A family implements::
         def __init__(self, config, ctx):            # build nets + optimizers through ctx
         def train_step(self, batch, step) -> dict:  # one step; returns scalars to log
         def sample(self, n, *, seed=None):          # n samples in data space
+                                                    # (a conditional family: sample(n, *, seed=None, labels=None))
 
 and, when it has them, the optional capabilities below (``classify``,
 ``encode``, ``translate``, ``preview``) and ``batch_size(step)``.
@@ -60,6 +61,14 @@ with an error that names it; name attributes that are not state in ``transient``
 Other plain attributes (numbers, strings, the config, loss objects) are taken to
 be configuration made in ``__init__`` and are not saved: keep a counter in a
 tensor or a dict, or override ``state_dict``/``load_state_dict`` and call ``super()``.
+
+**Conditional generation.** A family that generates a chosen class sets ``conditional_classes``
+to its number of classes K and takes ``labels`` (a ``(n,)`` tensor of class indices) in
+``sample(n, *, seed=None, labels=None)``; with ``labels=None`` it picks classes at random. The
+core passes ``labels`` only to such a family (``draw_samples``), so families without classes keep
+``sample(n, *, seed=None)``. **Truncation** (BigGAN's trick) applies to latents drawn with
+``self.noise``: inside ``algorithm.truncated(threshold)`` every value beyond the threshold is
+drawn again; a family that draws its latents otherwise gets a clear error.
 
 **Learning-rate schedules** are functions of ``step`` (``gancore.schedules``). A torch
 scheduler must not go through ``ctx.prepare``: Accelerate would step it once per
@@ -218,6 +227,10 @@ class GANAlgorithm:
 
     #: attributes that are not state (the default ``state_dict`` leaves them out)
     transient: ClassVar[tuple[str, ...]] = ()
+    #: the number of classes ``sample(..., labels=...)`` takes; None: an unconditional family
+    conditional_classes: int | None = None
+    #: set by ``truncated``: latents from ``noise`` are resampled beyond this magnitude
+    truncation: float | None = None
 
     def __init__(self, config: BaseModel, ctx: TrainContext) -> None:
         self.config = config
@@ -233,13 +246,16 @@ class GANAlgorithm:
         return None
 
     @torch.no_grad()
-    def sample(self, n: int, *, seed: int | None = None) -> torch.Tensor:
+    def sample(self, n: int, *, seed: int | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Return ``n`` generated samples in data space. With ``seed``, the same samples every call.
+        A conditional family (``conditional_classes`` set) generates class ``labels[i]`` as sample i.
 
         The default draws from ``self.generator`` with ``config.latent_dim`` Gaussian latents."""
         generator, latent_dim = getattr(self, "generator", None), getattr(self.config, "latent_dim", None)
         if not isinstance(generator, nn.Module) or latent_dim is None:
             raise NotImplementedError(f"{type(self).__name__} must implement sample()")
+        if labels is not None:
+            raise NotImplementedError(f"{type(self).__name__} sets conditional_classes but does not implement sample(labels=...)")
         with self.ctx.evaluating(generator) as plain:
             return plain(self.noise(n, latent_dim, seed)).float()
 
@@ -323,10 +339,66 @@ class GANAlgorithm:
         return saved
 
     def noise(self, n: int, dim: int, seed: int | None = None) -> torch.Tensor:
-        """Standard normal latents on the device; seeded ones do not touch the global RNG."""
+        """Standard normal latents on the device; seeded ones do not touch the global RNG.
+        Inside ``truncated(t)``, values beyond ``t`` are drawn again (the same ones for the same seed)."""
         if seed is None:
-            return torch.randn(n, dim, device=self.ctx.device)
-        return torch.randn(n, dim, generator=torch.Generator().manual_seed(seed)).to(self.ctx.device)
+            z = torch.randn(n, dim, device=self.ctx.device)
+            return z if self.truncation is None else self._truncate(z, None)
+        rng = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, dim, generator=rng)
+        return (z if self.truncation is None else self._truncate(z, rng)).to(self.ctx.device)
+
+    def _truncate(self, z: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
+        from .nn.conditional import resample_beyond
+
+        self._truncated_draws = getattr(self, "_truncated_draws", 0) + 1
+        return resample_beyond(z, self.truncation, rng)
+
+    @contextmanager
+    def truncated(self, threshold: float | None):
+        """Latents from ``noise`` truncated at ``threshold`` inside the block (None: no truncation).
+
+        :raises UserError: when the block sampled without ever drawing latents through ``noise``."""
+        if threshold is None:
+            yield
+            return
+        if threshold <= 0:
+            raise UserError(f"--truncation must be a positive threshold (BigGAN uses 0.04 to 2), got {threshold}")
+        self.truncation, self._truncated_draws = float(threshold), 0
+        try:
+            yield
+            if not self._truncated_draws:
+                raise UserError(
+                    f"truncation {threshold}: algorithm '{type(self).__name__}' drew no latents through GANAlgorithm.noise, "
+                    "so there was nothing to truncate; drop the truncation, or draw the family's latents with self.noise"
+                )
+        finally:
+            self.truncation = None
+
+
+def draw_samples(algorithm: GANAlgorithm, n: int, seed: int | None = None, *, labels: torch.Tensor | None = None,
+                 truncation: float | None = None) -> torch.Tensor:
+    """``algorithm.sample(n, seed=seed)``, with ``labels`` for a conditional family and latents truncated at
+    ``truncation``; what the trainer, ``gan sample`` and the metrics call."""
+    with algorithm.truncated(truncation):
+        if labels is None:
+            return algorithm.sample(n, seed=seed)
+        check_labels(algorithm, labels)
+        return algorithm.sample(n, seed=seed, labels=labels.to(algorithm.ctx.device))
+
+
+def check_labels(algorithm: Any, labels: torch.Tensor | list[int]) -> None:
+    """A ``UserError`` unless ``algorithm`` is conditional and every label is one of its classes."""
+    classes = getattr(algorithm, "conditional_classes", None)
+    name = type(algorithm).__name__
+    if not classes:
+        raise UserError(
+            f"this run's algorithm ('{name}') is not class-conditional, so it cannot generate a chosen class. "
+            "Drop --class/--classes, or train with a conditional algorithm (the gan family: algorithm.conditional: true)."
+        )
+    bad = sorted({int(c) for c in torch.as_tensor(labels).flatten().tolist() if not 0 <= int(c) < classes})
+    if bad:
+        raise UserError(f"class {', '.join(map(str, bad))} is out of range: this run has {classes} classes, 0 to {classes - 1}.")
 
 
 def has_capability(algorithm: Any, name: str) -> bool:

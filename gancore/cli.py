@@ -197,7 +197,8 @@ def config(plugin, overrides, schema):
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(file_okay=False), help="a checkpoint folder (default: the newest valid one)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option("--num-processes", type=click.IntRange(min=1), default=1, show_default=True, help="share the sampling among N processes")
-def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_processes):
+@click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncation trick for every metric's samples: latent values beyond this magnitude are drawn again")
+def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_processes, truncation):
     """Compute metrics for a trained run."""
     from .launch import inside_launch, relaunch
     from .metrics.evaluation import evaluate_run, metric_refs
@@ -207,9 +208,11 @@ def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_p
     if num_processes > 1 and not inside_launch():
         argv = ["eval", run_dir, *[f"--metric={m}" for m in metric_specs]]
         argv += (["-n", str(num_samples)] if num_samples else []) + ([f"--checkpoint={checkpoint_path}"] if checkpoint_path else [])
+        argv += [f"--truncation={truncation}"] if truncation is not None else []
         sys.exit(relaunch(num_processes, argv + (["--json"] if as_json else [])))
     used = {} if as_json else None  # --json: which checkpoint, and why, go into the JSON; else on stderr
-    results, step, is_main = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None, used=used)
+    results, step, is_main = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None, used=used,
+                                          truncation=truncation)
     if not is_main:
         return
     if as_json:
@@ -245,16 +248,25 @@ def fetch(network):
 
 @cli.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("-n", "count", type=click.IntRange(min=1), default=64, show_default=True, help="number of samples")
+@click.option("-n", "count", type=click.IntRange(min=1), help="number of samples (default 64); with --classes, samples per class (default 8)")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="a .png grid, or raw samples as .npy or .pt")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(file_okay=False), help="a checkpoint folder (default: the newest valid one)")
 @click.option("--seed", type=int, default=0, show_default=True, help="seed for the latent noise")
-def sample(run_dir, count, output, checkpoint_path, seed):
+@click.option("--class", "class_index", type=int, help="a conditional run: every sample of this class")
+@click.option("--classes", "classes_spec", metavar="LIST", help="a conditional run: one row per class, e.g. 0-9 or 1,3,7")
+@click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncation trick: latent values beyond this magnitude are drawn again")
+def sample(run_dir, count, output, checkpoint_path, seed, class_index, classes_spec, truncation):
     """Draw samples from a trained run."""
-    from .sampling import sample_run
+    from .sampling import parse_classes, sample_run
 
-    path = sample_run(_host(), Path(run_dir), count, Path(output), Path(checkpoint_path) if checkpoint_path else None, seed)
-    click.echo(f"wrote {count} samples to {path}")
+    if class_index is not None and classes_spec is not None:
+        raise UserError("--class and --classes contradict each other; give one (--class 3, or --classes 0-9 for a row per class)")
+    classes = [class_index] if class_index is not None else parse_classes(classes_spec) if classes_spec is not None else None
+    per_class = count or (8 if classes_spec is not None else 64)
+    path = sample_run(_host(), Path(run_dir), per_class, Path(output), Path(checkpoint_path) if checkpoint_path else None, seed,
+                      classes=classes, rows=classes_spec is not None, truncation=truncation)
+    total = per_class * (len(classes) if classes_spec is not None else 1)
+    click.echo(f"wrote {total} samples to {path}")
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from .config import resolve_run_config
 from .errors import UserError
 from .launch import is_first_process
 from .plugins import PluginHost
-from .visual import save_samples
+from .visual import save_grid, save_samples
 
 FORMATS = (".png", ".npy", ".pt")
 
@@ -60,15 +61,40 @@ def load_trainer(host: PluginHost, run_dir: Path, checkpoint_path: Path | None =
     return trainer
 
 
-def sample_run(host: PluginHost, run_dir: Path, count: int, output: Path, checkpoint_path: Path | None, seed: int) -> Path:
+def parse_classes(spec: str) -> list[int]:
+    """``0-9`` or ``1,3,7`` or ``0-4,9`` -> the class indices, in that order."""
+    classes: list[int] = []
+    for part in spec.replace(" ", "").split(","):
+        match = re.fullmatch(r"(-?\d+)(?:-(\d+))?", part)
+        if match is None:
+            raise UserError(f"--classes {spec!r}: give class indices and ranges, e.g. 0-9 or 1,3,7 or 0-4,9")
+        first = int(match.group(1))
+        classes += list(range(first, int(match.group(2)) + 1)) if match.group(2) else [first]
+    if not classes:
+        raise UserError(f"--classes {spec!r} names no class; e.g. --classes 0-9")
+    return classes
+
+
+def sample_run(host: PluginHost, run_dir: Path, count: int, output: Path, checkpoint_path: Path | None, seed: int, *,
+               classes: list[int] | None = None, rows: bool = False, truncation: float | None = None) -> Path:
+    """``count`` samples to ``output``; of ``classes`` (one class for all, or with ``rows`` ``count`` of each,
+    one row per class), with latents truncated at ``truncation``."""
+    from .algorithm import check_labels
+
     if output.suffix.lower() not in FORMATS:
         raise UserError(f"-o {output}: the file must end in {', '.join(FORMATS)}")
     trainer = load_trainer(host, run_dir, checkpoint_path)
+    labels = None
+    if classes is not None:
+        check_labels(trainer.algorithm, classes)
+        labels = torch.tensor(classes).repeat_interleave(count) if rows else torch.full((count,), classes[0])
     with trainer._sampling():
-        samples = trainer.generate(count, seed=seed)
+        samples = trainer.generate(len(labels) if labels is not None else count, seed=seed, labels=labels, truncation=truncation)
     output.parent.mkdir(parents=True, exist_ok=True)
     suffix = output.suffix.lower()
-    if suffix == ".png":
+    if suffix == ".png" and rows:
+        save_grid(samples, output, nrow=count)
+    elif suffix == ".png":
         real = trainer.real_cpu[:2500] if trainer.data.kind == "points" else None
         save_samples(samples, output, real=real)
     elif suffix == ".npy":

@@ -21,7 +21,7 @@ import torch
 import yaml
 
 from . import checkpoint, threads
-from .algorithm import GANAlgorithm, TrainContext, has_capability
+from .algorithm import GANAlgorithm, TrainContext, draw_samples, has_capability
 from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
@@ -30,7 +30,7 @@ from .launch import is_first_process
 from .metrics import EvalContext, build_metrics, evaluate
 from .plugins import PluginHost
 from .rundir import RUN_MARKERS, RunLock, check_run_dir, clear_run, json_record, truncate_metrics  # noqa: F401
-from .visual import save_rows, save_samples
+from .visual import save_grid, save_rows, save_samples
 
 POINT_PLOT_SAMPLES = 2500
 REFERENCE_SAMPLES = 10_000  # real samples kept in memory for metrics when the data streams from disk
@@ -357,12 +357,18 @@ class Trainer:
         with torch.random.fork_rng(devices=[]), (self.ema.swapped() if self.ema else _nothing()):
             yield
 
-    def eval_context(self, seed: int = EVAL_SEED) -> EvalContext:
-        return EvalContext(lambda n, s: self.algorithm.sample(n, seed=s), self.data, self.algorithm, self.accelerator, seed)
+    def eval_context(self, seed: int = EVAL_SEED, truncation: float | None = None) -> EvalContext:
+        def sample(n, s, labels=None):
+            return draw_samples(self.algorithm, n, s, labels=labels, truncation=truncation)
 
-    def generate(self, n: int, seed: int) -> torch.Tensor:
-        """``n`` samples from this process alone (pictures, ``gan sample``)."""
-        return EvalContext(lambda k, s: self.algorithm.sample(k, seed=s), self.data, seed=seed).generate(n)
+        return EvalContext(sample, self.data, self.algorithm, self.accelerator, seed, truncation)
+
+    def generate(self, n: int, seed: int, labels: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:
+        """``n`` samples from this process alone (pictures, ``gan sample``); of classes ``labels`` in a conditional run."""
+        def sample(k, s, labels=None):
+            return draw_samples(self.algorithm, k, s, labels=labels, truncation=truncation)
+
+        return EvalContext(sample, self.data, seed=seed).generate(n, labels)
 
     def write_samples(self) -> Path | None:
         if not self.accelerator.is_main_process:
@@ -373,6 +379,13 @@ class Trainer:
             with self._sampling(), torch.no_grad():
                 rows = self.algorithm.preview(self.config.train.sample_count, self.config.train.seed)
             return save_rows(rows, path)
+        classes = self.algorithm.conditional_classes
+        if classes:  # one row per class
+            per_class = max(1, -(-self.config.train.sample_count // classes))
+            with self._sampling():
+                samples = self.generate(per_class * classes, self.config.train.seed, torch.arange(classes).repeat_interleave(per_class))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return save_grid(samples, path, nrow=per_class)
         with self._sampling():
             samples = self.generate(POINT_PLOT_SAMPLES if points else self.config.train.sample_count, seed=self.config.train.seed)
         real = self.real_cpu[:POINT_PLOT_SAMPLES] if points else None

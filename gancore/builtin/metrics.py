@@ -7,7 +7,7 @@ process or many.
 """
 
 from gancore import hookimpl
-from gancore.metrics import classification, fid_kid, mode_coverage, ms_ssim, precision_recall, swd
+from gancore.metrics import classification, conditional, fid_kid, mode_coverage, ms_ssim, precision_recall, swd
 from gancore.registry import Metric
 
 
@@ -31,6 +31,8 @@ def gan_register_metrics(register):
                     "accuracy % of algorithm.classify(x) on a labelled test split"))
     register(Metric("linear-probe", classification.LinearProbe, classification.LinearProbeConfig,
                     "accuracy % of logistic regression on algorithm.encode(x) features, fixed train/test splits"))
+    register(Metric("conditional-accuracy", conditional.ConditionalAccuracy, conditional.ConditionalAccuracyConfig,
+                    "% of samples generated for each class that a domain classifier (lenet-mnist) labels with that class"))
 
 
 @hookimpl

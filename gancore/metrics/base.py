@@ -48,19 +48,22 @@ def apply_batched(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, d
 class EvalContext:
     """Handed to every metric, on every process.
 
-    :param sample: ``sample(n, seed)`` returns ``n`` generated samples (data space, CPU).
+    :param sample: ``sample(n, seed, labels=None)`` returns ``n`` generated samples (data space, CPU),
+        of the classes ``labels`` (a ``(n,)`` tensor) when the algorithm is conditional.
     :param data: the real training data (``data.tensors``, ``data.info``).
     :param algorithm: the trained ``GANAlgorithm`` (for metrics that need more than samples,
         e.g. a classifier head or an encoder).
     :param accelerator: the Accelerate accelerator, or None for a single process.
     :param seed: base seed of the generated samples.
+    :param truncation: the truncation threshold the samples were drawn with (None: none), for metrics to report.
     """
 
-    sample: Callable[[int, int], torch.Tensor]
+    sample: Callable[..., torch.Tensor]
     data: TensorData
     algorithm: Any = None
     accelerator: Any = None
     seed: int = 12345
+    truncation: float | None = None
 
     @property
     def num_processes(self) -> int:
@@ -78,9 +81,12 @@ class EvalContext:
         starts = range(0, n, CHUNK)[self.process_index :: self.num_processes]
         return [(s, min(s + CHUNK, n)) for s in starts]
 
-    def generate(self, n: int) -> torch.Tensor:
-        """This process's share of ``n`` generated samples."""
-        parts = [self.sample(stop - start, self.seed + start).float().cpu() for start, stop in self._my_chunks(n)]
+    def generate(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """This process's share of ``n`` generated samples; with ``labels`` (``(n,)`` class indices), sample i of class ``labels[i]``."""
+        if labels is None:
+            parts = [self.sample(stop - start, self.seed + start).float().cpu() for start, stop in self._my_chunks(n)]
+        else:
+            parts = [self.sample(stop - start, self.seed + start, labels=labels[start:stop]).float().cpu() for start, stop in self._my_chunks(n)]
         return torch.cat(parts) if parts else torch.empty(0, *self.data.sample_shape)
 
     def real(self, n: int, key: str = "x", *, split: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
@@ -94,9 +100,9 @@ class EvalContext:
         parts = [tensors[key][order[start:stop].to(tensors[key].device)].cpu() for start, stop in self._my_chunks(n)]
         return torch.cat(parts) if parts else tensors[key][:0].cpu()
 
-    def generate_all(self, n: int) -> torch.Tensor:
+    def generate_all(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
         """All ``n`` generated samples, on every process, in single-process order."""
-        return self.gather_chunks(self.generate(n), n)
+        return self.gather_chunks(self.generate(n, labels), n)
 
     def generated(self, n: int, source: str = "sample", direction: str | None = None) -> torch.Tensor:
         """This process's share of ``generated_count(n, ...)`` generated samples: ``generate(n)`` for

@@ -42,8 +42,9 @@ def metric_refs(registry, specs: tuple[str, ...] | list[str], num_samples: int |
 
 
 def evaluate_run(host, run_dir: Path, refs: list | None, checkpoint_path: Path | None, *,
-                 used: dict | None = None) -> tuple[dict[str, float], int, bool]:
-    """Metric values of a run's checkpoint: ``(results, step, is_main_process)``.
+                 used: dict | None = None, truncation: float | None = None) -> tuple[dict[str, float], int, bool]:
+    """Metric values of a run's checkpoint: ``(results, step, is_main_process)``; with ``truncation``, every
+    metric's samples come from latents truncated at that threshold.
 
     With a ``used`` dict, which checkpoint was used and why are put in it (``checkpoint``, ``why``)
     instead of being printed on stderr."""
@@ -58,7 +59,7 @@ def evaluate_run(host, run_dir: Path, refs: list | None, checkpoint_path: Path |
     else:
         metrics = build_metrics(host.registry, refs, "--metric {name}")
     with trainer._sampling():
-        results = evaluate(metrics, trainer.eval_context())
+        results = evaluate(metrics, trainer.eval_context(truncation=truncation))
     # Several processes leave together: every rank is done with the gloo/NCCL group before any exits.
     trainer.accelerator.wait_for_everyone()
     trainer.accelerator.end_training()
