@@ -11,6 +11,7 @@ walks through each)::
     from gancore import TensorData, LoaderData, EvalContext           # datasets and metrics
     from gancore import linear_decay, set_lr, UserError               # schedules, errors users read
     from gancore import Trainer                                       # what lifecycle hooks are given
+    from gancore import LazyCommand                                   # a command imported when it runs
 
 Names are imported on first use, so ``import gancore`` (and ``gan --help``)
 does not import torch.
@@ -40,6 +41,7 @@ _EXPORTS = {
     "TrainContext": "algorithm",
     "has_capability": "algorithm",
     "CAPABILITIES": "algorithm",
+    "LazyCommand": "commands",
     "EvalConfig": "config",
     "RunConfig": "config",
     "TrainConfig": "config",
@@ -71,6 +73,7 @@ __all__ = sorted([*_EXPORTS, "PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "hookimpl", 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from .algorithm import CAPABILITIES, GANAlgorithm, TrainContext, has_capability
+    from .commands import LazyCommand
     from .config import EvalConfig, RunConfig, TrainConfig
     from .data import LoaderData, TensorData
     from .errors import UserError

@@ -203,11 +203,10 @@ __version__ = "0.1.0"
 TEMPLATES["[[package]]/plugin.py"] = '''\
 """What [[dist]] registers: the ``[[name]]`` algorithm and two networks of its own."""
 
-from gancore import REAL_LOGITS, Algorithm, Model, hookimpl
+from gancore import Algorithm, Model, hookimpl
 
-from . import models
-from .algorithm import [[cls]]
-from .config import DEFAULTS, [[config_cls]]
+# Each hook imports what it registers, so that importing this module (as `gan --help` does for
+# every plugin) does not import torch.
 
 # The gancore plugin API this plugin was written for (gancore.PLUGIN_API). gancore refuses to load a
 # plugin written for an API it does not support, and `gan plugins` says so with both versions.
@@ -216,6 +215,11 @@ gancore_api = [[api]]
 
 @hookimpl
 def gan_register_algorithms(register):
+    from gancore import REAL_LOGITS
+
+    from .algorithm import [[cls]]
+    from .config import DEFAULTS, [[config_cls]]
+
     register(
         Algorithm(
             "[[name]]",
@@ -230,6 +234,8 @@ def gan_register_algorithms(register):
 
 @hookimpl
 def gan_register_models(register):
+    from . import models
+
     register(Model("[[name]]-generator", models.build_generator, models.MLPConfig, "[[name]]: MLP generator with residual blocks"))
     register(Model("[[name]]-discriminator", models.build_discriminator, models.MLPConfig, "[[name]]: MLP discriminator with residual blocks"))
 '''

@@ -1,7 +1,7 @@
 """What gan-bgan registers: the ``bgan`` and ``bgan-continuous`` algorithms, their networks, and ``gan bgan quantize``."""
 
 from gancore import Algorithm, Model, hookimpl
-from gancore.commands import LazyCommand
+from gancore import LazyCommand
 
 # Each hook imports what it registers: `gan --help` imports this module but not torch.
 

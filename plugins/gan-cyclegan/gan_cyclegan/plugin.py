@@ -2,7 +2,7 @@
 the ``translation-accuracy`` metric with the coloured-MNIST classifier, and ``gan cyclegan ...``."""
 
 from gancore import Algorithm, Dataset, Metric, Model, hookimpl
-from gancore.commands import LazyCommand
+from gancore import LazyCommand
 
 # Each hook imports what it registers: `gan --help` imports this module but not torch.
 
