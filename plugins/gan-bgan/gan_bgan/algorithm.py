@@ -27,7 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gancore import GANAlgorithm, TrainContext
+from gancore import GANAlgorithm, TrainContext, UserError
+from gancore.augment import Augmenter
 
 from . import estimator
 from .config import AdversarialConfig, BGANConfig, BGANContinuousConfig
@@ -48,6 +49,15 @@ class AdversarialBase(GANAlgorithm):
         opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr_generator, betas=cfg.betas)
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=cfg.lr_discriminator, betas=cfg.betas)
         self.generator, self.discriminator, self.opt_g, self.opt_d = self.ctx.prepare(generator, discriminator, opt_g, opt_d)
+        if cfg.augment.enabled and self.ctx.data.kind != "image":
+            raise UserError(f"algorithm.augment transforms images, and the data '{self.ctx.data.kind}' are not images; leave it out")
+        self.augment = Augmenter.from_context(cfg.augment, self.ctx)
+
+    def augmented(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` through the augmentation (each sample its own draw), also with leading axes (m, N, C, H, W)."""
+        if x.dim() <= 4:
+            return self.augment(x)
+        return self.augment(x.flatten(0, x.dim() - 4)).view(x.shape)
 
     def noise_std(self, step: int) -> float:
         cfg = self.config
@@ -92,8 +102,8 @@ class BGAN(AdversarialBase):
         # m samples for every z, drawn from the generator's own distribution.
         logits = self.generator(self.noise(n, cfg.latent_dim))
         samples = space.draw(logits, m)
-        fake = self.with_noise(space.to_input(samples), std)
-        real = self.with_noise(space.real_input(batch), std)
+        fake = self.with_noise(self.augmented(space.to_input(samples)), std)
+        real = self.with_noise(self.augmented(space.real_input(batch)), std)
 
         # The discriminator: sigmoid cross-entropy. Its scores of the m·N samples come from one batched pass.
         real_scores = self.discriminator(real).flatten()
@@ -105,6 +115,7 @@ class BGAN(AdversarialBase):
             scores = estimator.score(self.discriminator, fake)
             fake_scores = scores.flatten()
         loss_d = bce(real_scores, 1.0) + bce(fake_scores, 0.0)
+        self.augment.observe(real_scores)
 
         # The generator: its log-likelihood of its samples, weighted by w̃ (no gradient through w̃ or D).
         weights = estimator.importance_weights(scores)
@@ -115,7 +126,7 @@ class BGAN(AdversarialBase):
         self.ctx.update(self.opt_d, loss_d)
         self.ctx.update(self.opt_g, loss_g)
         # ess, out of m: how evenly w̃ spreads over the samples.
-        return {**self.logs(loss_d, loss_g, real_scores, scores), "ess": estimator.effective_sample_size(weights)}
+        return {**self.logs(loss_d, loss_g, real_scores, scores), "ess": estimator.effective_sample_size(weights), **self.augment.update(step)}
 
     # ---------------------------------------------------------------- sampling
 
@@ -161,14 +172,15 @@ class BGANContinuous(AdversarialBase):
         std = self.noise_std(step)
         fake = self.generator(self.noise(n, cfg.latent_dim))
 
-        real_scores = self.discriminator(self.with_noise(batch["x"], std)).flatten()
-        fake_scores = self.discriminator(self.with_noise(fake.detach(), std)).flatten()
+        real_scores = self.discriminator(self.with_noise(self.augmented(batch["x"]), std)).flatten()
+        fake_scores = self.discriminator(self.with_noise(self.augmented(fake.detach()), std)).flatten()
         loss_d = bce(real_scores, 1.0) + bce(fake_scores, 0.0)
         self.ctx.update(self.opt_d, loss_d)
+        self.augment.observe(real_scores)
 
         # D's logit is log D − log(1 − D): the boundary-seeking loss is half its square.
         with self.ctx.frozen(self.discriminator) as discriminator:
-            boundary = discriminator(self.with_noise(fake, std)).flatten().float()
+            boundary = discriminator(self.with_noise(self.augmented(fake), std)).flatten().float()
         loss_g = 0.5 * boundary.pow(2).mean()
         self.ctx.update(self.opt_g, loss_g)
-        return self.logs(loss_d, loss_g, real_scores, fake_scores)
+        return {**self.logs(loss_d, loss_g, real_scores, fake_scores), **self.augment.update(step)}

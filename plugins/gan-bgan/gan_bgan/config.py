@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from gancore import ModelRef, StrictModel
+from gancore.augment import AugmentConfig
 
 
 class AdversarialConfig(StrictModel):
@@ -28,6 +29,10 @@ class AdversarialConfig(StrictModel):
     instance_noise: float = Field(0.0, ge=0, description="std of Gaussian noise added to every discriminator input, real and generated; 0 disables")
     instance_noise_steps: int = Field(
         0, ge=0, description="the noise falls linearly from instance_noise to 0 over this many steps; 0 keeps it constant"
+    )
+    augment: AugmentConfig = Field(
+        default_factory=AugmentConfig, description="differentiable augmentation (DiffAugment, ADA) of every discriminator input, real "
+        "and generated (in bgan, all m samples per z that D scores), e.g. {policy: [translation, cutout]}; see gancore.augment"
     )
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gancore import GANAlgorithm, TrainContext, UserError
+from gancore.augment import Augmenter
 from gancore.schedules import linear_decay, set_lr
 
 from .config import CriticConfig, WGANConfig, WGANGPConfig
@@ -85,6 +86,14 @@ class WassersteinGAN(GANAlgorithm):
         opt_critic = self._optimizer(critic, config.lr_critic)
         self.generator, self.critic, self.opt_generator, self.opt_critic = ctx.prepare(generator, critic, opt_generator, opt_critic)
         self.constrain_critic()
+        if config.augment.enabled and ctx.data.kind != "image":
+            raise UserError(f"algorithm.augment transforms images, and the data '{ctx.data.kind}' are not images; leave it out")
+        if config.augment.adaptive:
+            raise UserError(
+                "algorithm.augment.adaptive: ADA steers p by the sign of the discriminator's logit on real data, and a "
+                "Wasserstein critic's score has no centre; give a fixed augment.probability instead"
+            )
+        self.augment = Augmenter.from_context(config.augment, ctx)
 
     def _optimizer(self, module: nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.config.optimizer == "rmsprop":
@@ -118,14 +127,15 @@ class WassersteinGAN(GANAlgorithm):
             real = batch["x"] if i == 0 else self.ctx.next_batch()["x"]
             with torch.no_grad():
                 fake = self.generator(self.noise(n, cfg.latent_dim))
-            loss_critic, logs = self.critic_loss(real, fake, last=i == steps - 1)
+            # The critic sees both through the augmentation (an identity when it is off), each with its own draw.
+            loss_critic, logs = self.critic_loss(self.augment(real), self.augment(fake), last=i == steps - 1)
             self.ctx.update(self.opt_critic, loss_critic)
             self.constrain_critic()
 
         # Then one generator step: it moves its samples up the critic's slope.
         fake = self.generator(self.noise(n, cfg.latent_dim))
         with self.ctx.frozen(self.critic) as critic:
-            loss_generator = -critic(fake).mean()
+            loss_generator = -critic(self.augment(fake)).mean()  # the gradient flows back through the augmentation
         self.ctx.update(self.opt_generator, loss_generator)
         return {**logs, "loss_critic": loss_critic.detach(), "loss_generator": loss_generator.detach()}
 

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from gancore import ModelRef, StrictModel
+from gancore.augment import AugmentConfig
 
 
 class CriticConfig(StrictModel):
@@ -28,6 +29,10 @@ class CriticConfig(StrictModel):
     betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas (Gulrajani et al. use (0.5, 0.9) or (0, 0.9)); unused by RMSProp")
     lr_decay: Literal["none", "linear"] = Field("none", description="linear: both learning rates fall linearly to lr_final_fraction of their value over the run")
     lr_final_fraction: float = Field(0.0, ge=0.0, le=1.0, description="with lr_decay linear, the fraction of each learning rate left at the last step")
+    augment: AugmentConfig = Field(
+        default_factory=AugmentConfig, description="differentiable augmentation (DiffAugment) of every critic input, real and generated, "
+        "e.g. {policy: [translation, cutout]}; a fixed probability only (a critic's score has no centre for ADA's r_t)"
+    )
 
 
 class WGANConfig(CriticConfig):
