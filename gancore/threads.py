@@ -7,7 +7,9 @@ for each other; a 64-channel DCGAN on an idle machine gains from two threads.
 So ``auto`` (the default) measures: the run's first steps alternate between
 one thread and every available core, and the faster setting is kept for the
 rest of the run (see ``choose``). The trial steps are ordinary training steps,
-so nothing is wasted or repeated.
+so nothing is wasted or repeated. Having chosen several threads, auto keeps
+timing the steps and measures again when they become twice as slow (something
+started beside the run); having chosen one, it stops timing.
 
 What decides, first match wins:
 
@@ -37,6 +39,7 @@ WARMUP_STEPS = 2  # first steps are slow (allocation, oneDNN primitives): not ti
 MIN_ROUNDS, MAX_ROUNDS = 3, 20  # a round is one timed step at each setting
 TRIAL_SECONDS = 2.0  # rounds go on until the timed steps took this long (or MAX_ROUNDS)
 MARGIN = 0.92  # more threads are kept only if their median step takes at most this share of one thread's
+WATCH_STEPS, SLOWDOWN = 20, 2.0  # after choosing several threads: measure again if 20 steps' median doubled
 
 
 def choose(step_seconds: Mapping[int, Sequence[float]], margin: float = MARGIN) -> int:
@@ -72,6 +75,7 @@ class ThreadPlan:
     threads: int | None  # None: torch's own default, untouched
     reason: str
     trial: dict[int, list[float]] = field(default_factory=dict)
+    note: str = ""
 
     def message(self) -> str:
         if not self.trial:
@@ -81,7 +85,7 @@ class ThreadPlan:
             f"{n} thread{'s' * (n != 1)} {1000 * statistics.median(t):.1f} ms/step" for n, t in sorted(self.trial.items())
         )
         rounds = min(len(t) for t in self.trial.values())
-        return f"threads: auto chose {self.threads} (median of {rounds} steps each: {timed}); set train.threads to fix it"
+        return f"threads: auto chose {self.threads} (median of {rounds} steps each: {timed}){self.note}; set train.threads to fix it"
 
 
 def plan(setting: int | str, *, num_processes: int, device: torch.device, steps_left: int, environ: Mapping[str, str] | None = None) -> ThreadPlan | None:
@@ -104,52 +108,80 @@ def plan(setting: int | str, *, num_processes: int, device: torch.device, steps_
 
 
 class ThreadTrial:
-    """Auto's measurement, driven by the training loop: ``next_threads()`` before a step,
-    ``record(seconds)`` after it; ``done`` once the choice is made and applied."""
+    """Auto's measurement, driven by the training loop: ``next_threads()`` before each step and
+    ``record(seconds)`` after it, which returns True when it has just chosen (``result``).
+
+    Having chosen several threads, it goes on watching the steps: if they become ``SLOWDOWN`` times
+    slower than the trial measured (a process started beside the run), it measures again. Having
+    chosen one thread it is ``finished``: one thread is never far from the best."""
 
     def __init__(self, cores: int | None = None) -> None:
         many = cores or available_cores()
         if many < 2:
             raise ValueError("a thread trial needs two or more cores")
         self.settings = (1, many)
-        self.times: dict[int, list[float]] = {n: [] for n in self.settings}
-        self.steps = 0
         self.result: ThreadPlan | None = None
-        torch.set_num_threads(1)
-        self._current = 1
+        self.trials = 0
+        self._current = torch.get_num_threads()
+        self._start()
 
     @property
-    def done(self) -> bool:
-        return self.result is not None
+    def finished(self) -> bool:
+        return self.result is not None and self.result.threads == 1
 
-    def next_threads(self) -> int:
-        # Rounds alternate their order (1, N, N, 1, ...) so a slow drift of the load favours neither.
-        # The untimed warm-up runs each setting once too: a new thread count has its own first-step cost.
-        timed = self.steps - WARMUP_STEPS
-        if timed < 0:
-            threads = self.settings[self.steps % 2]
-        else:
-            order = self.settings if (timed // 2) % 2 == 0 else self.settings[::-1]
-            threads = order[timed % 2]
+    def _start(self) -> None:
+        self.times: dict[int, list[float]] = {n: [] for n in self.settings}
+        self.steps = 0
+        self.measuring = True
+        self.trials += 1
+
+    def _use(self, threads: int) -> None:
         if threads != self._current:
             torch.set_num_threads(threads)
             self._current = threads
-        return threads
 
-    def record(self, seconds: float) -> None:
+    def next_threads(self) -> int:
+        if self.measuring:
+            # Rounds alternate their order (1, N, N, 1, ...) so a slow drift of the load favours neither.
+            # The untimed warm-up runs each setting once too: a new thread count has its own first-step cost.
+            timed = self.steps - WARMUP_STEPS
+            if timed < 0:
+                self._use(self.settings[self.steps % 2])
+            else:
+                order = self.settings if (timed // 2) % 2 == 0 else self.settings[::-1]
+                self._use(order[timed % 2])
+        return self._current
+
+    def record(self, seconds: float) -> bool:
+        if not self.measuring:
+            return self._watch(seconds)
         if self.steps >= WARMUP_STEPS:
             self.times[self._current].append(seconds)
         self.steps += 1
         rounds = min(len(t) for t in self.times.values())
-        spent = sum(sum(t) for t in self.times.values())
         if self.steps % 2 or rounds < 2:
-            return
+            return False
         # Two rounds suffice when the settings are far apart (many threads beside a busy process can be
         # 20 times slower: no need to keep paying for that).
         low, high = sorted(self.times.values(), key=statistics.median)
         apart = max(low) * 2 < min(high)
-        if apart or rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and spent >= TRIAL_SECONDS):
-            threads = choose(self.times)
-            torch.set_num_threads(threads)
-            self.result = ThreadPlan(threads, "auto", {n: list(t) for n, t in self.times.items()})
+        spent = sum(sum(t) for t in self.times.values())
+        if not (apart or rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and spent >= TRIAL_SECONDS)):
+            return False
+        threads = choose(self.times)
+        self._use(threads)
+        self.result = ThreadPlan(threads, "auto", {n: list(t) for n, t in self.times.items()}, getattr(self, "_note", ""))
+        self.measuring = False
+        self._expected = statistics.median(self.times[threads])
+        self._recent: list[float] = []
+        return True
 
+    def _watch(self, seconds: float) -> bool:
+        self._recent.append(seconds)
+        if len(self._recent) == WATCH_STEPS:
+            slowed = statistics.median(self._recent) / self._expected
+            if slowed > SLOWDOWN:
+                self._start()
+                self._note = f", measured again: steps at {self._current} threads had become {slowed:.1f}x slower"
+            self._recent = []
+        return False

@@ -214,10 +214,9 @@ class Trainer:
                 if self.ema is not None:
                     self.ema.update(self.step)
                 self._consistent = True
-                if trial is not None:
-                    trial.record(time.perf_counter() - started)
-                    if trial.done:
-                        self._threads_chosen(trial.result, progress)
+                if trial is not None and trial.record(time.perf_counter() - started):
+                    self._threads_chosen(trial.result, progress)
+                    if trial.finished:
                         trial = None
                 for key, value in logs.items():
                     sums[key] = sums.get(key, 0.0) + (value.detach().float() if torch.is_tensor(value) else float(value))

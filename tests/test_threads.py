@@ -65,21 +65,22 @@ def test_plan_leaves_long_cpu_runs_to_the_trial(monkeypatch):
 
 
 def drive(trial: ThreadTrial, seconds_at: dict[int, float], limit: int = 200) -> list[int]:
-    """Run a trial on made-up step times; returns the thread count of every step it asked for."""
+    """Run a trial on made-up step times until it chooses; returns the thread count of every step."""
     asked = []
-    while not trial.done and len(asked) < limit:
+    while len(asked) < limit:
         n = trial.next_threads()
         assert torch.get_num_threads() == n
         asked.append(n)
-        trial.record(seconds_at[n])
-    return asked
+        if trial.record(seconds_at[n]):
+            return asked
+    raise AssertionError(f"no choice after {limit} steps")
 
 
 def test_trial_alternates_settings_and_applies_its_choice():
     trial = ThreadTrial(cores=2)
     asked = drive(trial, {1: 0.05, 2: 0.04})  # 2 threads 20% faster; 0.09 s a round: stops at TRIAL_SECONDS
     assert asked[:2] == [1, 2] and asked[2:10] == [1, 2, 2, 1, 1, 2, 2, 1]
-    assert trial.done and trial.result.threads == 2 and torch.get_num_threads() == 2
+    assert trial.result.threads == 2 and torch.get_num_threads() == 2 and not trial.finished
     rounds = len(trial.result.trial[1])
     assert rounds == len(trial.result.trial[2]) >= threads.MIN_ROUNDS
     assert "auto chose 2" in trial.result.message() and "1 thread 50.0 ms/step" in trial.result.message()
@@ -89,13 +90,26 @@ def test_trial_of_fast_steps_stops_after_max_rounds():
     trial = ThreadTrial(cores=2)
     asked = drive(trial, {1: 0.001, 2: 0.00105})
     assert len(asked) == threads.WARMUP_STEPS + 2 * threads.MAX_ROUNDS
-    assert trial.result.threads == 1 and torch.get_num_threads() == 1
+    assert trial.result.threads == 1 and torch.get_num_threads() == 1 and trial.finished
 
 
 def test_trial_stops_early_when_a_setting_is_far_slower():
     trial = ThreadTrial(cores=2)
     asked = drive(trial, {1: 1.0, 2: 20.0})  # many threads beside a busy process
     assert len(asked) == threads.WARMUP_STEPS + 4 and trial.result.threads == 1
+
+
+def test_trial_measures_again_when_the_chosen_setting_slows_down():
+    trial = ThreadTrial(cores=2)
+    drive(trial, {1: 0.05, 2: 0.03})
+    assert trial.result.threads == 2
+    for _ in range(threads.WATCH_STEPS):  # 50% slower: not enough to pay for a new trial
+        assert trial.next_threads() == 2 and not trial.record(0.045)
+    for _ in range(threads.WATCH_STEPS):  # a busy process started: the two threads wait for each other
+        assert not trial.record(0.5)
+    asked = drive(trial, {1: 0.05, 2: 0.5})
+    assert asked[:2] == [1, 2] and trial.result.threads == 1 and trial.finished
+    assert "measured again: steps at 2 threads had become 16.7x slower" in trial.result.message()  # 0.5 s against 0.03
 
 
 def test_threads_option_validation():
