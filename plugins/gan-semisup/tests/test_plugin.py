@@ -23,8 +23,9 @@ def test_gan_plugins_lists_what_it_registers(gan):
     (semisup,) = [p for p in report["plugins"] if p["name"] == "semisup"]
     assert semisup["distribution"] == "gan-semisup"
     assert semisup["registered"] == {
-        "algorithms": ["fm-gan", "sgan", "supervised-only", "bigan"],
-        "models": ["improved-gan-discriminator", "improved-gan-generator", "bigan-generator", "bigan-encoder", "bigan-discriminator"],
+        "algorithms": ["fm-gan", "sgan", "supervised-only", "bigan", "bigbigan"],
+        "models": ["improved-gan-discriminator", "improved-gan-generator", "bigan-generator", "bigan-encoder", "bigan-discriminator",
+                   "bigbigan-encoder", "bigbigan-discriminator"],
     }
     assert not [b for b in report["broken"] if b["name"] == "semisup"]
 
