@@ -95,12 +95,12 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
     # The trainer locks the folder, builds data and algorithm, and only then replaces an old run.
     trainer = Trainer(config, run_dir, host, resume=resume, overwrite=overwrite)
     try:
-        trainer.fit()
+        status = trainer.fit()
     except Interrupted as exc:
         click.echo(f"\n{exc}", err=True)
         sys.exit(128 + exc.signum)
     if trainer.accelerator.is_main_process:
-        click.echo(f"run finished at step {trainer.step}: {run_dir}")
+        click.echo(trainer.summary(status))
 
 
 # -------------------------------------------------------------- introspection

@@ -27,7 +27,7 @@ from .errors import UserError
 class LazyCommand(click.Command):
     """A click command known by name and help until it is used; ``target`` is ``"module:attribute"``."""
 
-    def __init__(self, name: str, target: str, help: str) -> None:  # noqa: A002 - click's own word
+    def __init__(self, name: str, target: str, help: str) -> None:
         super().__init__(name, help=help, add_help_option=False)
         module, _, attribute = target.partition(":")
         if not module or not attribute:

@@ -50,6 +50,11 @@ class TrainConfig(StrictModel):
     checkpoint_every: int = Field(1000, ge=0, description="steps between checkpoints; 0 writes only the final one")
     keep_checkpoints: int = Field(3, ge=1, description="how many of the newest checkpoints to keep")
     tensorboard: bool = Field(True, description="also log to TensorBoard through Accelerate when tensorboard is installed")
+    trackers: list[str] = Field(
+        default_factory=list,
+        description="more of Accelerate's trackers by name (wandb, mlflow, aim, comet_ml, clearml, dvclive, ...); each must be "
+        "installed. They get the scalars of metrics.jsonl and the sample grids",
+    )
     progress: bool = Field(True, description="show a progress bar")
     threads: Literal["auto"] | Annotated[int, Field(ge=1)] = Field(
         "auto",

@@ -21,7 +21,6 @@ from typing import Any
 
 from .errors import UserError
 
-
 # ------------------------------------------------------------------- trackers
 
 
@@ -46,6 +45,21 @@ def tracker_names(tensorboard: bool, trackers: list[str]) -> list[str]:
             )
     chosen = ["tensorboard"] if tensorboard and "tensorboard" in available else []
     return chosen + [name for name in trackers if name not in chosen]
+
+
+def flat_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A run config as flat ``section.key`` scalars: the hyper-parameters trackers record."""
+    flat: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), item)
+        else:
+            flat[prefix] = value if isinstance(value, (int, float, str, bool)) else str(value)
+
+    walk("", config)
+    return flat
 
 
 def log_image(accelerator, path: Path, step: int, key: str = "samples") -> None:
@@ -98,6 +112,9 @@ class LineProgress:
         width = len(str(self.total))
         fields = "  ".join(f"{k}={v}" for k, v in values.items())
         print(f"step {self.n:>{width}}/{self.total}  {rate:.1f} steps/s  {fields}".rstrip(), file=self.stream, flush=True)
+
+    def write(self, text: str, file=None) -> None:
+        print(text, file=file or self.stream, flush=True)
 
     def close(self) -> None:
         pass

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import yaml
 
-from . import checkpoint, threads
+from . import checkpoint, runlog, threads
 from .algorithm import GANAlgorithm, TrainContext, draw_samples, has_capability
 from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
@@ -67,22 +67,25 @@ class Trainer:
         self.algorithm: GANAlgorithm | None = None
         self._last_checkpoint: Path | None = None
         self._consistent = True  # False while a step is half done: no checkpoint may be taken then
+        self.results: dict[str, float] = {}  # the newest evaluation
+        self._clocks = (time.perf_counter(), time.process_time())
         self.threads: threads.ThreadPlan | None = None  # torch's thread count for this session, and why
 
     # ------------------------------------------------------------------ setup
 
     def setup(self) -> None:
         from accelerate import Accelerator
-        from accelerate.utils import TorchDynamoPlugin, set_seed
+        from accelerate.utils import ProjectConfiguration, TorchDynamoPlugin, set_seed
 
         cfg = self.config.train
-        trackers = "tensorboard" if cfg.tensorboard and _has_tensorboard() else None
+        trackers = runlog.tracker_names(cfg.tensorboard, cfg.trackers)
         self.accelerator = Accelerator(
             mixed_precision=cfg.mixed_precision,
             # Accelerate sets up multi-process CPU runs (gloo) only when told it is on the CPU.
             cpu=cfg.cpu or not _has_accelerator(),
-            log_with=trackers,
-            project_dir=str(self.run_dir),
+            log_with=trackers or None,
+            # TensorBoard writes to RUN/tensorboard/<project>, the project being "gancore" (init_trackers).
+            project_config=ProjectConfiguration(project_dir=str(self.run_dir), logging_dir=str(self.run_dir / "tensorboard")),
             dynamo_plugin=TorchDynamoPlugin(backend="inductor") if cfg.compile else None,
         )
         # Different noise per process, identical across reruns with the same seed.
@@ -128,6 +131,7 @@ class Trainer:
                 lock.release(discard_empty=True)
 
     def _fit(self, owner: bool) -> str:
+        self._clocks = (time.perf_counter(), time.process_time())
         replaced = check_run_dir(self.run_dir, resume=self.resume, overwrite=self.overwrite) if owner else []
         self.host.begin_run()
         # Config, data and algorithm first: an old run is replaced only by one that starts.
@@ -151,7 +155,11 @@ class Trainer:
         if self._trackers:
             # A resumed run rewrites the steps after its checkpoint: TensorBoard drops the old ones.
             kwargs = {"tensorboard": {"purge_step": self.step + 1}} if self.step else {}
-            self.accelerator.init_trackers("tensorboard", init_kwargs=kwargs)
+            kwargs["wandb"] = {"name": self.run_dir.name}  # the run's folder names it among the project's runs
+            self.accelerator.init_trackers("gancore", init_kwargs=kwargs)
+            for tracker in self.accelerator.trackers:
+                if tracker.name != "tensorboard":  # TensorBoard's hparams would add a folder per session
+                    tracker.store_init_configuration(runlog.flat_config(config_to_dict(self.config)))
         self.host.train_start(self)
 
         try:
@@ -189,6 +197,12 @@ class Trainer:
         if isinstance(exc, UserError):
             raise RunStopped(f"{str(exc).rstrip('.')}. The run stopped at step {self.step}; {where}.") from None
         print(f"error: the run failed at step {self.step} ({type(exc).__name__}); {where}.", file=sys.stderr)
+
+    def summary(self, status: str = "completed") -> str:
+        """What the run did: final metrics, where its samples and checkpoint are, wall and CPU time."""
+        wall, cpu = self._clocks
+        return runlog.summary(self.run_dir, self.step, status, self.results, time.perf_counter() - wall,
+                              time.process_time() - cpu, self._last_checkpoint)
 
     def _newest(self) -> Path | None:
         kept = checkpoint.list_checkpoints(self.run_dir)
@@ -370,6 +384,13 @@ class Trainer:
         return EvalContext(sample, self.data, seed=seed).generate(n, labels)
 
     def write_samples(self) -> Path | None:
+        """The sample grid of this step, in RUN/samples/ and in every tracker that takes images."""
+        path = self._write_grid()
+        if path is not None:
+            runlog.log_image(self.accelerator, path, self.step)
+        return path
+
+    def _write_grid(self) -> Path | None:
         if not self.accelerator.is_main_process:
             return None
         points = self.data.kind == "points"
@@ -391,9 +412,12 @@ class Trainer:
         return save_samples(samples, path, real=real, title=f"step {self.step}")
 
     def run_eval(self) -> dict[str, float]:
+        if not self.metrics:  # eval_every with no eval.metrics: nothing to compute or log
+            return {}
         # Every process takes part (metrics combine their shares); the main one logs.
         with self._sampling():
             results = evaluate(self.metrics, self.eval_context())
+        self.results = results
         self.log({"step": self.step, **results})
         self.host.eval_end(self, self.step, results)
         return results
@@ -453,6 +477,7 @@ class Trainer:
         self.load_state_dict(state)
         self.step = int(meta["step"])
         if self.accelerator.is_main_process:
+            print(f"resumed from {folder} (step {self.step} of {self.config.train.steps})", file=sys.stderr)
             dropped = truncate_metrics(self.run_dir, self.step)
             if dropped:
                 print(f"note: resuming from {folder.name}: dropped {dropped} metrics.jsonl record(s) of later steps", file=sys.stderr)
@@ -542,18 +567,8 @@ def _has_accelerator() -> bool:
     return torch.cuda.is_available() or torch.backends.mps.is_available() or bool(xpu and xpu.is_available())
 
 
-def _has_tensorboard() -> bool:
-    try:
-        import tensorboard  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def _progress(total: int, initial: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True, mininterval=0.5)
+    return runlog.progress(total, initial, enabled)
 
 
 @contextmanager

@@ -6,7 +6,12 @@ from gancore.registry import Dataset
 
 @hookimpl
 def gan_register_datasets(register):
-    from gancore.data import images, toy, unpaired, vision  # here, not at import: `gan --help` needs no torch
+    from gancore.data import (  # here, not at import: `gan --help` needs no torch
+        images,
+        toy,
+        unpaired,
+        vision,
+    )
 
     # Toy distributions.
     register(Dataset("gaussian-1d", toy.gaussian_1d, toy.Gaussian1DConfig, "a 1-D Gaussian"))

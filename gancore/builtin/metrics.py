@@ -6,13 +6,23 @@ precision-recall) take ``features: inception | lenet-mnist | lenet-digits | pixe
 process or many.
 """
 
-from gancore import hookimpl
-from gancore.metrics import classification, conditional, fid_kid, mode_coverage, ms_ssim, precision_recall, swd
+from gancore import LazyCommand, hookimpl
 from gancore.registry import Metric
 
 
 @hookimpl
 def gan_register_metrics(register):
+    # Imported here, not at import: `gan --help` loads this module and needs no torch.
+    from gancore.metrics import (
+        classification,
+        conditional,
+        fid_kid,
+        mode_coverage,
+        ms_ssim,
+        precision_recall,
+        swd,
+    )
+
     register(Metric("mode-coverage", mode_coverage.ModeCoverage, mode_coverage.ModeCoverageConfig,
                     "modes captured and % high-quality samples on ring/grid mixtures"))
     register(Metric("fid", fid_kid.FID, fid_kid.FIDConfig,
@@ -37,6 +47,5 @@ def gan_register_metrics(register):
 
 @hookimpl
 def gan_register_commands(cli):
-    from gancore.metrics import train_features
-
-    train_features.add_command(cli)
+    cli.add_command(LazyCommand("train-features", "gancore.metrics.train_features:add_command",
+                                "Train the LeNet feature network of FID/KID/IS/precision-recall for digits (features: lenet-*)."))
