@@ -164,6 +164,12 @@ class TrainContext:
 
     def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """One optimizer update: clear its gradients, backpropagate ``loss`` (through Accelerate), step."""
+        plain = _bare_optimizer(self.accelerator, optimizer)
+        if plain is not None:  # what Accelerate would do, without its per-call costs
+            plain.zero_grad(set_to_none=True)
+            loss.backward()
+            plain.step()
+            return
         optimizer.zero_grad(set_to_none=True)
         self.accelerator.backward(loss)
         optimizer.step()
@@ -399,6 +405,24 @@ def check_labels(algorithm: Any, labels: torch.Tensor | list[int]) -> None:
     bad = sorted({int(c) for c in torch.as_tensor(labels).flatten().tolist() if not 0 <= int(c) < classes})
     if bad:
         raise UserError(f"class {', '.join(map(str, bad))} is out of range: this run has {classes} classes, 0 to {classes - 1}.")
+
+
+def _bare_optimizer(accelerator: Any, optimizer: Any) -> torch.optim.Optimizer | None:
+    """The torch optimizer inside Accelerate's wrapper when the wrapper adds nothing to an update: no
+    gradient scaler (fp16), no DeepSpeed, Megatron or XLA, no gradient accumulation, gradients in sync.
+    The wrapper's ``zero_grad`` inspects the optimizer's signature and its ``step`` looks for an optional
+    package on sys.path (``importlib.util.find_spec``) at every call, and ``backward`` divides the loss
+    by 1 (what that costs a step: benchmarks/RESULTS.md, framework overhead)."""
+    from accelerate.optimizer import AcceleratedOptimizer
+    from accelerate.utils import DistributedType
+
+    if not isinstance(optimizer, AcceleratedOptimizer):
+        return None
+    if accelerator.scaler is not None or accelerator.gradient_accumulation_steps != 1 or not accelerator.sync_gradients:
+        return None
+    if accelerator.distributed_type in (DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM, DistributedType.XLA):
+        return None
+    return optimizer.optimizer
 
 
 def has_capability(algorithm: Any, name: str) -> bool:

@@ -252,6 +252,10 @@ class PluginHost:
     def train_end(self, trainer, step: int, status: str) -> None:
         self._lifecycle("gan_train_end", trainer=trainer, step=step, status=status)
 
+    def implements(self, hook_name: str) -> bool:
+        """Whether any plugin that still gets lifecycle calls implements ``hook_name``."""
+        return any(impl.plugin_name not in self.muted for impl in getattr(self.pm.hook, hook_name).get_hookimpls())
+
     def _lifecycle(self, hook_name: str, **kwargs: Any) -> None:
         """Call each plugin's implementation on its own (in pluggy's order, newest first): one that
         raises is reported once and its plugin gets no more lifecycle calls in this run."""

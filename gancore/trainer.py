@@ -70,6 +70,8 @@ class Trainer:
         self.results: dict[str, float] = {}  # the newest evaluation
         self._clocks = (time.perf_counter(), time.process_time())
         self.threads: threads.ThreadPlan | None = None  # torch's thread count for this session, and why
+        self._channels_last = config.train.channels_last  # read at every batch
+        self._cadences = ()  # the nonzero sample / eval / checkpoint intervals
 
     # ------------------------------------------------------------------ setup
 
@@ -115,7 +117,7 @@ class Trainer:
 
     def _next_batch(self, size: int | None = None, stream: str | None = None) -> dict[str, torch.Tensor]:
         batch = self.batches.next(size, stream)
-        if self.config.train.channels_last:
+        if self._channels_last:
             batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v for k, v in batch.items()}
         return batch
 
@@ -211,11 +213,14 @@ class Trainer:
     def _loop(self) -> str:
         cfg = self.config.train
         main = self.accelerator.is_main_process
-        sums: dict[str, Any] = {}
+        sums: dict[str, list] = {}  # each logged value of the steps since the last record, summed at the record
         count, tick = 0, time.perf_counter()
         progress = _progress(cfg.steps, self.step, enabled=main and cfg.progress)
         status = "completed"
         trial = self._choose_threads(progress)  # train.threads: auto times the first steps at 1 and at N threads
+        # Lifecycle hooks that no plugin implements cost a call per step for nothing.
+        step_end = self.host.train_step_end if self.host.implements("gan_train_step_end") else None
+        self._cadences = tuple(every for every in (cfg.sample_every, cfg.eval_every, cfg.checkpoint_every) if every)
         with self._signals():
             while self.step < cfg.steps:
                 # One step of the family's own procedure.
@@ -233,10 +238,16 @@ class Trainer:
                     if trial.finished:
                         trial = None
                 for key, value in logs.items():
-                    sums[key] = sums.get(key, 0.0) + (value.detach().float() if torch.is_tensor(value) else float(value))
+                    if isinstance(value, torch.Tensor) and value.requires_grad:
+                        value = value.detach()  # a loss with its graph would keep the graph alive until the record
+                    if key in sums:
+                        sums[key].append(value)
+                    else:
+                        sums[key] = [value]
                 count += 1
                 progress.update(1)
-                self.host.train_step_end(self, self.step, logs)
+                if step_end is not None:
+                    step_end(self, self.step, logs)
 
                 # Averaged losses: checked for NaN/Inf before anything is written from these weights.
                 boundary = self._is_boundary()
@@ -322,13 +333,15 @@ class Trainer:
             self.step == cfg.steps
             or self.should_stop
             or self._signal is not None
-            or any(every and self.step % every == 0 for every in (cfg.sample_every, cfg.eval_every, cfg.checkpoint_every))
+            or any(self.step % every == 0 for every in self._cadences)
         )
 
     # ------------------------------------------------------ logging and guard
 
-    def _flush(self, sums: dict[str, Any], count: int, seconds: float, progress) -> dict[str, float]:
-        means = {k: float(v) / count for k, v in sums.items()}
+    def _flush(self, sums: dict[str, list], count: int, seconds: float, progress) -> dict[str, float]:
+        # Summed here, once per record: a tensor-to-float conversion or an addition per step and value
+        # would wait for the device at every step, and costs a few microseconds each on a CPU.
+        means = {k: _total(v) / count for k, v in sums.items()}
         record = {"step": self.step, **means, "steps_per_second": count / max(seconds, 1e-9)}
         progress.set_postfix({k: f"{v:.4g}" for k, v in means.items()}, refresh=False)
         self.log(record)
@@ -530,6 +543,15 @@ def _check_not_empty(data, config: RunConfig) -> None:
             f"dataset '{config.data.name}' has no samples{which} with these options ({options or 'defaults'}): "
             "a filter such as data.classes left nothing; widen it."
         )
+
+
+def _total(values: list) -> float:
+    """The sum of a logged value over the steps of a record: tensors in one addition, numbers as they are."""
+    tensors = [v for v in values if isinstance(v, torch.Tensor)]
+    total = sum(float(v) for v in values if not isinstance(v, torch.Tensor))
+    if tensors:
+        total += torch.cat([t.reshape(-1) for t in tensors]).double().sum().item()
+    return total
 
 
 def _step_of(folder: Path | None) -> int:
