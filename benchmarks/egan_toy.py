@@ -4,7 +4,8 @@ For each dataset (``ring``: 8 Gaussians, ``grid``: 25) and seed, one ``gan run``
 one at a time, one thread each:
 
 * ``E-GAN``: ``plugins/gan-evolutionary/examples/egan-<dataset>.yaml`` (μ = 1, mutations non-saturating,
-  minimax and least-squares, γ = 0.05 as the reference, 256 samples per child for the fitness);
+  minimax and least-squares, γ = 0.05 as the reference, 256 samples per child for the fitness), with
+  ``--diversity`` / ``--gamma`` overriding the example's sign of F_d and γ;
 * ``E-GAN, γ = 0`` (with ``--ablation``): the same with quality fitness only;
 * the builtin ``gan`` with ``minimax``, ``non-saturating`` and ``least-squares``: the example's networks,
   learning rates, betas, batch size, ``d_steps`` and EMA, no packing.
@@ -16,7 +17,8 @@ each run's metrics.jsonl; CPU seconds are the child's own (``os.wait4``). The mu
 the first ring seed becomes ``benchmarks/egan-mutations.png``. The section "E-GAN vs single losses:
 ring and grid (mode coverage)" of benchmarks/RESULTS.md is rewritten.
 
-    python benchmarks/egan_toy.py --seeds 0 1 2 --steps 2000 --ablation
+    python benchmarks/egan_toy.py --seeds 0 1 2 3 4 --steps 2000
+    python benchmarks/egan_toy.py --seeds 0 --datasets ring --diversity negative-log --egan-only   # a pilot
     python benchmarks/egan_toy.py --quick         # seed 0, 200 steps, the ring only, prints only
 """
 
@@ -59,12 +61,22 @@ def baseline_config(example: Path, loss: str) -> dict:
     return {**raw, "plugin": "gan", "algorithm": {"name": "gan", "loss": {"name": loss}, "pack": 1, **keep}}
 
 
-def models(dataset: str, ablation: bool) -> dict[str, tuple[Path | dict, list[str]]]:
+def egan_settings(dataset: str, overrides: list[str]) -> dict:
+    """The E-GAN example's algorithm options after ``overrides`` (``key=value`` under ``algorithm.``)."""
+    settings = dict(yaml.safe_load((EXAMPLES / f"egan-{dataset}.yaml").read_text())["algorithm"])
+    for item in overrides:
+        key, value = item.split("=", 1)
+        settings[key.removeprefix("algorithm.")] = yaml.safe_load(value)
+    settings.setdefault("diversity", "negative-log")  # the plugin's default when the example does not say
+    return settings
+
+
+def models(dataset: str, ablation: bool, overrides: list[str] = (), egan_only: bool = False) -> dict[str, tuple[Path | dict, list[str]]]:
     example = EXAMPLES / f"egan-{dataset}.yaml"
-    found = {"E-GAN": (example, [])}
+    found = {"E-GAN": (example, list(overrides))}
     if ablation:
-        found["E-GAN, γ = 0"] = (example, ["algorithm.gamma=0.0"])
-    for loss in SINGLE_LOSSES:
+        found["E-GAN, γ = 0"] = (example, [*overrides, "algorithm.gamma=0.0"])
+    for loss in SINGLE_LOSSES * (not egan_only):
         found[f"gan, {loss}"] = (baseline_config(example, loss), [])
     return found
 
@@ -83,14 +95,17 @@ def final_coverage(run_dir: Path) -> dict:
     return {"modes": curve[-1][1], "quality": curve[-1][2], "curve": curve}
 
 
-def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool) -> dict:
+def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, overrides: list[str], egan_only: bool) -> dict:
     work = HERE / "_work" / "egan-toy"
     work.mkdir(parents=True, exist_ok=True)
     children, where = {}, {}
     for dataset in datasets:
+        egan = egan_settings(dataset, overrides)
+        variant = f"-{egan['diversity']}-gamma{egan['gamma']}"  # E-GAN runs of different settings keep their own folders
         for seed in seeds:
-            for model, (config, extra) in models(dataset, ablation).items():
-                tag = f"{dataset}-{model.replace(', ', '-').replace(' ', '').replace('γ=0', 'gamma0')}-seed{seed}"
+            for model, (config, extra) in models(dataset, ablation, overrides, egan_only).items():
+                name = model.replace(', ', '-').replace(' ', '').replace('γ=0', 'gamma0')
+                tag = f"{dataset}-{name}{variant if name.startswith('E-GAN') else ''}-seed{seed}"
                 if isinstance(config, dict):
                     path = work / f"{tag}.yaml"
                     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -107,17 +122,49 @@ def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool) -
     return {"results": results, "where": where}
 
 
-def section(datasets, seeds, steps, ablation, results, where, command_line, load) -> str:
+PILOTS = HERE / "_work" / "egan-toy" / "pilots.json"
+
+
+def record_pilots(results: dict, steps: int, overrides: list[str]) -> None:
+    """Keep each E-GAN-only run (a variant tried on a few seeds) in pilots.json, for the variants table."""
+    saved = json.loads(PILOTS.read_text()) if PILOTS.exists() else []
+    for (dataset, model, seed), r in results.items():
+        settings = egan_settings(dataset, overrides + (["algorithm.gamma=0.0"] if model != "E-GAN" else []))
+        entry = {"dataset": dataset, "seed": seed, "steps": steps, "diversity": settings["diversity"], "gamma": settings["gamma"],
+                 "d_steps": settings["d_steps"], "eval_size": settings["eval_size"], "modes": r["modes"], "quality": r["quality"], "cpu": r["cpu"]}
+        key = {k: entry[k] for k in ("dataset", "seed", "steps", "diversity", "gamma", "d_steps", "eval_size")}
+        saved = [e for e in saved if {k: e[k] for k in key} != key] + [entry]
+    PILOTS.write_text(json.dumps(saved, indent=1))
+
+
+def pilot_lines() -> list[str]:
+    if not PILOTS.exists():
+        return []
+    lines = ["", "**Other E-GAN runs with this protocol** (variants and pilots, `--egan-only`, and E-GAN rows of earlier runs of "
+             "this script; modes / high quality % at the end, CPU s; the sign of F_d does not matter at γ = 0):", "",
+             "| dataset | seed | steps | diversity (sign of F_d) | γ | d_steps | eval_size | modes | HQ % | CPU s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = lambda e: (e["dataset"] != "ring", e["steps"], -e["gamma"], e["diversity"], e["d_steps"], e["eval_size"], e["seed"])  # noqa: E731
+    for e in sorted(json.loads(PILOTS.read_text()), key=order):
+        lines.append(f"| {e['dataset']} | {e['seed']} | {e['steps']:,} | {e['diversity'] if e['gamma'] else '(none)'} | {e['gamma']} | {e['d_steps']} | {e['eval_size']} "
+                     f"| {e['modes']:.0f} | {e['quality']:.1f} | {e['cpu']:.0f} |")
+    return lines
+
+
+def section(datasets, seeds, steps, ablation, results, where, command_line, load, overrides=()) -> str:
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     names = list(models(datasets[0], ablation))
+    egan = egan_settings(datasets[0], list(overrides))
+    scale = "5 seeds (as the issue asks)" if len(seeds) >= 5 else f"{len(seeds)} seeds (not 5)"
     lines = [
-        f"E-GAN (`plugins/gan-evolutionary/examples/egan-<dataset>.yaml`) against the builtin `gan` with each single loss, on",
+        f"E-GAN (`plugins/gan-evolutionary/examples/egan-<dataset>.yaml`: diversity fitness **{egan['diversity']}** (the sign of",
+        f"F_d), γ = {egan['gamma']}, μ = 1, eval_size {egan['eval_size']}) against the builtin `gan` with each single loss, on",
         f"`ring` (8 Gaussians, std 0.02) and `grid` (25 Gaussians, std 0.05): the same MLPs (3x128 generator and discriminator,",
         f"latent 8), Adam 2e-3 (0.5, 0.999), batch 256, one discriminator step per generator update, EMA 0.999, no packing, and",
         f"the same number of generator updates, **{steps:,}** (E-GAN: one selected child per iteration; its three children cost three",
         "generator updates each iteration, which the CPU column shows). Mode coverage as in VEEGAN/PacGAN on 2,500 samples from",
         "the EMA generator (high quality within 3 std of the nearest mode; a mode is captured when a high-quality sample is",
-        f"nearest to it). **Scaled down** to fit the CPU budget: {len(seeds)} seeds (not 5) and {steps:,} steps (the builtin",
+        f"nearest to it). **Scaled down** to fit the CPU budget: {scale} and {steps:,} steps (the builtin",
         "ring example trains 15,000). One `gan run` child at a time, one thread; CPU s is the child's own CPU time.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average at the start: {load}.",
         f"Command: `{command_line}`.",
@@ -135,11 +182,11 @@ def section(datasets, seeds, steps, ablation, results, where, command_line, load
         lines.append(f"| *PacGAN paper, GAN row (Lin et al. 2018; other networks and length)* | " + " | ".join("" for _ in seeds)
                      + f" | *{published[0]}* | *{published[1]}* | |")
         singles = {m: mean([results[(dataset, m, s)]["modes"] for s in seeds]) for m in names if m.startswith("gan, ")}
-        egan = mean([results[(dataset, "E-GAN", s)]["modes"] for s in seeds])
+        covered = mean([results[(dataset, "E-GAN", s)]["modes"] for s in seeds])
         best, worst = max(singles.values()), min(singles.values())
         lines += ["", f"Target on {dataset}: E-GAN covers at least as many modes as the best single loss ({best:.1f}) and more than the "
-                  f"worst ({worst:.1f}): E-GAN {egan:.1f}, **{'met' if egan >= best and egan > worst else 'not met'}**."]
-    return "\n".join(lines)
+                  f"worst ({worst:.1f}): E-GAN {covered:.1f}, **{'met' if covered >= best and covered > worst else 'not met'}**."]
+    return "\n".join(lines + pilot_lines())
 
 
 def main() -> None:
@@ -148,6 +195,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--ablation", action="store_true", help="add E-GAN with γ = 0 (quality fitness only)")
+    parser.add_argument("--diversity", choices=["negative-log", "log"], help="E-GAN's sign of F_d (default: the example's)")
+    parser.add_argument("--gamma", type=float, help="E-GAN's γ (default: the example's)")
+    parser.add_argument("--egan-only", action="store_true", help="a pilot: E-GAN only, kept in _work/egan-toy/pilots.json and "
+                        "listed under the section's variants table; the section's main tables are left as they are")
     parser.add_argument("--quick", action="store_true", help="seed 0, 200 steps, the ring only; prints, writes nothing")
     parser.add_argument("--report-only", action="store_true", help="rewrite the section from _work/egan-toy/results.json without training")
     args = parser.parse_args()
@@ -161,19 +212,25 @@ def main() -> None:
             saved = {"results": saved, "load": found.group(1) if found else "?",
                      "command": f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, args.seeds))} --steps {args.steps}" + " --ablation" * args.ablation}
         results = {(d, m, int(s)): v for key, v in saved["results"].items() for d, m, s in [key.split("|")]}
-        body = section(args.datasets, args.seeds, args.steps, args.ablation, results, {}, saved["command"], saved["load"])
+        body = section(args.datasets, args.seeds, args.steps, args.ablation, results, {}, saved["command"], saved["load"], saved.get("overrides", []))
         print(body)
         update_section(TITLE, body, RESULTS)
         return
+    overrides = [f"algorithm.{k}={v}" for k, v in (("diversity", args.diversity), ("gamma", args.gamma)) if v is not None]
     if args.quick:
         args.datasets, args.seeds, args.steps = ["ring"], [0], 200
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    done = run_all(args.datasets, args.seeds, args.steps, args.ablation)
+    done = run_all(args.datasets, args.seeds, args.steps, args.ablation, overrides, args.egan_only)
     results, where = done["results"], done["where"]
-    command_line = f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, args.seeds))} --steps {args.steps}" + " --ablation" * args.ablation
-    body = section(args.datasets, args.seeds, args.steps, args.ablation, results, where, command_line, load)
+    if args.egan_only:
+        if not args.quick:
+            record_pilots(results, args.steps, overrides)
+        return
+    command_line = (f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, args.seeds))} --steps {args.steps}" + " --ablation" * args.ablation
+                    + "".join(f" --{k} {v}" for k, v in (("diversity", args.diversity), ("gamma", args.gamma)) if v is not None))
+    body = section(args.datasets, args.seeds, args.steps, args.ablation, results, where, command_line, load, overrides)
     print(f"\n## {TITLE}\n\n{body}")
-    dump = {"command": command_line, "load": load, "results": {"|".join(map(str, k)): v for k, v in results.items()}}
+    dump = {"command": command_line, "load": load, "overrides": overrides, "results": {"|".join(map(str, k)): v for k, v in results.items()}}
     (HERE / "_work" / "egan-toy" / "results.json").write_text(json.dumps(dump, indent=1))
     if args.quick:
         return

@@ -157,7 +157,7 @@ class EvolutionaryGAN(GANAlgorithm):
         real = self.ctx.next_batch(size=self.config.eval_size)["x"]
         z = self.noise(self.config.eval_size, self.config.latent_dim)
         generator, discriminator = self.ctx.unwrap(self.generator), self.ctx.unwrap(self.discriminator)
-        return self.scorer(generator, discriminator, [c.generator for c in children], z, real, self.discriminator_objective)
+        return self.scorer(generator, discriminator, [c.generator for c in children], z, real, self.discriminator_objective, self.config.diversity)
 
     def child_label(self, child: Child) -> str:
         name = self.mutation_names[child.mutation]

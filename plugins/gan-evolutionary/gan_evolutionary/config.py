@@ -33,6 +33,12 @@ class EGANConfig(StrictModel):
     discriminator_loss: LossRef = Field(default_factory=lambda: LossRef(name="minimax"), description="the discriminator's objective, also the L_D of the diversity fitness (reference: vanilla = minimax)")
     parents: int = Field(1, ge=1, description="μ: parents kept after each selection, the best μ children (reference: candi_num 1)")
     gamma: float = Field(0.05, ge=0.0, description="γ in F = F_q + γ·F_d (reference script: lambda_f 0.05; its argparse default is 0.1)")
+    diversity: Literal["negative-log", "log"] = Field(
+        "negative-log",
+        description="sign of the diversity fitness F_d = ±log ‖∇_θD L_D‖. negative-log: the paper's −log (a small "
+        "gradient counts as diverse); log: the authors' PyTorch code, Fd = log(norm(grad)) added as +λ·Fd, which also "
+        "penalises a child whose samples the discriminator rejects outright (its gradient vanishes too)",
+    )
     d_steps: int = Field(3, ge=1, description="discriminator updates per iteration, each on a fresh real batch (reference script: D_iters 3)")
     eval_size: int = Field(256, ge=2, description="samples per child for the fitness, and real samples beside them (reference script: eval_size 256)")
     lr_generator: float = Field(2e-4, gt=0, description="Adam learning rate of the generator (reference: lr_g 2e-4)")

@@ -2,10 +2,13 @@
 
 * quality F_q = mean σ(D(G(z))) over the child's samples: how well it fools the
   current discriminator;
-* diversity F_d = −log ‖∇_θD L_D‖, the norm of the gradient of the discriminator's
+* diversity F_d = ±log ‖∇_θD L_D‖, the norm of the gradient of the discriminator's
   loss with respect to the discriminator's *parameters*, on real data and the
-  child's samples: a child whose samples spread out leaves the discriminator
-  less to correct, so a small gradient is rewarded.
+  child's samples. ``negative-log`` is the paper's sign (a small gradient is
+  rewarded: the child's samples leave the discriminator less to correct);
+  ``log`` is the sign of the authors' PyTorch code (``Fd = log(norm(grad))``),
+  which penalises a child whose samples the discriminator rejects outright
+  (there the gradient vanishes too). ``config.py`` says which is the default and why.
 
 Two ways to score the children, with the same numbers (up to float rounding):
 
@@ -29,10 +32,15 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 
-def diversity_fitness(gradients: Iterable[torch.Tensor]) -> torch.Tensor:
-    """−log of the L2 norm of all the gradients taken together (one flat vector)."""
+# F_d = sign · log ‖∇_θD L_D‖ for each ``diversity`` option.
+DIVERSITY_SIGN = {"negative-log": -1.0, "log": 1.0}
+
+
+def diversity_fitness(gradients: Iterable[torch.Tensor], diversity: str = "negative-log") -> torch.Tensor:
+    """±log of the L2 norm of all the gradients taken together (one flat vector): − for ``negative-log``
+    (the paper), + for ``log`` (the authors' PyTorch code)."""
     squares = sum(g.double().pow(2).sum() for g in gradients)
-    return -0.5 * torch.log(squares).float()
+    return (DIVERSITY_SIGN[diversity] * 0.5 * torch.log(squares)).float()
 
 
 def quality_fitness(fake_logits: torch.Tensor) -> torch.Tensor:
@@ -45,16 +53,18 @@ def _buffer_names(module: nn.Module) -> set[str]:
 
 
 def score_loop(
-    generator: nn.Module, discriminator: nn.Module, children: list[dict[str, torch.Tensor]], z: torch.Tensor, real: torch.Tensor, loss: Any
+    generator: nn.Module, discriminator: nn.Module, children: list[dict[str, torch.Tensor]], z: torch.Tensor, real: torch.Tensor, loss: Any,
+    diversity: str = "negative-log",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(F_q, F_d) of each child, one child at a time. ``generator`` and ``discriminator`` are plain
-    modules (in the mode they train in); ``children`` are state dicts of ``generator``."""
+    modules (in the mode they train in); ``children`` are state dicts of ``generator``; ``diversity``
+    the sign of F_d (``DIVERSITY_SIGN``)."""
     g_buffers = _buffer_names(generator)
     d_params = dict(discriminator.named_parameters())
     d_buffers = {k: v.clone() for k, v in discriminator.named_buffers()}
     # The real half of L_D does not depend on the child: one forward pass, kept for every child's gradient.
     real_logits = functional_call(discriminator, {**d_params, **d_buffers}, (real,))
-    quality, diversity = [], []
+    quality, scores = [], []
     for i, child in enumerate(children):
         with torch.no_grad():
             fake = functional_call(generator, {k: v.clone() if k in g_buffers else v for k, v in child.items()}, (z,))
@@ -62,12 +72,13 @@ def score_loop(
         loss_d = loss.discriminator_loss(real_logits, fake_logits)
         gradients = torch.autograd.grad(loss_d, list(d_params.values()), retain_graph=i < len(children) - 1)
         quality.append(quality_fitness(fake_logits.detach()))
-        diversity.append(diversity_fitness(gradients))
-    return torch.stack(quality), torch.stack(diversity)
+        scores.append(diversity_fitness(gradients, diversity))
+    return torch.stack(quality), torch.stack(scores)
 
 
 def score_batched(
-    generator: nn.Module, discriminator: nn.Module, children: list[dict[str, torch.Tensor]], z: torch.Tensor, real: torch.Tensor, loss: Any
+    generator: nn.Module, discriminator: nn.Module, children: list[dict[str, torch.Tensor]], z: torch.Tensor, real: torch.Tensor, loss: Any,
+    diversity: str = "negative-log",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(F_q, F_d) of each child, all children in one vmapped pass (same arguments as ``score_loop``)."""
     count = len(children)
@@ -88,9 +99,8 @@ def score_batched(
     per_child = vmap(grad(loss_and_logits, has_aux=True), in_dims=(None, 0, 0), randomness="different")
     gradients, fake_logits = per_child(d_params, d_buffers, fakes)
     squares = sum(g.double().pow(2).flatten(1).sum(1) for g in gradients.values())
-    diversity = (-0.5 * torch.log(squares)).float()
     quality = torch.sigmoid(fake_logits.float()).flatten(1).mean(1)
-    return quality, diversity
+    return quality, (DIVERSITY_SIGN[diversity] * 0.5 * torch.log(squares)).float()
 
 
 SCORERS = {"loop": score_loop, "batched": score_batched}

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gan_evolutionary.algorithm import select
 from gan_evolutionary.fitness import SCORERS, diversity_fitness
 from gancore import losses
 from gancore.nn.dcgan import DCGANDiscriminator, DCGANDiscriminatorConfig, DCGANGenerator, DCGANGeneratorConfig
@@ -52,8 +53,36 @@ def test_fitness_matches_the_hand_computed_value_and_uses_parameter_gradients(sc
     assert abs(-math.log(input_gradient.norm().item()) - expected_fd) > 0.1
 
 
-def test_diversity_fitness_is_minus_log_of_the_norm_of_all_gradients_together():
-    assert diversity_fitness([torch.tensor([3.0]), torch.tensor([[4.0, 0.0]])]).item() == pytest.approx(-math.log(5.0))
+def test_diversity_fitness_is_minus_log_or_log_of_the_norm_of_all_gradients_together():
+    gradients = [torch.tensor([3.0]), torch.tensor([[4.0, 0.0]])]
+    assert diversity_fitness(gradients).item() == pytest.approx(-math.log(5.0))
+    assert diversity_fitness(gradients, "negative-log").item() == pytest.approx(-math.log(5.0))
+    assert diversity_fitness(gradients, "log").item() == pytest.approx(math.log(5.0))
+
+
+@pytest.mark.parametrize("scoring", ["loop", "batched"])
+def test_the_sign_decides_whether_a_rejected_child_with_a_vanishing_gradient_wins(scoring):
+    # D(x) = 20·x₀ accepts the real points (x₀ = 2, D = 40) outright. Child 0 puts its samples at x₀ = −2, where D
+    # rejects them outright (D = −40): every term of ∇_θD L_D carries σ(−40) ≈ 4e-18, the gradient all but vanishes.
+    # Child 1 puts them on the real points, which D calls real: a gradient of norm ≈ √5.
+    generator, discriminator = nn.Linear(2, 2), nn.Linear(2, 1)
+    with torch.no_grad():
+        discriminator.weight.copy_(torch.tensor([[20.0, 0.0]]))
+        discriminator.bias.zero_()
+    rejected = {"weight": torch.zeros(2, 2), "bias": torch.tensor([-2.0, 0.0])}
+    accepted = {"weight": torch.zeros(2, 2), "bias": torch.tensor([2.0, 0.0])}
+    z, real = torch.randn(32, 2), torch.tensor([[2.0, 0.0]]).repeat(32, 1)
+    loss, gamma = losses.Minimax(losses.SmoothingConfig()), 0.05
+
+    quality, paper = SCORERS[scoring](generator, discriminator, [rejected, accepted], z, real, loss, "negative-log")
+    quality_too, code = SCORERS[scoring](generator, discriminator, [rejected, accepted], z, real, loss, "log")
+    assert torch.equal(quality, quality_too) and quality[0] < 1e-8 < 0.99 < quality[1]
+    assert torch.allclose(code, -paper)
+    # The paper's sign scores the vanishing gradient as very diverse (−log 1.7e-17 ≈ 38.6), which with γ = 0.05
+    # outweighs F_q ≈ 0 against the other child's ≈ 1; the code's sign scores it as the least diverse.
+    assert paper[0] > 35 and code[0] < -35 and abs(paper[1]) < 2
+    assert select(quality + gamma * paper, 1) == [0]
+    assert select(quality + gamma * code, 1) == [1]
 
 
 def _children(generator: nn.Module, count: int) -> list[dict[str, torch.Tensor]]:
