@@ -78,6 +78,7 @@ process. Keep it as an attribute and call its ``step()`` once per ``train_step``
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -413,16 +414,23 @@ def _bare_optimizer(accelerator: Any, optimizer: Any) -> torch.optim.Optimizer |
     The wrapper's ``zero_grad`` inspects the optimizer's signature and its ``step`` looks for an optional
     package on sys.path (``importlib.util.find_spec``) at every call, and ``backward`` divides the loss
     by 1 (what that costs a step: benchmarks/RESULTS.md, framework overhead)."""
-    from accelerate.optimizer import AcceleratedOptimizer
-    from accelerate.utils import DistributedType
-
-    if not isinstance(optimizer, AcceleratedOptimizer):
+    wrapper, engines = _accelerate_types()
+    if not isinstance(optimizer, wrapper):
         return None
     if accelerator.scaler is not None or accelerator.gradient_accumulation_steps != 1 or not accelerator.sync_gradients:
         return None
-    if accelerator.distributed_type in (DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM, DistributedType.XLA):
+    if accelerator.distributed_type in engines:
         return None
     return optimizer.optimizer
+
+
+@functools.cache
+def _accelerate_types() -> tuple[type, tuple]:
+    """Accelerate's optimizer wrapper and the engines that do their own backward and step (imported on first use)."""
+    from accelerate.optimizer import AcceleratedOptimizer
+    from accelerate.utils import DistributedType
+
+    return AcceleratedOptimizer, (DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM, DistributedType.XLA)
 
 
 def has_capability(algorithm: Any, name: str) -> bool:

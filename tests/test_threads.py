@@ -145,3 +145,31 @@ def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
     assert torch.get_num_threads() == chosen.threads
     err = capsys.readouterr().err
     assert err.count("threads: auto chose") == 1
+
+
+def test_update_without_accelerates_wrapper_matches_it_bit_for_bit():
+    """ctx.update steps the torch optimizer itself when Accelerate's wrapper adds nothing: same weights."""
+    from accelerate import Accelerator
+
+    from gancore.algorithm import TrainContext, _bare_optimizer
+
+    accelerator = Accelerator(cpu=True)
+    nets = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+        nets.append(accelerator.prepare(net, torch.optim.Adam(net.parameters(), lr=0.1)))
+    ctx = TrainContext(accelerator, None, None, None, TrainConfig())
+    (fast, fast_opt), (slow, slow_opt) = nets
+    assert _bare_optimizer(accelerator, fast_opt) is fast_opt.optimizer
+    assert _bare_optimizer(accelerator, fast_opt.optimizer) is None  # a plain optimizer goes Accelerate's way
+    x = torch.randn(16, 4)
+    before = fast[0].weight.detach().clone()
+    for _ in range(3):
+        ctx.update(fast_opt, fast(x).square().mean())
+        slow_opt.zero_grad(set_to_none=True)
+        accelerator.backward(slow(x).square().mean())
+        slow_opt.step()
+    for a, b in zip(fast.parameters(), slow.parameters()):
+        assert torch.equal(a, b)
+    assert not torch.equal(fast[0].weight, before)  # it trained
