@@ -15,6 +15,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 QUIET = ["train.progress=false", "train.tensorboard=false", "train.sample_every=4", "train.checkpoint_every=0", "train.log_every=4", "train.eval_every=4"]
 SMALL_CLASSIFIER = ["algorithm.discriminator.hidden=[16, 8]", "algorithm.init_samples=32", "algorithm.labeled_batch_size=10", "train.batch_size=16"]
 SMALL_GAN = [*SMALL_CLASSIFIER, "algorithm.generator.hidden=[16]", "algorithm.latent_dim=8"]
+SMALL_BIGBIGAN = ["algorithm.generator.channels=2", "algorithm.encoder.channels=2", "algorithm.encoder.hidden_dim=8",
+                  "algorithm.discriminator.channels=2", "algorithm.discriminator.hidden_dim=8", "train.batch_size=16"]
 SMALL_BIGAN = ["algorithm.generator.hidden_dim=16", "algorithm.encoder.hidden_dim=16", "algorithm.discriminator.hidden_dim=16", "train.batch_size=16"]
 # The whole metric list: `--set eval.metrics.0.x=...` would replace the list by a mapping (gancore's overrides
 # do not descend into a list that a dict holds).
@@ -31,6 +33,7 @@ SHRINK = {
     "sgan-mnist5k-100.yaml": SMALL_GAN + ACCURACY_MNIST,
     "supervised-only-mnist5k-100.yaml": SMALL_CLASSIFIER + ACCURACY_MNIST,
     "bigan-mnist5k.yaml": SMALL_BIGAN + PROBE_MNIST,
+    "bigbigan-mnist5k.yaml": SMALL_BIGBIGAN + PROBE_MNIST,
 }
 
 
@@ -42,7 +45,7 @@ def test_every_example_has_a_smoke_test():
 def test_example_validates(example):
     config = build_run_config(get_host().registry, None, yaml.safe_load((EXAMPLES / example).read_text()), [])
     assert config.plugin == "semisup"
-    if config.algorithm.name != "bigan":
+    if config.algorithm.name not in ("bigan", "bigbigan"):
         assert config.data.options["labels_per_class"] == 10
 
 
