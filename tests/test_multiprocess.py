@@ -17,7 +17,7 @@ def test_two_processes_train_in_step_and_only_rank_0_writes(testplugin_path, wri
     env = {"PYTHONPATH": testplugin_path, "GAN_TESTPLUGIN_DUMP": "1"}
     out = run_gan_subprocess("run", write_config(cfg), "--output", run_dir, "--num-processes", 2, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert out.stdout.count("run finished") == 1, "only the main process reports"
+    assert out.stdout.count("run completed at step") == 1, "only the main process reports"
 
     rank0 = load_file(str(run_dir / "generator-rank0.safetensors"))
     rank1 = load_file(str(run_dir / "generator-rank1.safetensors"))
