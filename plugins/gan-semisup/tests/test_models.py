@@ -105,3 +105,25 @@ def test_noisy_init_leaves_the_clean_signal_smaller_beside_the_noise():
     assert stds[False] == pytest.approx(1.0, abs=1e-3)
     # signal variance v, noise 0.6² on 64 inputs: the init divides by sqrt(v + noise), so the clean std is below 1
     assert 0.3 < stds[True] < 0.95
+
+
+def test_feature_matching_features_are_the_last_hidden_layer_with_noise_below_it_and_none_after():
+    # The reference matches layers[-3] of its discriminator: the last hidden layer's ReLU output, taken in training
+    # mode (noise on the input and after every earlier hidden layer), before the noise that precedes the output layer.
+    torch.manual_seed(0)
+    d = ImprovedGANDiscriminator(ImprovedGANDiscriminatorConfig(hidden=[32, 16, 8], input_noise=0.6, hidden_noise=0.5), (1, 8, 8), out_features=10)
+    x = torch.rand(64, 1, 8, 8) * 2 - 1
+    d.train()
+    with torch.no_grad():
+        torch.manual_seed(1)
+        features = d.features(x)
+        torch.manual_seed(1)  # the same noise draws, by hand: input, after hidden 0, after hidden 1, none after hidden 2
+        h = x.flatten(1) + 0.6 * torch.randn(64, 64)
+        h = torch.relu(d.hidden[0](h))
+        h = h + 0.5 * torch.randn_like(h)
+        h = torch.relu(d.hidden[1](h))
+        h = h + 0.5 * torch.randn_like(h)
+        by_hand = torch.relu(d.hidden[2](h))
+    assert torch.allclose(features, by_hand, atol=1e-6)
+    assert (features >= 0).all(), "no noise after the matched layer's ReLU"
+    assert isinstance(d.head[0], GaussianNoise) and d.head[0].sigma == 0.5, "that layer's noise is applied by the head, before the logits"

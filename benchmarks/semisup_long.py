@@ -1,0 +1,94 @@
+"""fm-gan against supervised-only over a longer run than benchmarks/semisup_mnist5k.py can afford for three seeds: one
+seed, the same example configs, test accuracy every 1,000 steps. Does fm-gan keep climbing after 1,000 steps, and is
+the climb the unlabelled data's (fm-gan) or just more training (supervised-only)?
+
+    python benchmarks/semisup_long.py [--seed 1] [--steps 9000] [--only fm-gan supervised-only]
+
+A run already in WORK continues from its newest checkpoint (a resumed run equals an uninterrupted one in gancore), so
+the steps can be raised later without training the first ones again. CPU minutes are each child's own CPU time, summed
+over its sittings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from results import read_metrics, run_children, update_section
+
+EXAMPLES = ROOT / "plugins" / "gan-semisup" / "examples"
+RUNS = {"fm-gan": EXAMPLES / "fm-gan-mnist5k-100.yaml", "supervised-only": EXAMPLES / "supervised-only-mnist5k-100.yaml"}
+TITLE = "Semi-supervised: fm-gan against supervised-only over a longer run (mnist5k, 100 labels, one seed)"
+KEY = "classifier-accuracy/accuracy"
+
+
+def newest_checkpoint(run: Path) -> int:
+    steps = [int(p.name.split("-")[1]) for p in (run / "checkpoints").glob("step-*")] if (run / "checkpoints").is_dir() else []
+    return max(steps, default=0)
+
+
+def command(run: Path, name: str, seed: int, steps: int) -> list[str]:
+    sets = [f"train.seed={seed}", f"data.transform_seed={seed}", "train.progress=false", "train.tensorboard=false", "train.keep_checkpoints=1",
+            "train.eval_every=1000", "train.checkpoint_every=1000", "train.sample_every=3000"]
+    resume = ["--resume"] if newest_checkpoint(run) else ["--overwrite"]
+    return [sys.executable, "-m", "gancore.cli", "run", str(RUNS[name]), f"--output={run}", f"--steps={steps}", *resume, *[f"--set={s}" for s in sets]]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=9000)
+    parser.add_argument("--only", nargs="+", default=list(RUNS), choices=list(RUNS))
+    parser.add_argument("--work", type=Path, default=HERE / "_work" / "semisup-long")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    cache_path = args.work / "results.json"
+    rows = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+
+    children = {}
+    for name in args.only:
+        run = args.work / f"{name}-s{args.seed}"
+        if newest_checkpoint(run) < args.steps:
+            children[name] = (command(run, name, args.seed, args.steps), args.work / f"{name}-s{args.seed}.log")
+    for name, timing in run_children(children, jobs=1, cwd=ROOT):
+        row = rows.setdefault(name, {"cpu": 0.0})
+        row["cpu"] += timing["cpu"]
+        cache_path.write_text(json.dumps(rows, indent=1))
+
+    lines, curves = [], []
+    for name in RUNS:
+        run = args.work / f"{name}-s{args.seed}"
+        if not (run / "metrics.jsonl").exists():
+            continue
+        curve = [(r["step"], r[KEY]) for r in read_metrics(run) if KEY in r and r["step"] <= args.steps]
+        if not curve:
+            continue
+        cpu = rows.get(name, {}).get("cpu")
+        cpu_text = f"{cpu / 60:.1f}" if cpu else "–"
+        at = dict(curve)
+        lines.append(f"| `{name}` | {' | '.join(f'{at[s]:.1f}' if s in at else '–' for s in (1000, 3000, 5000, args.steps))} | {cpu_text} |")
+        curves.append(f"- `{name}`: " + ", ".join(f"{s}: {a:.1f}" for s, a in curve))
+    body = f"""Seed {args.seed}, `plugins/gan-semisup/examples/{{fm-gan,supervised-only}}-mnist5k-100.yaml` (the configs of
+`benchmarks/semisup_mnist5k.py`), trained to {args.steps:,} steps ({args.steps * 100 // 4000} passes over the 4,000 unlabelled
+images). Test accuracy (%) of the averaged classifier on the held-out 1,000 test images. CPU min: the children's own
+CPU time, one thread, all sittings.
+
+| algorithm | 1,000 steps | 3,000 | 5,000 | {args.steps:,} | CPU min |
+| --- | --- | --- | --- | --- | --- |
+{chr(10).join(lines)}
+
+During training (step: accuracy):
+{chr(10).join(curves)}
+
+Command: `python benchmarks/semisup_long.py --seed {args.seed} --steps {args.steps}`."""
+    print(body)
+    update_section(TITLE, body)
+
+
+if __name__ == "__main__":
+    main()
