@@ -14,9 +14,9 @@ $(VENV)/.installed: pyproject.toml $(PLUGINS)
 	$(PY) -m pip install --quiet -e ".[data,test,tensorboard]" $(foreach p,$(PLUGINS),-e $(dir $(p)))
 	touch $@
 
-# One thread: on networks this small, torch's default of one thread per core is several times slower.
+# train.threads: auto (the default) times the first steps at one thread and at every core and keeps the faster.
 demo: install
-	OMP_NUM_THREADS=1 $(VENV)/bin/gan run --plugin gan --output runs/demo --overwrite
+	$(VENV)/bin/gan run --plugin gan --output runs/demo --overwrite
 	@echo "samples: runs/demo/samples/step-005000.png  checkpoints: runs/demo/checkpoints/  log: runs/demo/metrics.jsonl"
 	@echo "scores:  $(VENV)/bin/gan eval runs/demo --metric fid --metric kid -n 1000"
 

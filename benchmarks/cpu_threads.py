@@ -36,6 +36,8 @@ WORK = HERE / "_work" / "cpu"
 sys.path.insert(0, str(HERE))
 from results import update_section  # noqa: E402
 
+from gancore.threads import WARMUP_STEPS  # noqa: E402
+
 QUIET = ["--set", "train.progress=false", "--set", "train.tensorboard=false", "--set", "train.sample_every=0",
          "--set", "train.checkpoint_every=0", "--set", "train.eval_every=0", "--set", "eval.metrics=[]"]
 
@@ -44,7 +46,7 @@ EXAMPLES = {
     "ring": (["examples/gan-ring.yaml"], 50),
     "grid (WGAN-GP)": (["plugins/gan-wgan/examples/wgan-gp-grid.yaml"], 10),
     "digits DCGAN": (["examples/dcgan-digits.yaml"], 5),
-    "mnist5k DCGAN": (["--plugin", "gan", "--set", "data.name=mnist5k"], 2),
+    "mnist5k DCGAN": (["examples/dcgan-mnist5k-fast.yaml"], 2),
     "WGAN-GP mnist5k": (["plugins/gan-wgan/examples/wgan-gp-mnist5k.yaml"], 1),
     "BGAN binary mnist5k": (["plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml"], 1),
 }
@@ -95,9 +97,9 @@ def rate(recs: list[dict], after_step: int) -> tuple[float, float, int]:
 
 
 def trial_steps(stderr: str) -> int | None:
-    """The step at which auto chose, from its message (2 warm-up steps, then rounds of two)."""
-    found = re.search(r"auto chose (\d+) \(median of (\d+) steps each", stderr)
-    return None if found is None else 2 + 2 * int(found.group(2))
+    """The step at which auto chose, from its message (the warm-up, then rounds of two steps)."""
+    found = re.search(r"auto chose (\d+) \(median of (\d+) steps? each", stderr)
+    return None if found is None else WARMUP_STEPS + 2 * int(found.group(2))
 
 
 def run_cell(args: list[str], setting: str, log_every: int, seconds: float, out: Path, hard_limit: float) -> dict:

@@ -35,7 +35,7 @@ from typing import Mapping, Sequence
 import torch
 
 TRIAL_MIN_STEPS = 200  # steps left to train below which auto takes one thread without a trial
-WARMUP_STEPS = 2  # first steps are slow (allocation, oneDNN primitives): not timed
+WARMUP_STEPS = 1  # the first step is slow (allocation, oneDNN primitives): not timed
 MIN_ROUNDS, MAX_ROUNDS = 3, 20  # a round is one timed step at each setting
 TRIAL_SECONDS = 2.0  # rounds go on until the timed steps took this long (or MAX_ROUNDS)
 MARGIN = 0.92  # more threads are kept only if their median step takes at most this share of one thread's
@@ -85,7 +85,8 @@ class ThreadPlan:
             f"{n} thread{'s' * (n != 1)} {1000 * statistics.median(t):.1f} ms/step" for n, t in sorted(self.trial.items())
         )
         rounds = min(len(t) for t in self.trial.values())
-        return f"threads: auto chose {self.threads} (median of {rounds} steps each: {timed}){self.note}; set train.threads to fix it"
+        return (f"threads: auto chose {self.threads} (median of {rounds} step{'s' * (rounds != 1)} each: {timed}){self.note}; "
+                "set train.threads to fix it")
 
 
 def plan(setting: int | str, *, num_processes: int, device: torch.device, steps_left: int, environ: Mapping[str, str] | None = None) -> ThreadPlan | None:
@@ -143,10 +144,9 @@ class ThreadTrial:
     def next_threads(self) -> int:
         if self.measuring:
             # Rounds alternate their order (1, N, N, 1, ...) so a slow drift of the load favours neither.
-            # The untimed warm-up runs each setting once too: a new thread count has its own first-step cost.
             timed = self.steps - WARMUP_STEPS
             if timed < 0:
-                self._use(self.settings[self.steps % 2])
+                self._use(1)
             else:
                 order = self.settings if (timed // 2) % 2 == 0 else self.settings[::-1]
                 self._use(order[timed % 2])
@@ -159,12 +159,12 @@ class ThreadTrial:
             self.times[self._current].append(seconds)
         self.steps += 1
         rounds = min(len(t) for t in self.times.values())
-        if self.steps % 2 or rounds < 2:
+        if (self.steps - WARMUP_STEPS) % 2 or rounds < 1:
             return False
-        # Two rounds suffice when the settings are far apart (many threads beside a busy process can be
-        # 20 times slower: no need to keep paying for that).
+        # Fewer rounds suffice when the settings are far apart: many threads beside a busy process can be
+        # 20 times slower, and each such step is paid for. One round when one is 4 times the other, two at 2.
         low, high = sorted(self.times.values(), key=statistics.median)
-        apart = max(low) * 2 < min(high)
+        apart = max(low) * (4 if rounds == 1 else 2) < min(high)
         spent = sum(sum(t) for t in self.times.values())
         if not (apart or rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and spent >= TRIAL_SECONDS)):
             return False
