@@ -256,8 +256,47 @@ def test_train_features_command_writes_weights_and_record(tmp_path):
     result = CliRunner().invoke(group, ["train-features", "--dataset", "digits", "--epochs", "1", "--output", str(out)])
     assert result.exit_code == 0, result.output
     record = json.loads(out.with_suffix(".json").read_text())
-    assert record["test_data"].endswith("(360 images)") and 0.2 < record["test_accuracy"] <= 1.0  # chance is 0.1
+    assert record["test_images"] == 360 and 0.2 < record["test_accuracy"] <= 1.0  # chance is 0.1
     assert out.stat().st_size < 1_000_000 and "test accuracy" in result.output
+
+
+def test_train_features_on_any_labelled_dataset_gives_a_feature_network(gan, tmp_path):
+    from gancore.metrics.features import get_extractor
+
+    out = tmp_path / "rgb-digits.safetensors"
+    data = "{name: digits, channels: 3, classes: [0, 1, 2]}"
+    result = gan("train-features", "--data", data, "--test-data", data, "--epochs", "2", "--output", out)
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert "3 input channels, 3 classes" in record["network"] and record["test_accuracy"] > 0.5  # chance is 1/3
+    assert "--data" in record["command"] and f"features: {out}" in result.output
+    network = get_extractor(str(out))
+    x = torch.rand(5, 3, 8, 8) * 2 - 1
+    assert network.features(x).shape == (5, 128) and network.logits(x).shape == (5, 3)
+    assert not network.training, "a loaded network stays in eval mode"
+    assert build("fid", features=str(out)).config.features == str(out)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "{name: ring}", "--test-data", "{name: ring}"], "a LeNet needs grey or RGB images"),
+        (["--data", "{name: digits}"], "has no split option, so give the images to test on with --test-data"),
+        (["--data", "{name: mnist5k, split: test}"], "use split: train"),
+        (["--data", "[1, 2]"], "--data takes a dataset config with a name"),
+        (["--dataset", "digits", "--data", "{name: digits}"], "give either --dataset"),
+    ],
+)
+def test_train_features_refuses_what_it_cannot_train_on(gan, tmp_path, args, message):
+    result = gan("train-features", *args, "--epochs", "1", "--output", tmp_path / "x.safetensors")
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_a_missing_weights_file_names_the_command_that_makes_it(tmp_path):
+    from gancore.metrics.features import get_extractor
+
+    with pytest.raises(UserError, match="does not exist; train one on any labelled dataset with `gan train-features --data"):
+        get_extractor(str(tmp_path / "none.safetensors"))
 
 
 # ------------------------------------------------- one process or two

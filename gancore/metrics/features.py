@@ -77,9 +77,11 @@ def register_extractor(name: str, build: Callable[[ExtractorOptions], FeatureExt
 
 def check_extractor_name(name: str, *, auto: bool = False) -> str:
     """Pydantic validator for an option naming a feature network (``auto``: also accept ``auto``)."""
+    if is_weights_file(name):
+        return name  # a LeNet from `gan train-features --output FILE`: its file is checked when it loads
     if (name != AUTO or not auto) and name not in EXTRACTORS:
         names = ([AUTO] if auto else []) + sorted(EXTRACTORS)
-        raise ValueError(f"unknown feature network '{name}'; choose one of {', '.join(names)}")
+        raise ValueError(f"unknown feature network '{name}'; choose one of {', '.join(names)}, or the path of a .safetensors file from `gan train-features --data`")
     return name
 
 
@@ -112,7 +114,7 @@ def get_extractor(name: str, options: ExtractorOptions = ExtractorOptions()) -> 
     check_extractor_name(name)
     key = (name, options)
     if key not in _cache:
-        _cache[key] = EXTRACTORS[name](options)
+        _cache[key] = TrainedLeNet(name) if is_weights_file(name) else EXTRACTORS[name](options)
     return _cache[key]
 
 
@@ -178,17 +180,34 @@ def to_grey(x: torch.Tensor, size: int) -> torch.Tensor:
     return x.clamp(-1, 1)
 
 
+def to_rgb(x: torch.Tensor, size: int) -> torch.Tensor:
+    """``(N, C, H, W)`` images in [-1, 1] to ``(N, 3, size, size)`` in [-1, 1]: grey repeated, resized."""
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise UserError(f"a colour LeNet needs grey or RGB images (N, C, H, W), got samples of shape {tuple(x.shape[1:])}")
+    x = x.float().expand(-1, 3, -1, -1) if x.shape[1] == 1 else x.float()
+    if x.shape[-2:] != (size, size):
+        shrink = x.shape[-1] > size or x.shape[-2] > size
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=shrink)
+    return x.clamp(-1, 1)
+
+
 class LeNet(nn.Module):
-    """A LeNet-style digit classifier on 28x28 grey images: three 3x3 conv layers, then
-    a 128-unit hidden layer (the features) and 10 class logits. About 131k parameters."""
+    """A LeNet-style classifier on 28x28 images: three 3x3 conv layers, then a 128-unit
+    hidden layer (the features) and the class logits. About 131k parameters.
+
+    With ``in_channels=1`` (the shipped lenet-mnist and lenet-digits) it sees grey
+    images (RGB is turned grey by brightness); with 3 it sees colour (grey is repeated)."""
 
     INPUT_SIZE = 28
     NUM_FEATURES = 128
 
-    def __init__(self, num_classes: int = 10) -> None:
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
         super().__init__()
+        if in_channels not in (1, 3):
+            raise ValueError(f"LeNet takes 1 or 3 input channels, not {in_channels}")
+        self.in_channels, self.num_classes = in_channels, num_classes
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 14x14
+            nn.Conv2d(in_channels, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 14x14
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
             nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 3x3
             nn.Flatten(),
@@ -197,8 +216,12 @@ class LeNet(nn.Module):
         self.dropout = nn.Dropout(0.3)
         self.head = nn.Linear(self.NUM_FEATURES, num_classes)
 
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Samples in data space as this network's input: 28x28, grey or RGB."""
+        return to_grey(x, self.INPUT_SIZE) if self.in_channels == 1 else to_rgb(x, self.INPUT_SIZE)
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(to_grey(x, self.INPUT_SIZE))
+        return self.body(self.prepare(x))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
@@ -229,6 +252,41 @@ class LeNetFeatures(LeNet):
 
     def train(self, mode: bool = True) -> "LeNetFeatures":
         return super().train(False)
+
+
+class TrainedLeNet(LeNet):
+    """A LeNet written by ``gan train-features --data ... --output FILE.safetensors``, always in eval
+    mode: its input channels and classes are read from the weights. Usable wherever a metric takes
+    ``features:`` or a classifier, by the file's path."""
+
+    num_features = LeNet.NUM_FEATURES
+
+    def __init__(self, path: str | Path) -> None:
+        from safetensors.torch import load_file
+
+        path = Path(path).expanduser()
+        if not path.is_file():
+            raise UserError(
+                f"the feature network '{path}' does not exist; train one on any labelled dataset with "
+                f"`gan train-features --data '{{name: ..., ...}}' --test-data '{{...}}' --output {path}`"
+            )
+        state = load_file(str(path))
+        try:
+            super().__init__(num_classes=state["head.weight"].shape[0], in_channels=state["body.0.weight"].shape[1])
+            self.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError) as exc:
+            raise UserError(f"'{path}' is not a LeNet written by `gan train-features` ({type(exc).__name__}: {exc})") from None
+        self.name = str(path)
+        self.eval()
+        self.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "TrainedLeNet":
+        return super().train(False)
+
+
+def is_weights_file(name: str) -> bool:
+    """A ``features:`` value that names a LeNet file rather than a registered network."""
+    return name.endswith(".safetensors")
 
 
 # The dataset each shipped LeNet is trained on, by file stem.

@@ -1,13 +1,20 @@
-"""``gan train-features``: train the LeNet feature networks that ship with gancore.
+"""``gan train-features``: train the LeNet feature networks and classifiers of gancore's metrics.
 
-    gan train-features --dataset mnist5k --epochs 30 --seed 0
-    gan train-features --dataset digits --epochs 60 --seed 0
+    gan train-features --dataset mnist5k --epochs 30 --seed 0      # the shipped lenet-mnist
+    gan train-features --dataset digits --epochs 60 --seed 0       # the shipped lenet-digits
+    gan train-features --data '{name: mnist5k, split: train, colorize: {mode: random}}' \
+        --test-data '{name: mnist5k, split: test, colorize: {mode: random}}' --output colored.safetensors
 
-The network trains on the dataset's fixed train split and is scored on its
-fixed test split: mnist5k ``split: train`` (4,000) against ``split: test``
+The shipped networks train on their dataset's fixed train split and are scored on
+its fixed test split: mnist5k ``split: train`` (4,000) against ``split: test``
 (1,000); scikit-learn's digits, stratified 80/20 by ``train_test_split(...,
-random_state=0)`` (1,437 / 360). The weights go to a safetensors file (about
-0.5 MB) and the record (data, command, test accuracy) to a JSON file beside it.
+random_state=0)`` (1,437 / 360). ``--data`` takes any labelled dataset config
+(a YAML mapping, or a YAML file): grey images give a grey LeNet, RGB images a
+colour one, with as many classes as the labels have. A dataset with a ``split``
+option is tested on ``split: test`` unless ``--test-data`` says otherwise. The
+weights go to a safetensors file (about 0.5 MB) and the record (data, command,
+test accuracy) to a JSON file beside it; every metric then takes the file's path
+as ``features:`` (FID, KID, precision-recall...) or as its classifier.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import UserError
-from .features import LENET_DATASETS, LeNet, lenet_weights, to_grey
+from .features import LENET_DATASETS, LeNet, lenet_weights
 
 DATASETS = tuple(LENET_DATASETS)
 
@@ -65,32 +72,101 @@ def accuracy(net: LeNet, x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def train_lenet(dataset: str, epochs: int, seed: int, *, batch_size: int = 64, lr: float = 1e-3, log=print) -> tuple[LeNet, dict]:
-    """Train a LeNet on the dataset's train split; returns the network and its record."""
+    """Train the grey LeNet on a shipped dataset's train split; returns the network and its record."""
     train, test, how = load_splits(dataset)
+    describe = {"network_name": LENET_DATASETS[dataset], "dataset": dataset, "train_data": how["train"], "test_data": how["test"],
+                "command": f"gan train-features --dataset {dataset} --epochs {epochs} --seed {seed}"}
+    return train_classifier(train, test, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, describe=describe, log=log, channels=1)
+
+
+def train_classifier(train: dict[str, torch.Tensor], test: dict[str, torch.Tensor], *, epochs: int, seed: int, batch_size: int = 64,
+                     lr: float = 1e-3, describe: dict | None = None, log=print, channels: int | None = None) -> tuple[LeNet, dict]:
+    """A LeNet trained on labelled tensors ``{"x", "y"}`` by gancore's recipe (``fit``), scored on ``test``;
+    grey data (or ``channels=1``) give a grey LeNet, RGB data a colour one. Returns it and its record."""
+    describe = dict(describe or {})
+    channels = channels or (1 if train["x"].shape[1] == 1 else 3)
+    num_classes = int(max(train["y"].max(), test["y"].max())) + 1
     torch.manual_seed(seed)
-    net = LeNet()
-    # Train on exactly what evaluation feeds the network: 28x28 grey.
-    x_train, y_train = to_grey(train["x"], LeNet.INPUT_SIZE), train["y"]
-    x_test, y_test = to_grey(test["x"], LeNet.INPUT_SIZE), test["y"]
+    net = LeNet(num_classes=num_classes, in_channels=channels)
+    # Train on exactly what evaluation feeds the network: 28x28, grey or RGB.
+    x_train, y_train, x_test, y_test = net.prepare(train["x"]), train["y"], net.prepare(test["x"]), test["y"]
     seconds = fit(net, x_train, y_train, x_test, y_test, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, log=log)
     net.eval()
+    name = describe.pop("network_name", "LeNet")
     record = {
-        "network": f"{LENET_DATASETS[dataset]} (gancore.metrics.features.LeNet, {sum(p.numel() for p in net.parameters())} parameters)",
-        "dataset": dataset,
-        "train_data": f"{how['train']} ({len(x_train)} images)",
-        "test_data": f"{how['test']} ({len(x_test)} images)",
+        "network": f"{name} (gancore.metrics.features.LeNet, {channels} input channel{'s' * (channels > 1)}, {num_classes} classes, "
+                   f"{sum(p.numel() for p in net.parameters())} parameters)",
+        **describe,
+        "train_images": len(x_train),
+        "test_images": len(x_test),
         "train_accuracy": round(accuracy(net, x_train, y_train), 4),
         "test_accuracy": round(accuracy(net, x_test, y_test), 4),
         "epochs": epochs,
         "seed": seed,
         "batch_size": batch_size,
         "optimizer": f"Adam, one-cycle lr up to {lr}, random shifts of up to 2 pixels",
-        "command": f"gan train-features --dataset {dataset} --epochs {epochs} --seed {seed}",
         "seconds": round(seconds, 1),
         "torch": torch.__version__,
         "python": platform.python_version(),
     }
     return net, record
+
+
+def labelled_tensors(ref, option: str) -> dict[str, torch.Tensor]:
+    """``{"x", "y"}`` of the dataset a config names; a UserError naming ``option`` unless it is labelled images in memory."""
+    from ..plugins import get_registry
+
+    data = get_registry().build(ref, option)
+    tensors = getattr(data, "tensors", None)
+    if tensors is None or "y" not in tensors:
+        raise UserError(f"{option}: dataset '{ref.name}' must have labels (y) and fit in memory; a classifier learns from labelled images")
+    if tensors["x"].dim() != 4 or tensors["x"].shape[1] not in (1, 3):
+        raise UserError(f"{option}: dataset '{ref.name}' holds samples of shape {tuple(tensors['x'].shape[1:])}; a LeNet needs grey or RGB images")
+    return {"x": tensors["x"].cpu(), "y": tensors["y"].cpu()}
+
+
+def dataset_ref(spec: str, option: str):
+    """A dataset config from the command line: a YAML mapping (``{name: mnist5k, split: train}``) or a YAML file."""
+    import yaml
+
+    from ..registry import DatasetRef
+
+    path = Path(spec).expanduser()
+    try:
+        data = yaml.safe_load(path.read_text() if spec.endswith((".yaml", ".yml")) and path.is_file() else spec)
+    except yaml.YAMLError as exc:
+        raise UserError(f"{option} {spec!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if isinstance(data, dict) and "data" in data and isinstance(data["data"], dict):
+        data = data["data"]  # a whole run config: its data section
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise UserError(f"{option} takes a dataset config with a name, e.g. '{{name: mnist5k, split: train}}', or a YAML file holding one")
+    return DatasetRef(**data)
+
+
+def test_ref_for(train_ref, option: str = "--test-data"):
+    """The held-out split of ``train_ref``'s dataset (``split: test``), when the dataset has splits."""
+    from ..plugins import get_registry
+    from ..registry import DatasetRef
+
+    fields = get_registry().get("dataset", train_ref.name).config.model_fields
+    if "split" not in fields:
+        raise UserError(f"dataset '{train_ref.name}' has no split option, so give the images to test on with {option} '{{name: ..., ...}}'")
+    return DatasetRef(name=train_ref.name, **{**train_ref.options, "split": "test"})
+
+
+def train_and_write(train_ref, test_ref, output: Path, *, epochs: int, seed: int, log=print) -> dict:
+    """Train on ``train_ref``, score on ``test_ref``, write the weights and the JSON record; returns the record."""
+    if output.suffix != ".safetensors":
+        raise UserError(f"--output {output}: the weights file must end in .safetensors")
+    if train_ref.options.get("split") == "test":
+        raise UserError("--data: training on split: test would score the classifier on the images it learnt; use split: train")
+    train, test = labelled_tensors(train_ref, "--data"), labelled_tensors(test_ref, "--test-data")
+    dump = lambda ref: json.dumps({"name": ref.name, **ref.options})  # noqa: E731
+    describe = {"train_data": dump(train_ref), "test_data": dump(test_ref),
+                "command": f"gan train-features --data '{dump(train_ref)}' --test-data '{dump(test_ref)}' --epochs {epochs} --seed {seed} --output {output}"}
+    net, record = train_classifier(train, test, epochs=epochs, seed=seed, describe=describe, log=log)
+    write(net, record, output)
+    return record
 
 
 def fit(net: nn.Module, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, *,
@@ -137,17 +213,34 @@ def add_command(cli) -> None:
     import click
 
     @cli.command("train-features")
-    @click.option("--dataset", required=True, type=click.Choice(DATASETS), help="train on this dataset's fixed train split")
-    @click.option("--output", "-o", type=click.Path(dir_okay=False), help="weights file (.safetensors; default: the shipped file in gancore/metrics/weights/)")
+    @click.option("--dataset", type=click.Choice(DATASETS), help="retrain a shipped network on its dataset's fixed train split")
+    @click.option("--data", "data_spec", metavar="YAML", help="or train on any labelled dataset config, e.g. '{name: mnist5k, split: train}' (or a YAML file)")
+    @click.option("--test-data", "test_spec", metavar="YAML", help="with --data: the images it is scored on (default: the same dataset with split: test)")
+    @click.option("--output", "-o", type=click.Path(dir_okay=False), help="weights file (.safetensors); with --dataset the default is the shipped file")
     @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="passes over the train split")
     @click.option("--seed", type=int, default=0, show_default=True, help="seed of the initial weights, the batch order and the shifts")
-    def train_features(dataset, output, epochs, seed):
-        """Train the LeNet feature network of FID/KID/IS/precision-recall for digits (features: lenet-*)."""
-        output = Path(output) if output else lenet_weights(dataset)
-        if output.suffix != ".safetensors":
-            raise UserError(f"--output {output}: the weights file must end in .safetensors")
-        net, record = train_lenet(dataset, epochs, seed, log=click.echo)
-        weights, record_path = write(net, record, output)
+    def train_features(dataset, data_spec, test_spec, output, epochs, seed):
+        """Train a LeNet for FID/KID/IS/precision-recall features and class judges: the shipped ones (--dataset), or one for any labelled images (--data)."""
+        if (dataset is None) == (data_spec is None):
+            raise UserError("give either --dataset mnist5k|digits (a shipped network) or --data '{name: ..., ...}' (any labelled dataset)")
+        if dataset is not None:
+            if test_spec is not None:
+                raise UserError("--test-data goes with --data; --dataset uses its fixed test split")
+            output = Path(output) if output else lenet_weights(dataset)
+            if output.suffix != ".safetensors":
+                raise UserError(f"--output {output}: the weights file must end in .safetensors")
+            net, record = train_lenet(dataset, epochs, seed, log=click.echo)
+            weights, record_path = write(net, record, output)
+        else:
+            if output is None:
+                raise UserError("--data needs --output FILE.safetensors: where to write the network")
+            train_ref = dataset_ref(data_spec, "--data")
+            test_ref = dataset_ref(test_spec, "--test-data") if test_spec else test_ref_for(train_ref)
+            weights = Path(output)
+            record = train_and_write(train_ref, test_ref, weights, epochs=epochs, seed=seed, log=click.echo)
+            record_path = weights.with_suffix(".json")
         size = weights.stat().st_size / 1e6
         click.echo(f"test accuracy {record['test_accuracy']:.4f} on {record['test_data']}")
         click.echo(f"wrote {weights} ({size:.2f} MB) and {record_path}")
+        if data_spec is not None:
+            click.echo(f"use it as a metric's features or classifier: features: {weights}")

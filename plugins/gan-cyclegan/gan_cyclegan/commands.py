@@ -1,4 +1,4 @@
-"""``gan cyclegan translate`` and ``gan cyclegan train-classifier``.
+"""``gan cyclegan translate`` (classifiers for translation-accuracy come from ``gan train-features --data``).
 
 ``translate`` rebuilds a run from its checkpoint as ``gan sample`` does
 (``gancore.sampling.load_trainer``), translates a folder of images or a ``.npy``
@@ -146,30 +146,3 @@ def add_commands(cli: click.Group) -> None:
 
         count, page = translate_files(get_host(), run, direction, src, dst, checkpoint=checkpoint, weights=weights, size=size)
         click.echo(f"translated {count} images {direction}; open {page}")
-
-    @cyclegan.command("train-classifier")
-    @click.option("--data", "data_spec", required=True, help="labelled training data as YAML, e.g. '{name: mnist5k, colorize: {mode: random}}'")
-    @click.option("--test-data", "test_spec", required=True, help="labelled test data as YAML, e.g. '{name: mnist5k, split: test, colorize: {mode: random}}'")
-    @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path), help="weights file (.safetensors); a .json record goes beside it")
-    @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="passes over the training data")
-    @click.option("--seed", type=int, default=0, show_default=True, help="seed of the initial weights, the batch order and the shifts")
-    def train_classifier(data_spec, test_spec, output, epochs, seed):
-        """Train a digit classifier (gancore's LeNet recipe; colour input for RGB data) for translation-accuracy and FID."""
-        from .classifier import train_and_write
-
-        record = train_and_write(_dataset_ref(data_spec, "--data"), _dataset_ref(test_spec, "--test-data"), output, epochs=epochs, seed=seed, log=click.echo)
-        click.echo(f"test accuracy {record['test_accuracy']:.4f}; wrote {output} and {output.with_suffix('.json')}")
-
-
-def _dataset_ref(spec: str, option: str):
-    import yaml
-
-    from gancore import DatasetRef
-
-    try:
-        fields = yaml.safe_load(spec)
-    except yaml.YAMLError:
-        fields = None
-    if not isinstance(fields, dict) or "name" not in fields:
-        raise UserError(f"{option} {spec!r}: give a dataset as YAML with a name, e.g. '{{name: mnist5k, split: test}}'")
-    return DatasetRef(**fields)

@@ -37,7 +37,7 @@ from .classifier import load_classifier
 
 CLASSIFIER_HELP = (
     "a feature network with class logits (lenet-mnist for grey digits, lenet-mnist-colored for coloured ones) "
-    "or a .safetensors file from `gan cyclegan train-classifier`"
+    "or a .safetensors file from `gan train-features --data`"
 )
 
 

@@ -60,7 +60,7 @@ def test_the_metric_runs_in_a_training_run(gan, write_config, tiny_digits, tmp_p
 def test_a_missing_classifier_file_is_a_user_error(gan, write_config, tiny_digits, tmp_path):
     tiny_digits["eval"] = {"metrics": [{**DIGITS_METRIC, "classifier_b": str(tmp_path / "none.safetensors")}]}
     out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
-    assert out.exit_code == 2 and "train-classifier" in out.output
+    assert out.exit_code == 2 and "gan train-features --data" in out.output
 
 
 @pytest.mark.parametrize("name", ["lenet-mnist-colored", "lenet-mnist-strokes"])
