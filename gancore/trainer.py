@@ -71,6 +71,7 @@ class Trainer:
         self._clocks = (time.perf_counter(), time.process_time())
         self.threads: threads.ThreadPlan | None = None  # torch's thread count for this session, and why
         self._channels_last = config.train.channels_last  # read at every batch
+        self._resumed_threads: int | None = None  # the thread count the checkpoint resumed from was written with
         self._cadences = ()  # the nonzero sample / eval / checkpoint intervals
 
     # ------------------------------------------------------------------ setup
@@ -284,7 +285,7 @@ class Trainer:
         loop drives instead (``gancore.threads``)."""
         cfg = self.config.train
         plan = threads.plan(cfg.threads, num_processes=self.accelerator.num_processes, device=self.accelerator.device,
-                            steps_left=cfg.steps - self.step)
+                            steps_left=cfg.steps - self.step, resumed_with=self._resumed_threads)
         if plan is None:
             return threads.ThreadTrial()
         self._threads_chosen(plan, progress)
@@ -450,7 +451,8 @@ class Trainer:
         folder = None
         if self.accelerator.is_main_process:
             folder = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
-            meta = {"step": self.step, "num_processes": self.accelerator.num_processes, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host)}
+            meta = {"step": self.step, "num_processes": self.accelerator.num_processes, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host),
+                    "threads": torch.get_num_threads()}  # auto's resume takes the same count: results depend on it in the last bits
             try:
                 checkpoint.save(folder, {**self.state_dict(), "rng": rng}, meta, finite=("algorithm", "ema"))
             except checkpoint.NonFiniteState as exc:
@@ -489,6 +491,7 @@ class Trainer:
                 )
         self.load_state_dict(state)
         self.step = int(meta["step"])
+        self._resumed_threads = meta.get("threads")
         if self.accelerator.is_main_process:
             print(f"resumed from {folder} (step {self.step} of {self.config.train.steps})", file=sys.stderr)
             dropped = truncate_metrics(self.run_dir, self.step)

@@ -57,6 +57,22 @@ def test_plan_overrides_in_order():
     assert short.threads == 1 and "too short" in short.reason
 
 
+def test_resumed_run_takes_the_count_its_checkpoint_was_written_with(gan, write_config, tmp_path, monkeypatch):
+    from tests.conftest import TINY_RING
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    assert plan("auto", num_processes=1, device=CPU, steps_left=10_000, resumed_with=2, environ={}).threads == 2
+    assert plan("auto", num_processes=1, device=CPU, steps_left=10_000, resumed_with=8, environ={}).threads == 2  # fewer cores now
+    assert plan(1, num_processes=1, device=CPU, steps_left=10_000, resumed_with=2, environ={}).threads == 1
+    path = write_config(TINY_RING)
+    assert gan("run", path, "--output", tmp_path / "run", "--steps", "10", "--set", "train.threads=2").exit_code == 0
+    torch.set_num_threads(1)
+    result = gan("run", path, "--output", tmp_path / "run", "--steps", "20", "--resume")
+    assert result.exit_code == 0, result.output
+    assert torch.get_num_threads() == 2  # auto, resumed: not the one thread of a short fresh run
+
+
 def test_plan_leaves_long_cpu_runs_to_the_trial(monkeypatch):
     monkeypatch.setattr(threads, "available_cores", lambda: 2)
     assert plan("auto", num_processes=1, device=CPU, steps_left=10_000, environ={"OMP_NUM_THREADS": " "}) is None
@@ -139,7 +155,8 @@ def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "available_cores", lambda: 2)
     monkeypatch.setattr(threads, "TRIAL_SECONDS", 0.0)
-    config = {**TINY_RING, "train": {**TINY_RING["train"], "steps": threads.TRIAL_MIN_STEPS, "log_every": 100, "checkpoint_every": 0}}
+    monkeypatch.setattr(threads, "TRIAL_MIN_STEPS", 100)
+    config = {**TINY_RING, "train": {**TINY_RING["train"], "steps": 100, "log_every": 50, "checkpoint_every": 0}}
     host = plugins.get_host()
     trainer = Trainer(build_run_config(host.registry, None, config, []), tmp_path / "run", host)
     trainer.fit()
