@@ -67,7 +67,10 @@ def egan_settings(dataset: str, overrides: list[str]) -> dict:
     for item in overrides:
         key, value = item.split("=", 1)
         settings[key.removeprefix("algorithm.")] = yaml.safe_load(value)
-    settings.setdefault("diversity", "negative-log")  # the plugin's default when the example does not say
+    if "diversity" not in settings:  # the plugin's default when the example does not say
+        from gan_evolutionary.config import EGANConfig
+
+        settings["diversity"] = EGANConfig.model_fields["diversity"].default
     return settings
 
 

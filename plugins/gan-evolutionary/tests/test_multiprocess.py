@@ -25,8 +25,8 @@ def _run_two_ranks(config: Path, run_dir: Path, *flags: str) -> tuple[dict, dict
 
 @pytest.mark.slow
 def test_both_ranks_keep_the_same_child(write_config, tiny_ring, tmp_path):
-    # Few samples per child make each rank's own fitness noisy: unaveraged, the ranks disagree.
-    tiny_ring["algorithm"]["eval_size"] = 8
+    # Two samples per child make each rank's own fitness noisy: unaveraged, the ranks disagree.
+    tiny_ring["algorithm"]["eval_size"] = 2
     tiny_ring["train"].update(steps=10, checkpoint_every=0, cpu=True)
     config = write_config(tiny_ring)
     rank0, rank1 = _run_two_ranks(config, tmp_path / "averaged")

@@ -42,6 +42,7 @@ def test_default_config_follows_the_reference_script(gan):
     assert [m["name"] for m in algorithm["mutations"]] == ["non-saturating", "minimax", "least-squares"]
     assert algorithm["discriminator_loss"]["name"] == "minimax"
     assert (algorithm["parents"], algorithm["gamma"], algorithm["d_steps"], algorithm["eval_size"]) == (1, 0.05, 3, 256)
+    assert algorithm["diversity"] == "log", "the code's Fd = log(norm(grad)), not the paper's −log (see config.py)"
     assert (algorithm["lr_generator"], algorithm["lr_discriminator"], algorithm["betas"]) == (2e-4, 2e-4, [0.5, 0.999])
     assert config["train"]["batch_size"] == 32
 
