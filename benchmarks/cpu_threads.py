@@ -180,10 +180,15 @@ def cpu_seconds_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _rate(value: float) -> str:
+    return "—" if value != value else f"{value:.2f}"
+
+
 def render(results: dict) -> str:
     lines = [
-        "| example | condition | 1 thread steps/s | 2 threads steps/s | auto steps/s (chose) | auto / best fixed | auto's trial s | load (1 min) at the cells | measured |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| example | condition | 1 thread steps/s | 2 threads steps/s | auto steps/s (chose) | auto chose the faster fixed setting | auto / best fixed | "
+        "auto's trial: ms/step at 1 / 2 threads | auto's trial s | load (1 min) at the cells | measured |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     worst = {}
     for key, row in results.items():
@@ -192,13 +197,16 @@ def render(results: dict) -> str:
         one, two, auto = (cells[s]["steps_per_second"] for s in SETTINGS)
         best = max(one, two)
         ratio = auto / best
-        worst[condition] = min(worst.get(condition, 9), ratio)
+        if ratio == ratio:
+            worst[condition] = min(worst.get(condition, 9), ratio)
         loads = " / ".join(f"{cells[s]['load']:.1f}" for s in SETTINGS)
         chose = cells["auto"].get("chose")
         trial = cells["auto"].get("trial_seconds")
+        faster = 1 if not two > one else 2  # a 2-thread cell too slow to log a rate counts as slower
+        timed = re.findall(r"([\d.]+) ms/step", cells["auto"].get("message") or "")
         lines.append(
-            f"| {example} | {condition} | {one:.1f} | {two:.1f} | {auto:.1f} ({chose}) | {ratio:.2f} | "
-            f"{'' if trial is None else f'{trial:.1f}'} | {loads} | {row['when']} |"
+            f"| {example} | {condition} | {one:.2f} | {_rate(two)} | {auto:.2f} ({chose}) | {'yes' if chose == faster else 'within 10%' if abs(one - two) <= 0.1 * best else 'no'} | {_rate(ratio)} | "
+            f"{' / '.join(timed)} | {'' if trial is None else f'{trial:.1f}'} | {loads} | {row['when']} |"
         )
     return "\n".join(lines), worst
 
@@ -213,9 +221,9 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     store = WORK / "threads.json"
     results = load_results(store)
-    cpu_before = cpu_seconds_of_children()
     if not args.render_only:
         for condition in args.condition or ["idle", "loaded"]:
+            cpu_mark = cpu_seconds_of_children()
             competitor = start_competitor(WORK / "threads-competitor") if condition == "loaded" else None
             try:
                 if competitor is not None:
@@ -229,22 +237,28 @@ def main() -> None:
                         cells.append(cell)
                         print(f"{example:22s} {condition:6s} threads={setting:4s} {cell['steps_per_second']:8.2f} steps/s "
                               f"load {cell['load']:.2f} {cell.get('message') or ''}", flush=True)
-                    results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%H:%M UTC", time.gmtime())}
+                    results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%H:%M UTC", time.gmtime()),
+                                                           "cpu_seconds": cpu_seconds_of_children() - cpu_mark}
+                    cpu_mark = cpu_seconds_of_children()
                     store.write_text(json.dumps(results, indent=1))
             finally:
                 if competitor is not None:
                     stop(competitor)
-    spent = cpu_seconds_of_children() - cpu_before
     table, worst = render(results)
     summary = "; ".join(f"{c}: worst auto / best fixed {w:.2f}" for c, w in worst.items())
-    body = f"""Steps/s of each shipped example, read from its metrics.jsonl while it trains (no sampling, evaluation,
-EMA or periodic checkpoints), at `train.threads` 1, 2 and `auto`. Each cell is one `gan run` stopped by SIGINT
-once its logged steps after the first interval cover about {args.seconds:.0f} s; `auto` counts only the steps after
-its choice, and its trial's seconds are shown beside it. **idle**: no other run of mine; the machine is shared
-with other agents, so its load (the 1-minute load average at the start of each cell, 1 / 2 / auto) is shown and
-it was seldom idle. **loaded**: a second `gan run` (DCGAN on digits, one thread) trains for the whole row.
-Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
-Command: `python benchmarks/cpu_threads.py --seconds {args.seconds:.0f}` (this invocation: {spent / 60:.1f} CPU minutes of children).
+    cpu = sum(row.get("cpu_seconds", 0.0) for row in results.values()) / 60
+    body = f"""Steps/s of each shipped example, read from its metrics.jsonl while it trains (no sampling, evaluation or
+periodic checkpoints; EMA as the example sets it), at `train.threads` 1, 2 and `auto`. Each cell is one `gan run`
+stopped by SIGINT once its logged steps after the first interval cover about {args.seconds:.0f} s (a cell too slow to
+get there is stopped after 30 s and counted from what it logged); `auto` counts only the steps after its choice,
+and its trial's seconds are shown beside it. The machine is shared with other agents' benchmarks, so the 1-minute
+load average at the start of each cell (1 / 2 / auto) is shown. The cells of a row run one after the other,
+so under a load that changes by the minute their ratio (auto / best fixed) mixes the load's swings with auto's
+cost; the two step times auto's trial measured in one process, alternating, compare like with like and show
+whether its choice was right. **idle** means no other run of mine, not an idle
+machine, unless its load says so. **loaded**: a second `gan run` (DCGAN on digits, one thread) trains for the
+whole row, besides the other agents' load. Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+Command: `python benchmarks/cpu_threads.py --seconds {args.seconds:.0f}` ({cpu:.1f} CPU minutes for the rows below, competitor included).
 
 {table}
 
