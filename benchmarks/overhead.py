@@ -216,8 +216,13 @@ the logged tensors in a list and sums them once per record, and skips hooks with
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
             load = os.getloadavg()[0]
-            plain.append((*run_plain(args.steps), load))
-            ours.append(run_gancore(args.steps, Path(tmp)))
+            # Odd repeats run gancore first: a load that rises or falls through the run favours neither side.
+            if i % 2:
+                ours.append(run_gancore(args.steps, Path(tmp)))
+                plain.append((*run_plain(args.steps), load))
+            else:
+                plain.append((*run_plain(args.steps), load))
+                ours.append(run_gancore(args.steps, Path(tmp)))
             print(f"repeat {i}: plain {plain[-1][0]:.1f} steps/s ({plain[-1][1]} threads), gancore {ours[-1][0]:.1f} steps/s ({ours[-1][1]})", flush=True)
     # Each repeat ran the two side by side, so its ratio cancels the machine's load at that time.
     ratio = statistics.median(o[0] / p[0] for o, p in zip(ours, plain))
@@ -226,7 +231,7 @@ the logged tensors in a list and sums them once per record, and skips hooks with
 `gan run` (sampling every 1,000 steps, checkpoints every 1,000, logging every 100, no EMA) against a plain PyTorch loop
 with the same networks, optimizers and in-memory data; {args.steps} steps each, steps/s measured after a
 {WARMUP}-step warm-up, `auto` threads on both sides (the plain loop runs `gancore.threads`' trial too; the thread
-count each chose is in brackets), run alternately. Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};
+count each chose is in brackets), run one after the other, plain first in even repeats and gancore first in odd ones. Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};
 the machine is shared, so the 1-minute load average at each repeat is shown.
 Command: `python benchmarks/overhead.py --steps {args.steps} --repeats {args.repeats}`.
 
