@@ -94,8 +94,10 @@ def test_bigan_discriminator_sees_x_with_e_of_x_and_g_of_z_with_z(make_trainer, 
     unwrap(alg.generator).register_forward_hook(lambda m, args, out: generated.append((args[0].detach().clone(), out.detach().clone())))
     batch = trainer._next_batch()
     d_steps, ge_steps = [], []
-    alg.opt_d.step = (lambda step: lambda *a, **k: (d_steps.append(len(pairs)), step(*a, **k))[1])(alg.opt_d.step)
-    alg.opt_ge.step = (lambda step: lambda *a, **k: (ge_steps.append(len(pairs)), step(*a, **k))[1])(alg.opt_ge.step)
+    # The torch optimizers inside Accelerate's wrappers: ctx.update steps them directly when the wrapper adds nothing.
+    opt_d, opt_ge = (getattr(opt, "optimizer", opt) for opt in (alg.opt_d, alg.opt_ge))
+    opt_d.step = (lambda step: lambda *a, **k: (d_steps.append(len(pairs)), step(*a, **k))[1])(opt_d.step)
+    opt_ge.step = (lambda step: lambda *a, **k: (ge_steps.append(len(pairs)), step(*a, **k))[1])(opt_ge.step)
     alg.train_step(batch, 1)
 
     (x_in, e_of_x), = encoded
@@ -112,15 +114,17 @@ def test_bigan_generator_and_encoder_learn_together_and_leave_d_alone(make_train
     alg = trainer.algorithm
     before = {name: {k: v.clone() for k, v in getattr(alg, name).state_dict().items()} for name in ("generator", "encoder", "discriminator")}
     d_after_its_step = {}
-    original = alg.opt_d.step
+    opt_d = getattr(alg.opt_d, "optimizer", alg.opt_d)  # the torch optimizer ctx.update steps
+    original = opt_d.step
 
     def d_step(*a, **k):
         result = original(*a, **k)
         d_after_its_step.update({k: v.clone() for k, v in alg.discriminator.state_dict().items()})
         return result
 
-    alg.opt_d.step = d_step
+    opt_d.step = d_step
     alg.train_step(trainer._next_batch(), 1)
+    assert d_after_its_step, "D took its step"
     for name in ("generator", "encoder"):
         assert any(not torch.equal(v, getattr(alg, name).state_dict()[k]) for k, v in before[name].items()), f"{name} did not move"
     assert all(torch.equal(v, alg.discriminator.state_dict()[k]) for k, v in d_after_its_step.items()), "G and E's step changed D"
