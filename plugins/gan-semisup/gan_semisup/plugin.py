@@ -9,6 +9,7 @@ gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PL
 
 @hookimpl
 def gan_register_algorithms(register):
+    from . import bigbigan
     from .algorithm import FeatureMatchingGAN, SemiSupervisedGAN, SupervisedOnly
     from .bigan import BiGAN
     from .config import BIGAN_DEFAULTS, SEMISUP_DEFAULTS, BiGANConfig, FMGANConfig, SGANConfig, SupervisedOnlyConfig
