@@ -171,3 +171,22 @@ def test_conditional_accuracy_metric_and_eval_truncation(gan, write_config, tmp_
     assert all(0 <= v <= 100 for v in values.values())
     out = gan("eval", run, "--metric", "{name: conditional-accuracy, classifier: lenet-digits, classes: [12]}")
     assert out.exit_code == 2 and "out of range" in out.output
+
+
+@pytest.mark.parametrize("class_head", ["projection", "acgan"])
+def test_r1_in_a_conditional_run_penalises_the_logit_of_the_real_class(make_trainer, class_head):
+    config = {**CONDITIONAL_DIGITS, "algorithm": {**CONDITIONAL_DIGITS["algorithm"], "class_head": class_head,
+                                                  "regularizer": {"name": "r1", "gamma": 2.0}}}
+    algorithm = make_trainer(config).algorithm
+    torch.manual_seed(0)
+    real, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 3, 4, 5])
+    logs = {}
+    penalty = algorithm.regularization(real, real, logs, labels)
+    x = real.clone().requires_grad_(True)
+    logit = algorithm.discriminator(x, labels)[:, :1]  # the real/fake logit, with the projection of class y
+    (grad,) = torch.autograd.grad(logit.sum(), x)
+    torch.testing.assert_close(penalty, grad.pow(2).flatten(1).sum(1).mean() * 2.0 / 2)
+    assert "reg_r1" in logs
+    other = algorithm.regularization(real, real, {}, (labels + 1) % 10)
+    if class_head == "projection":
+        assert not torch.allclose(penalty, other), "the class enters D's output, so the penalty"

@@ -129,7 +129,7 @@ class GAN(GANAlgorithm):
             real_scores, fake_scores = self.judge(seen_real, real_labels, class_losses), self.judge(seen_fake, fake_labels, class_losses)
             self.augment.observe(real_scores)
             loss_d = sum(class_losses, self.loss.discriminator_loss(real_scores, fake_scores))
-            penalty = self.regularization(self.pack(seen_real), self.pack(seen_fake), logs)
+            penalty = self.regularization(self.pack(seen_real), self.pack(seen_fake), logs, real_labels)
             if penalty is not None:
                 loss_d = loss_d + penalty
             for weight, x, y, scores, key in ((cfg.consistency_real, real, real_labels, real_scores, "bcr_real"),
@@ -156,11 +156,15 @@ class GAN(GANAlgorithm):
         self.ctx.update(self.opt_g, loss_g)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), **logs}
 
-    def regularization(self, real: torch.Tensor, fake: torch.Tensor, logs: dict) -> torch.Tensor | None:
+    def regularization(self, real: torch.Tensor, fake: torch.Tensor, logs: dict, labels: torch.Tensor | None = None) -> torch.Tensor | None:
         """The sum of the regularisers of the loss and of ``algorithm.regularizer`` (None if
-        there are none); each is logged as ``reg_<name>``."""
+        there are none); each is logged as ``reg_<name>``. In a conditional run they see D's
+        real/fake logit for the real batch's classes ``labels``, projection term included."""
         # torch.compile (train.compile) has no double backward: a gradient penalty then runs eagerly.
         discriminator = self.ctx.unwrap(self.discriminator) if self.ctx.train.compile else self.discriminator
+        if self.conditional_classes:
+            scored = discriminator
+            discriminator = lambda x: conditional.split_acgan(scored(x, labels))[0]  # noqa: E731
         named = [(self.config.loss.name, self.loss)]
         if self.regularizer is not None:
             named.append((self.config.regularizer.name, self.regularizer))

@@ -4,14 +4,12 @@ For each requested class ``c`` the generator makes ``num_per_class`` samples wit
 a classifier of the data's domain labels them, and the metric reports the share (%) it labels
 ``c``, overall (``accuracy``) and per class (``class_<c>``). The classifier is a feature network
 with class logits, ``lenet-mnist`` or ``lenet-digits`` (shipped), or a LeNet file written by
-``gan train-features --output FILE`` (``weights: FILE``); ``inception`` and ``pixels`` have no
+``gan train-features --data ... --output FILE`` (``classifier: FILE``); ``inception`` and ``pixels`` have no
 classes of the data and are refused. Samples are drawn as every metric draws
 them (fixed seeds, shared among processes), with the run's truncation when one is given.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 from pydantic import Field, field_validator
@@ -23,8 +21,9 @@ from .features import check_extractor_name, get_extractor
 
 
 class ConditionalAccuracyConfig(StrictModel):
-    classifier: str = Field("lenet-mnist", description="a classifier of the data's domain: lenet-mnist, lenet-digits, or a LeNet file (see weights)")
-    weights: str | None = Field(None, description="a LeNet safetensors file from `gan train-features --output FILE`, used instead of classifier")
+    classifier: str = Field("lenet-mnist", description="a classifier of the data's domain: lenet-mnist, lenet-digits, or the path of a LeNet "
+                            "file from `gan train-features --data ... --output FILE.safetensors`")
+    weights: str | None = Field(None, description="a LeNet safetensors file from `gan train-features`, used instead of classifier")
     num_per_class: int = Field(1000, ge=1, description="samples generated for each class")
     classes: list[int] | None = Field(None, description="the classes to generate; null: all of the run's classes")
 
@@ -34,24 +33,6 @@ class ConditionalAccuracyConfig(StrictModel):
         if value in ("inception", "pixels"):
             raise ValueError(f"'{value}' has no classes of the data; use lenet-mnist, lenet-digits or weights: FILE")
         return check_extractor_name(value)
-
-
-class FileLeNet:
-    """A LeNet trained by ``gan train-features --output FILE``."""
-
-    def __init__(self, path: str) -> None:
-        from safetensors.torch import load_file
-
-        from .features import LeNet
-
-        if not Path(path).is_file():
-            raise UserError(f"conditional-accuracy: weights file '{path}' does not exist; make one with `gan train-features --output {path}`")
-        self.net = LeNet()
-        self.net.load_state_dict(load_file(path))
-        self.net.eval().requires_grad_(False)
-
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.to(x.device)(x)
 
 
 class ConditionalAccuracy:
@@ -72,7 +53,7 @@ class ConditionalAccuracy:
         bad = [c for c in wanted if not 0 <= c < classes]
         if bad:
             raise UserError(f"conditional-accuracy: classes {bad} are out of range; this run has {classes} classes, 0 to {classes - 1}")
-        classifier = FileLeNet(cfg.weights) if cfg.weights else get_extractor(cfg.classifier)
+        classifier = get_extractor(cfg.weights or cfg.classifier)
         labels = torch.tensor(wanted).repeat_interleave(cfg.num_per_class)
         local = apply_batched(classifier.logits, ctx.generate(len(labels), labels), ctx.device).argmax(dim=1)
         predicted = ctx.gather_chunks(local, len(labels))
