@@ -36,8 +36,6 @@ WORK = HERE / "_work" / "cpu"
 sys.path.insert(0, str(HERE))
 from results import update_section  # noqa: E402
 
-from gancore.threads import WARMUP_STEPS  # noqa: E402
-
 QUIET = ["--set", "train.progress=false", "--set", "train.tensorboard=false", "--set", "train.sample_every=0",
          "--set", "train.checkpoint_every=0", "--set", "train.eval_every=0", "--set", "eval.metrics=[]"]
 
@@ -97,9 +95,9 @@ def rate(recs: list[dict], after_step: int) -> tuple[float, float, int]:
 
 
 def trial_steps(stderr: str) -> int | None:
-    """The step at which auto chose, from its message (the warm-up, then rounds of two steps)."""
-    found = re.search(r"auto chose (\d+) \(median of (\d+) steps? each", stderr)
-    return None if found is None else WARMUP_STEPS + 2 * int(found.group(2))
+    """The step at which auto chose, from its message."""
+    found = re.search(r"auto chose (\d+) after a (\d+)-step trial", stderr)
+    return None if found is None else int(found.group(2))
 
 
 def run_cell(args: list[str], setting: str, log_every: int, seconds: float, out: Path, hard_limit: float) -> dict:

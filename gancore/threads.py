@@ -31,6 +31,7 @@ runs shorter than ``TRIAL_MIN_STEPS``).
 
 from __future__ import annotations
 
+import math
 import os
 import statistics
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ import torch
 
 TRIAL_MIN_STEPS = 1000  # steps left to train below which auto takes one thread without a trial
 WARMUP_STEPS = 1  # the first step is slow (allocation, oneDNN primitives): not timed
-MIN_ROUNDS, MAX_ROUNDS = 3, 20  # a round is one timed step at each setting
+MIN_ROUNDS, MAX_ROUNDS = 3, 20  # a round is one timed block of steps at each setting
+BLOCK_SECONDS, MAX_BLOCK = 0.05, 16  # steps faster than this are timed several at a time
 TRIAL_SECONDS = 2.0  # rounds go on until the timed steps took this long (or MAX_ROUNDS)
 MARGIN = 0.92  # more threads are kept only if their median step takes at most this share of one thread's
 WATCH_STEPS, SLOWDOWN = 20, 2.0  # after choosing several threads: measure again if 20 steps' median doubled
@@ -80,6 +82,7 @@ class ThreadPlan:
     reason: str
     trial: dict[int, list[float]] = field(default_factory=dict)
     note: str = ""
+    trial_steps: int = 0
 
     def message(self) -> str:
         if not self.trial:
@@ -89,7 +92,8 @@ class ThreadPlan:
             f"{n} thread{'s' * (n != 1)} {1000 * statistics.median(t):.1f} ms/step" for n, t in sorted(self.trial.items())
         )
         rounds = min(len(t) for t in self.trial.values())
-        return (f"threads: auto chose {self.threads} (median of {rounds} step{'s' * (rounds != 1)} each: {timed}){self.note}; "
+        return (f"threads: auto chose {self.threads} after a {self.trial_steps}-step trial (median of {rounds} round{'s' * (rounds != 1)}: "
+                f"{timed}){self.note}; "
                 "set train.threads to fix it")
 
 
@@ -139,46 +143,69 @@ class ThreadTrial:
         return self.result is not None and self.result.threads == 1
 
     def _start(self) -> None:
-        self.times: dict[int, list[float]] = {n: [] for n in self.settings}
+        self.times: dict[int, list[float]] = {n: [] for n in self.settings}  # seconds per step, one value per block
         self.steps = 0
+        self.block = 1
         self.measuring = True
         self.trials += 1
+        self._block_seconds, self._block_steps, self._spent = 0.0, 0, 0.0
 
     def _use(self, threads: int) -> None:
         if threads != self._current:
             torch.set_num_threads(threads)
             self._current = threads
 
+    def _position(self) -> tuple[int, int] | None:
+        """(block, step within the block) of the next step; None in the warm-up."""
+        timed = self.steps - WARMUP_STEPS
+        return None if timed < 0 else divmod(timed, self.block)
+
     def next_threads(self) -> int:
         if self.measuring:
-            # Rounds alternate their order (1, N, N, 1, ...) so a slow drift of the load favours neither.
-            timed = self.steps - WARMUP_STEPS
-            if timed < 0:
+            position = self._position()
+            if position is None:
                 self._use(1)
             else:
-                order = self.settings if (timed // 2) % 2 == 0 else self.settings[::-1]
-                self._use(order[timed % 2])
+                # Blocks alternate settings, and rounds (two blocks) their order (1, N, N, 1, ...), so a slow
+                # drift of the load favours neither.
+                block = position[0]
+                order = self.settings if (block // 2) % 2 == 0 else self.settings[::-1]
+                self._use(order[block % 2])
         return self._current
 
     def record(self, seconds: float) -> bool:
         if not self.measuring:
             return self._watch(seconds)
-        if self.steps >= WARMUP_STEPS:
-            self.times[self._current].append(seconds)
+        position = self._position()
         self.steps += 1
+        if position is None:
+            # Fast steps are timed in blocks of about BLOCK_SECONDS, after one untimed step: the first step
+            # after a change of thread count pays for waking or parking threads (5% of a ring step).
+            if seconds < BLOCK_SECONDS:
+                self.block = min(MAX_BLOCK, 1 + math.ceil(BLOCK_SECONDS / max(seconds, 1e-6)))
+            return False
+        block, within = position
+        if self.block > 1 and within == 0:
+            return False
+        self._block_seconds += seconds
+        self._block_steps += 1
+        self._spent += seconds
+        if within < self.block - 1:
+            return False
+        self.times[self._current].append(self._block_seconds / self._block_steps)
+        self._block_seconds, self._block_steps = 0.0, 0
         rounds = min(len(t) for t in self.times.values())
-        if (self.steps - WARMUP_STEPS) % 2 or rounds < 1:
+        if block % 2 == 0 or rounds < 1:
             return False
         # Fewer rounds suffice when the settings are far apart: many threads beside a busy process can be
         # 20 times slower, and each such step is paid for. One round when one is 4 times the other, two at 2.
         low, high = sorted(self.times.values(), key=statistics.median)
         apart = max(low) * (4 if rounds == 1 else 2) < min(high)
-        spent = sum(sum(t) for t in self.times.values())
-        if not (apart or rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and spent >= TRIAL_SECONDS)):
+        if not (apart or rounds >= MAX_ROUNDS or (rounds >= MIN_ROUNDS and self._spent >= TRIAL_SECONDS)):
             return False
         threads = choose(self.times)
         self._use(threads)
-        self.result = ThreadPlan(threads, "auto", {n: list(t) for n, t in self.times.items()}, getattr(self, "_note", ""))
+        self.result = ThreadPlan(threads, "auto", {n: list(t) for n, t in self.times.items()}, getattr(self, "_note", ""), self.steps)
         self.measuring = False
         self._expected = statistics.median(self.times[threads])
         self._recent: list[float] = []

@@ -80,14 +80,15 @@ def test_plan_leaves_long_cpu_runs_to_the_trial(monkeypatch):
     assert plan("auto", num_processes=1, device=CPU, steps_left=10_000, environ={}).reason == "one core available"
 
 
-def drive(trial: ThreadTrial, seconds_at: dict[int, float], limit: int = 200) -> list[int]:
-    """Run a trial on made-up step times until it chooses; returns the thread count of every step."""
+def drive(trial: ThreadTrial, seconds_at, limit: int = 1000) -> list[int]:
+    """Run a trial on made-up step times (a dict by thread count, or a function of the steps asked so
+    far) until it chooses; returns the thread count of every step."""
     asked = []
     while len(asked) < limit:
         n = trial.next_threads()
         assert torch.get_num_threads() == n
         asked.append(n)
-        if trial.record(seconds_at[n]):
+        if trial.record(seconds_at[n] if isinstance(seconds_at, dict) else seconds_at(asked)):
             return asked
     raise AssertionError(f"no choice after {limit} steps")
 
@@ -99,14 +100,30 @@ def test_trial_alternates_settings_and_applies_its_choice():
     assert trial.result.threads == 2 and torch.get_num_threads() == 2 and not trial.finished
     rounds = len(trial.result.trial[1])
     assert rounds == len(trial.result.trial[2]) >= threads.MIN_ROUNDS
-    assert "auto chose 2" in trial.result.message() and "1 thread 50.0 ms/step" in trial.result.message()
+    assert "auto chose 2 after a " in trial.result.message() and "1 thread 50.0 ms/step" in trial.result.message()
+    assert trial.result.trial_steps == len(asked)
 
 
 def test_trial_of_fast_steps_stops_after_max_rounds():
     trial = ThreadTrial(cores=2)
     asked = drive(trial, {1: 0.001, 2: 0.00105})
-    assert len(asked) == threads.WARMUP_STEPS + 2 * threads.MAX_ROUNDS
+    assert trial.block == threads.MAX_BLOCK  # 1 ms steps are timed in blocks
+    assert len(asked) == threads.WARMUP_STEPS + 2 * threads.MAX_ROUNDS * threads.MAX_BLOCK
     assert trial.result.threads == 1 and torch.get_num_threads() == 1 and trial.finished
+
+
+def test_fast_steps_are_timed_in_blocks_without_the_step_after_a_switch():
+    """Waking or parking threads slows the first step after a change of setting: it is not timed."""
+    def seconds(asked):
+        switched = len(asked) > 1 and asked[-1] != asked[-2]
+        return 0.010 if switched else {1: 0.005, 2: 0.004}[asked[-1]]
+
+    trial = ThreadTrial(cores=2)
+    asked = drive(trial, seconds)
+    block = trial.block
+    assert block == 1 + 10  # 5 ms warm-up step: blocks of about 50 ms
+    assert asked[1:1 + 4 * block] == [1] * block + [2] * block + [2] * block + [1] * block
+    assert trial.result.threads == 2 and trial.result.trial[2] == pytest.approx([0.004] * len(trial.result.trial[2]))
 
 
 def test_trial_stops_early_when_a_setting_is_far_slower():
@@ -116,7 +133,7 @@ def test_trial_stops_early_when_a_setting_is_far_slower():
     trial = ThreadTrial(cores=2)
     asked = drive(trial, {1: 1.0, 2: 3.0})  # 3 times slower: two rounds
     assert len(asked) == threads.WARMUP_STEPS + 4 and trial.result.threads == 1
-    assert "median of 2 steps each" in trial.result.message()
+    assert "median of 2 rounds" in trial.result.message()
 
 
 def test_trial_measures_again_when_the_chosen_setting_slows_down():
