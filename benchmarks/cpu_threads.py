@@ -255,8 +255,12 @@ so under a load that changes by the minute their ratio (auto / best fixed) mixes
 cost; the two step times auto's trial measured in one process, alternating, compare like with like and show
 whether its choice was right. **idle** means no other run of mine, not an idle
 machine, unless its load says so. **loaded**: a second `gan run` (DCGAN on digits, one thread) trains for the
-whole row, besides the other agents' load. Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
-Command: `python benchmarks/cpu_threads.py --seconds {args.seconds:.0f}` ({cpu:.1f} CPU minutes for the rows below, competitor included).
+whole row, besides the other agents' load. The rows measured before 04:39 UTC ran the trial's first version,
+which alternated thread counts at every step; it read small gains of two threads as smaller than they were (the
+digits DCGAN's 26.5 / 24.0 ms against 34 / 56 steps/s in the fixed cells), as the first step after a change of
+thread count is slower. The ring's idle row ran the present version (fast steps timed in blocks of about 50 ms,
+after one untimed step). Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+Command: `python benchmarks/cpu_threads.py --seconds {args.seconds:.0f}` (the loaded rows here: `--seconds 6 --condition loaded`; {cpu:.1f} CPU minutes for the rows below, competitor included).
 
 {table}
 
