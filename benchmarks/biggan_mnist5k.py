@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "_work" / "biggan-mnist5k"
 sys.path.insert(0, str(HERE))
-from results import child_env, update_section  # noqa: E402
+from results import DCGAN_MNIST5K, child_env, update_section  # noqa: E402
 
 TITLE = "Conditional BigGAN on mnist5k"
 BIGGAN = ROOT / "examples" / "biggan-mnist5k.yaml"
@@ -40,17 +40,7 @@ TEST = "{name: mnist5k, split: test}"
 FID = f"{{name: fid, features: lenet-mnist, num_samples: 5000, reference: {TEST}}}"
 ACCURACY = "{name: conditional-accuracy, classifier: lenet-mnist, num_per_class: 1000}"
 # The builtin DCGAN as it is today (the recipe benchmarks/image_quality.py and wgan_mnist5k.py call "dcgan").
-DCGAN = {
-    "plugin": "gan",
-    "algorithm": {
-        "name": "gan", "latent_dim": 64,
-        "generator": {"name": "dcgan-generator", "base_channels": 32},
-        "discriminator": {"name": "dcgan-discriminator", "base_channels": 32, "norm": "batch"},
-        "loss": {"name": "non-saturating"}, "lr_generator": 2e-4, "lr_discriminator": 2e-4, "betas": [0.5, 0.999],
-    },
-    "data": {"name": "mnist5k", "split": "train"},
-    "train": {"batch_size": 64, "ema_decay": 0.999},
-}
+DCGAN = {**DCGAN_MNIST5K, "data": {"name": "mnist5k", "split": "train"}, "train": {"batch_size": 64, "ema_decay": 0.999}}
 
 
 def run_child(config: Path, sets: list[str], run_dir: Path, marks_minutes: list[float]) -> dict:

@@ -33,22 +33,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EGAN = ROOT / "plugins" / "gan-evolutionary" / "examples" / "egan-mnist5k.yaml"
 sys.path.insert(0, str(HERE))
-from results import RESULTS, child_env, run_children, update_section  # noqa: E402
+from results import DCGAN_MNIST5K, RESULTS, child_env, run_children, update_section  # noqa: E402
 
 TITLE = "E-GAN vs DCGAN on mnist5k (FID at equal CPU minutes)"
 SAMPLES = 2000
 FID = f"{{name: fid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {{name: mnist5k, split: test}}}}"
-DCGAN = {
-    "plugin": "gan",
-    "algorithm": {
-        "name": "gan", "latent_dim": 64,
-        "generator": {"name": "dcgan-generator", "base_channels": 32},
-        "discriminator": {"name": "dcgan-discriminator", "base_channels": 32, "norm": "batch"},
-        "loss": {"name": "non-saturating"}, "lr_generator": 2e-4, "lr_discriminator": 2e-4, "betas": [0.5, 0.999],
-    },
-    "data": {"name": "mnist5k"},
-    "train": {"steps": 100000, "batch_size": 64, "ema_decay": 0.999, "log_every": 50, "sample_every": 0, "checkpoint_every": 0},
-}
+DCGAN = {**DCGAN_MNIST5K, "data": {"name": "mnist5k"}, "train": {"steps": 100000, "batch_size": 64, "ema_decay": 0.999, "log_every": 50, "sample_every": 0, "checkpoint_every": 0}}
 
 
 def child_main(config: str, run_dir: str, cpu_seconds: float) -> None:

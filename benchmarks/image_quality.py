@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
-from results import RESULTS, run_children, update_section  # noqa: E402
+from results import DCGAN_MNIST5K, RESULTS, run_children, update_section  # noqa: E402
 
 TITLE = "Image quality per CPU minute"
 SAMPLES = 2000
@@ -51,17 +51,7 @@ FACES = ROOT / "examples" / "gan-lfw-faces.yaml"
 WGAN_GP = ROOT / "plugins" / "gan-wgan" / "examples" / "wgan-gp-mnist5k.yaml"
 BGAN = ROOT / "plugins" / "gan-bgan" / "examples" / "bgan-binary-mnist5k.yaml"
 # The builtin DCGAN as benchmarks/wgan_mnist5k.py runs it ("as it is today").
-DCGAN = {
-    "plugin": "gan",
-    "algorithm": {
-        "name": "gan", "latent_dim": 64,
-        "generator": {"name": "dcgan-generator", "base_channels": 32},
-        "discriminator": {"name": "dcgan-discriminator", "base_channels": 32, "norm": "batch"},
-        "loss": {"name": "non-saturating"}, "lr_generator": 2e-4, "lr_discriminator": 2e-4, "betas": [0.5, 0.999],
-    },
-    "data": {"name": "mnist5k"},
-    "train": {"batch_size": 64, "ema_decay": 0.999},
-}
+DCGAN = {**DCGAN_MNIST5K, "data": {"name": "mnist5k"}, "train": {"batch_size": 64, "ema_decay": 0.999}}
 DIFFAUGMENT = "algorithm.augment={policy: [translation, cutout]}"
 # name -> (config, --set overrides, what it is)
 RECIPES = {

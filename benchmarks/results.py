@@ -33,6 +33,21 @@ def update_section(title: str, body: str, path: Path = RESULTS) -> None:
         os.replace(temporary, path)
 
 
+# The builtin DCGAN on mnist5k "as it is today": the baseline the image benchmarks set their models against
+# (wgan_mnist5k.py, egan_mnist5k.py, image_quality.py, biggan_mnist5k.py). Copy it before changing it.
+DCGAN_MNIST5K = {
+    "plugin": "gan",
+    "algorithm": {
+        "name": "gan", "latent_dim": 64,
+        "generator": {"name": "dcgan-generator", "base_channels": 32},
+        "discriminator": {"name": "dcgan-discriminator", "base_channels": 32, "norm": "batch"},
+        "loss": {"name": "non-saturating"}, "lr_generator": 2e-4, "lr_discriminator": 2e-4, "betas": [0.5, 0.999],
+    },
+    "data": {"name": "mnist5k"},
+    "train": {"batch_size": 64, "ema_decay": 0.999},
+}
+
+
 # ------------------------------------------------------------------ child runs
 
 
