@@ -41,8 +41,11 @@ import torch
 
 TRIAL_MIN_STEPS = 1000  # steps left to train below which auto takes one thread without a trial
 WARMUP_STEPS = 1  # the first step is slow (allocation, oneDNN primitives): not timed
-MIN_ROUNDS, MAX_ROUNDS = 3, 20  # a round is one timed block of steps at each setting
-BLOCK_SECONDS, MAX_BLOCK = 0.05, 16  # steps faster than this are timed several at a time
+# A round is one timed block of steps at each setting. Few, long blocks: every change of torch's thread count
+# leaves later multi-threaded steps a little slower (a 2-thread MLP step: 7.2 ms fresh, 11.5 ms after 60
+# changes, no measurable cost after 10), and a trial of at most 4 rounds changes it at most 8 times.
+MIN_ROUNDS, MAX_ROUNDS = 2, 4
+BLOCK_SECONDS, MAX_BLOCK = 0.25, 64  # steps faster than this are timed several at a time
 TRIAL_SECONDS = 2.0  # rounds go on until the timed steps took this long (or MAX_ROUNDS)
 MARGIN = 0.92  # more threads are kept only if their median step takes at most this share of one thread's
 WATCH_STEPS, SLOWDOWN = 20, 2.0  # after choosing several threads: measure again if 20 steps' median doubled

@@ -95,8 +95,13 @@ def drive(trial: ThreadTrial, seconds_at, limit: int = 1000) -> list[int]:
 
 def test_trial_alternates_settings_and_applies_its_choice():
     trial = ThreadTrial(cores=2)
-    asked = drive(trial, {1: 0.05, 2: 0.04})  # 2 threads 20% faster; 0.09 s a round: stops at TRIAL_SECONDS
-    assert asked[:1] == [1] and asked[1:9] == [1, 2, 2, 1, 1, 2, 2, 1]  # warm-up, then rounds in alternating order
+    asked = drive(trial, {1: 0.05, 2: 0.04})  # 2 threads 20% faster: stops at TRIAL_SECONDS or MAX_ROUNDS
+    b = trial.block
+    assert b == 1 + 5  # 50 ms steps: blocks of about BLOCK_SECONDS (0.25 s), plus the untimed step after a switch
+    # warm-up, then rounds in alternating order (1, 2 | 2, 1): a load that drifts favours neither
+    assert asked[:1] == [1] and asked[1:1 + 4 * b] == [1] * b + [2] * b + [2] * b + [1] * b
+    switches = sum(1 for x, y in zip(asked, asked[1:]) if x != y)
+    assert switches <= 8, "few changes of thread count: each one slows later steps"
     assert trial.result.threads == 2 and torch.get_num_threads() == 2 and not trial.finished
     rounds = len(trial.result.trial[1])
     assert rounds == len(trial.result.trial[2]) >= threads.MIN_ROUNDS
@@ -121,7 +126,7 @@ def test_fast_steps_are_timed_in_blocks_without_the_step_after_a_switch():
     trial = ThreadTrial(cores=2)
     asked = drive(trial, seconds)
     block = trial.block
-    assert block == 1 + 10  # 5 ms warm-up step: blocks of about 50 ms
+    assert block == 1 + 50  # 5 ms warm-up step: blocks of about 250 ms
     assert asked[1:1 + 4 * block] == [1] * block + [2] * block + [2] * block + [1] * block
     assert trial.result.threads == 2 and trial.result.trial[2] == pytest.approx([0.004] * len(trial.result.trial[2]))
 
@@ -145,7 +150,8 @@ def test_trial_measures_again_when_the_chosen_setting_slows_down():
     for _ in range(threads.WATCH_STEPS):  # a busy process started: the two threads wait for each other
         assert not trial.record(0.5)
     asked = drive(trial, {1: 0.05, 2: 0.5})
-    assert asked[:3] == [1, 1, 2] and trial.result.threads == 1 and trial.finished
+    b = trial.block
+    assert asked[:2 + b] == [1] + [1] * b + [2] and trial.result.threads == 1 and trial.finished
     assert "measured again: steps at 2 threads had become 16.7x slower" in trial.result.message()  # 0.5 s against 0.03
 
 
@@ -172,6 +178,7 @@ def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(threads, "available_cores", lambda: 2)
     monkeypatch.setattr(threads, "TRIAL_SECONDS", 0.0)
+    monkeypatch.setattr(threads, "BLOCK_SECONDS", 0.0)  # one step per block: the trial fits in 100 steps
     monkeypatch.setattr(threads, "TRIAL_MIN_STEPS", 100)
     config = {**TINY_RING, "train": {**TINY_RING["train"], "steps": 100, "log_every": 50, "checkpoint_every": 0}}
     host = plugins.get_host()
