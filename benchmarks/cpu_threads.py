@@ -255,12 +255,16 @@ so under a load that changes by the minute their ratio (auto / best fixed) mixes
 cost; the two step times auto's trial measured in one process, alternating, compare like with like and show
 whether its choice was right. **idle** means no other run of mine, not an idle
 machine, unless its load says so. **loaded**: a second `gan run` (DCGAN on digits, one thread) trains for the
-whole row, besides the other agents' load. The rows measured before 04:39 UTC ran the trial's first version,
-which alternated thread counts at every step; it read small gains of two threads as smaller than they were (the
-digits DCGAN's 26.5 / 24.0 ms against 34 / 56 steps/s in the fixed cells), as the first step after a change of
-thread count is slower. The ring's idle row ran the present version (fast steps timed in blocks of about 50 ms,
-after one untimed step). Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
-Command: `python benchmarks/cpu_threads.py --seconds {args.seconds:.0f}` (the loaded rows here: `--seconds 6 --condition loaded`; {cpu:.1f} CPU minutes for the rows below, competitor included).
+whole row, besides the other agents' load. The rows measured from 05:04 UTC ran the present trial: at most 4
+rounds of blocks of about 0.25 s, so at most 8 changes of thread count. Earlier versions alternated at every step
+(it read gains of two threads as smaller than they were: the first step after a change is slower) and then in
+blocks of about 50 ms over up to 20 rounds; about 40 changes of thread count left the process's later 2-thread
+steps slower (a 2-thread MLP step: 7.2 ms fresh, 11.5 ms after 60 changes), so auto ran below fixed 2 threads
+while choosing 2. Separate processes of the same setting differ by up to 30% here (the ring at 2 threads: 202 and
+298 steps/s in two idle runs a quarter of an hour apart), so one 6-8 s cell per setting is a coarse measure; the
+trial's two step times, measured in one process, are the like-with-like comparison.
+Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
+Command: `python benchmarks/cpu_threads.py --seconds 8 --condition idle` and `--seconds 6 --condition loaded`; {cpu:.1f} CPU minutes for the rows below, competitor included.
 
 {table}
 
