@@ -7,6 +7,7 @@ owns its networks and what one step does.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import signal
@@ -216,7 +217,7 @@ class Trainer:
         main = self.accelerator.is_main_process
         sums: dict[str, list] = {}  # each logged value of the steps since the last record, summed at the record
         count, tick = 0, time.perf_counter()
-        progress = _progress(cfg.steps, self.step, enabled=main and cfg.progress)
+        progress = runlog.progress(cfg.steps, self.step, enabled=main and cfg.progress)
         status = "completed"
         trial = self._choose_threads(progress)  # train.threads: auto times the first steps at 1 and at N threads
         # Lifecycle hooks that no plugin implements cost a call per step for nothing.
@@ -385,17 +386,12 @@ class Trainer:
             yield
 
     def eval_context(self, seed: int = EVAL_SEED, truncation: float | None = None) -> EvalContext:
-        def sample(n, s, labels=None):
-            return draw_samples(self.algorithm, n, s, labels=labels, truncation=truncation)
-
+        sample = functools.partial(draw_samples, self.algorithm, truncation=truncation)
         return EvalContext(sample, self.data, self.algorithm, self.accelerator, seed, truncation)
 
     def generate(self, n: int, seed: int, labels: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:
         """``n`` samples from this process alone (pictures, ``gan sample``); of classes ``labels`` in a conditional run."""
-        def sample(k, s, labels=None):
-            return draw_samples(self.algorithm, k, s, labels=labels, truncation=truncation)
-
-        return EvalContext(sample, self.data, seed=seed).generate(n, labels)
+        return EvalContext(functools.partial(draw_samples, self.algorithm, truncation=truncation), self.data, seed=seed).generate(n, labels)
 
     def write_samples(self) -> Path | None:
         """The sample grid of this step, in RUN/samples/ and in every tracker that takes images."""
@@ -590,10 +586,6 @@ def _plugin_versions(host: PluginHost) -> dict[str, str]:
 def _has_accelerator() -> bool:
     xpu = getattr(torch, "xpu", None)
     return torch.cuda.is_available() or torch.backends.mps.is_available() or bool(xpu and xpu.is_available())
-
-
-def _progress(total: int, initial: int, enabled: bool):
-    return runlog.progress(total, initial, enabled)
 
 
 @contextmanager
