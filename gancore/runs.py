@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +35,7 @@ class RunRecorder:
     """Lifecycle hooks that keep ``RUN/run.json``: status, steps, and wall and CPU time per session."""
 
     def __init__(self) -> None:
-        self._clocks: dict[int, tuple[float, float]] = {}
+        self._started: set[int] = set()  # trainers whose session this recorder opened
 
     def start(self, trainer) -> None:
         if not trainer.accelerator.is_main_process:
@@ -49,18 +48,19 @@ class RunRecorder:
             {"started": _now(), "from_step": trainer.step, "resumed": bool(getattr(trainer, "resume", False)),
              "pid": os.getpid(), "host": socket.gethostname()}
         )
-        self._clocks[id(trainer)] = (time.perf_counter(), time.process_time())
+        self._started.add(id(trainer))
         _write(path, record)
 
     def end(self, trainer, step: int, status: str) -> None:
-        if not trainer.accelerator.is_main_process or id(trainer) not in self._clocks:
+        if not trainer.accelerator.is_main_process or id(trainer) not in self._started:
             return
-        wall, cpu = self._clocks.pop(id(trainer))
+        self._started.discard(id(trainer))
+        wall, cpu = trainer.elapsed()  # the session's clocks, as the end-of-run summary prints them
         record = read_record(trainer.run_dir)
         record.update(status=status, step=step)
         session = record.setdefault("sessions", [{}])[-1]
         session.update(ended=_now(), to_step=step, status=status,
-                       wall_seconds=round(time.perf_counter() - wall, 3), cpu_seconds=round(time.process_time() - cpu, 3))
+                       wall_seconds=round(wall, 3), cpu_seconds=round(cpu, 3))
         _write(Path(trainer.run_dir) / RECORD, record)
 
 

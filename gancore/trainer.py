@@ -202,11 +202,14 @@ class Trainer:
             raise RunStopped(f"{str(exc).rstrip('.')}. The run stopped at step {self.step}; {where}.") from None
         print(f"error: the run failed at step {self.step} ({type(exc).__name__}); {where}.", file=sys.stderr)
 
+    def elapsed(self) -> tuple[float, float]:
+        """(wall, CPU) seconds of this process since this session began (``fit``)."""
+        wall, cpu = self._clocks
+        return time.perf_counter() - wall, time.process_time() - cpu
+
     def summary(self, status: str = "completed") -> str:
         """What the run did: final metrics, where its samples and checkpoint are, wall and CPU time."""
-        wall, cpu = self._clocks
-        return runlog.summary(self.run_dir, self.step, status, self.results, time.perf_counter() - wall,
-                              time.process_time() - cpu, self._last_checkpoint)
+        return runlog.summary(self.run_dir, self.step, status, self.results, *self.elapsed(), self._last_checkpoint)
 
     def _newest(self) -> Path | None:
         kept = checkpoint.list_checkpoints(self.run_dir)
