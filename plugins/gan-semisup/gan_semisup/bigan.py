@@ -47,11 +47,15 @@ class BiGAN(GANAlgorithm):
     def latents(self, n: int, seed: int | None = None) -> torch.Tensor:
         return sample_latents(n, self.config.latent_dim, self.config.latent_distribution, self.ctx.device, seed)
 
-    def train_step(self, batch, step):
+    def schedule_learning_rates(self, step: int) -> None:
+        """Both optimizers' rates for this step: constant, then a linear decay from ``lr_decay_start``."""
         cfg = self.config
         factor = 1.0 if cfg.lr_decay_start is None else linear_decay(step, self.ctx.train.steps, decay_start=cfg.lr_decay_start)
         set_lr(self.opt_d, cfg.lr_discriminator, factor)
         set_lr(self.opt_ge, cfg.lr_generator, factor)
+
+    def train_step(self, batch, step):
+        self.schedule_learning_rates(step)
 
         x = batch["x"]
         z = self.latents(len(x))

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from gancore import ModelRef, StrictModel
+from gancore import ModelRef
 from gancore.nn.biggan import BigGANDiscriminator, BigGANDiscriminatorConfig
 from gancore.nn.conditional import orthogonal_init_
 from gancore.nn.layers import maybe_spectral_norm
@@ -122,12 +122,8 @@ class BigBiGAN(BiGAN):
     config: BigBiGANConfig
 
     def train_step(self, batch, step):
-        from gancore.schedules import linear_decay, set_lr
-
+        self.schedule_learning_rates(step)
         cfg = self.config
-        factor = 1.0 if cfg.lr_decay_start is None else linear_decay(step, self.ctx.train.steps, decay_start=cfg.lr_decay_start)
-        set_lr(self.opt_d, cfg.lr_discriminator, factor)
-        set_lr(self.opt_ge, cfg.lr_generator, factor)
         weights = torch.tensor(cfg.score_weights, device=self.ctx.device)
 
         x = batch["x"]
