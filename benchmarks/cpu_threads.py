@@ -111,7 +111,6 @@ def run_cell(args: list[str], setting: str, log_every: int, seconds: float, out:
                                 cwd=ROOT, env=env_without_threads(), stdout=subprocess.DEVNULL, stderr=err)
     started = time.perf_counter()
     first_record_at = None
-    chosen = None
     while proc.poll() is None:
         time.sleep(0.25)
         recs = records(out / "run")
@@ -182,36 +181,47 @@ def _rate(value: float) -> str:
     return "—" if value != value else f"{value:.2f}"
 
 
+def _median_rate(cells: list[dict]) -> float:
+    rates = [c["steps_per_second"] for c in cells if c["steps_per_second"] == c["steps_per_second"]]
+    return statistics.median(rates) if rates else float("nan")
+
+
 def render(results: dict) -> str:
     lines = [
-        "| example | condition | 1 thread steps/s | 2 threads steps/s | auto steps/s (chose) | auto chose the faster fixed setting | auto / best fixed | "
-        "auto's trial: ms/step at 1 / 2 threads | auto's trial s | load (1 min) at the cells | measured |",
+        "| example | condition | 1 thread steps/s | 2 threads steps/s | auto steps/s | auto chose | auto / best fixed | "
+        "auto's trials: ms/step at 1 / 2 threads | auto's trial s | load (1 min) | measured |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     worst = {}
     for key, row in results.items():
         example, condition = key.split(" | ")
-        cells = {c["setting"]: c for c in row["cells"]}
-        one, two, auto = (cells[s]["steps_per_second"] for s in SETTINGS)
-        best = max(one, two)
+        by_setting = {s: [c for c in row["cells"] if c["setting"] == s] for s in SETTINGS}
+        one, two, auto = (_median_rate(by_setting[s]) for s in SETTINGS)
+        best = max(one, two) if two == two else one  # a 2-thread setting too slow to log a rate counts as slower
         ratio = auto / best
         if ratio == ratio:
             worst[condition] = min(worst.get(condition, 9), ratio)
-        loads = " / ".join(f"{cells[s]['load']:.1f}" for s in SETTINGS)
-        chose = cells["auto"].get("chose")
-        trial = cells["auto"].get("trial_seconds")
-        faster = 1 if not two > one else 2  # a 2-thread cell too slow to log a rate counts as slower
-        timed = re.findall(r"([\d.]+) ms/step", cells["auto"].get("message") or "")
+
+        def spread(cells: list[dict]) -> str:
+            rates = [f"{c['steps_per_second']:.1f}" for c in cells]
+            return f"**{_median_rate(cells):.2f}** ({', '.join(rates)})" if len(cells) > 1 else _rate(_median_rate(cells))
+
+        autos = by_setting["auto"]
+        chose = ", ".join(str(c.get("chose")) for c in autos)
+        trials = "; ".join(" / ".join(re.findall(r"([\d.]+) ms/step", c.get("message") or "")) or "—" for c in autos)
+        trial_s = ", ".join(f"{c['trial_seconds']:.1f}" for c in autos if c.get("trial_seconds") is not None)
+        loads = [c["load"] for c in row["cells"]]
         lines.append(
-            f"| {example} | {condition} | {one:.2f} | {_rate(two)} | {auto:.2f} ({chose}) | {'yes' if chose == faster else 'within 10%' if abs(one - two) <= 0.1 * best else 'no'} | {_rate(ratio)} | "
-            f"{' / '.join(timed)} | {'' if trial is None else f'{trial:.1f}'} | {loads} | {row['when']} |"
+            f"| {example} | {condition} | {spread(by_setting['1'])} | {spread(by_setting['2'])} | {spread(autos)} | {chose} | "
+            f"{_rate(ratio)} | {trials} | {trial_s} | {min(loads):.1f}–{max(loads):.1f} | {row['when']} |"
         )
     return "\n".join(lines), worst
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=12.0, help="training seconds counted per cell")
+    parser.add_argument("--seconds", type=float, default=8.0, help="training seconds counted per cell")
+    parser.add_argument("--repeats", type=int, default=3, help="cells per setting in a row; the row compares their medians")
     parser.add_argument("--condition", action="append", choices=["idle", "loaded"], help="default: both")
     parser.add_argument("--example", action="append", choices=list(EXAMPLES), help="default: all")
     parser.add_argument("--render-only", action="store_true")
@@ -229,12 +239,15 @@ def main() -> None:
                 for example in args.example or list(EXAMPLES):
                     run_args, log_every = EXAMPLES[example]
                     cells = []
-                    for setting in SETTINGS:
-                        folder = WORK / f"threads-{re.sub(r'[^a-z0-9]+', '-', example.lower())}-{condition}-{setting}"
-                        cell = run_cell(run_args, setting, log_every, args.seconds, folder, hard_limit=max(30.0, 3 * args.seconds))
-                        cells.append(cell)
-                        print(f"{example:22s} {condition:6s} threads={setting:4s} {cell['steps_per_second']:8.2f} steps/s "
-                              f"load {cell['load']:.2f} {cell.get('message') or ''}", flush=True)
+                    # Each setting runs --repeats times, the order rotating (1 2 auto, 2 auto 1, auto 1 2), and the
+                    # row compares medians: separate processes of one setting differ by up to 30% here.
+                    for repeat in range(args.repeats):
+                        for setting in SETTINGS[repeat % 3:] + SETTINGS[:repeat % 3]:
+                            folder = WORK / f"threads-{re.sub(r'[^a-z0-9]+', '-', example.lower())}-{condition}-{setting}"
+                            cell = run_cell(run_args, setting, log_every, args.seconds, folder, hard_limit=max(30.0, 3 * args.seconds))
+                            cells.append(cell)
+                            print(f"{example:22s} {condition:6s} threads={setting:4s} {cell['steps_per_second']:8.2f} steps/s "
+                                  f"load {cell['load']:.2f} {cell.get('message') or ''}", flush=True)
                     results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%H:%M UTC", time.gmtime()),
                                                            "cpu_seconds": cpu_seconds_of_children() - cpu_mark}
                     cpu_mark = cpu_seconds_of_children()
@@ -249,22 +262,17 @@ def main() -> None:
 periodic checkpoints; EMA as the example sets it), at `train.threads` 1, 2 and `auto`. Each cell is one `gan run`
 stopped by SIGINT once its logged steps after the first interval cover about {args.seconds:.0f} s (a cell too slow to
 get there is stopped after 30 s and counted from what it logged); `auto` counts only the steps after its choice,
-and its trial's seconds are shown beside it. The machine is shared with other agents' benchmarks, so the 1-minute
-load average at the start of each cell (1 / 2 / auto) is shown. The cells of a row run one after the other,
-so under a load that changes by the minute their ratio (auto / best fixed) mixes the load's swings with auto's
-cost; the two step times auto's trial measured in one process, alternating, compare like with like and show
-whether its choice was right. **idle** means no other run of mine, not an idle
-machine, unless its load says so. **loaded**: a second `gan run` (DCGAN on digits, one thread) trains for the
-whole row, besides the other agents' load. The rows measured from 05:04 UTC ran the present trial: at most 4
-rounds of blocks of about 0.25 s, so at most 8 changes of thread count. Earlier versions alternated at every step
-(it read gains of two threads as smaller than they were: the first step after a change is slower) and then in
-blocks of about 50 ms over up to 20 rounds; about 40 changes of thread count left the process's later 2-thread
-steps slower (a 2-thread MLP step: 7.2 ms fresh, 11.5 ms after 60 changes), so auto ran below fixed 2 threads
-while choosing 2. Separate processes of the same setting differ by up to 30% here (the ring at 2 threads: 202 and
-298 steps/s in two idle runs a quarter of an hour apart), so one 6-8 s cell per setting is a coarse measure; the
-trial's two step times, measured in one process, are the like-with-like comparison.
+and its trial's seconds are shown beside it. Each setting runs {args.repeats} times per row, in rotating order
+(1 2 auto, 2 auto 1, auto 1 2), and the row compares the medians (in bold, the cells in brackets): separate
+processes of one setting differ by up to 30% in speed here, so one cell per setting was a coarse measure. The
+two step times of each auto trial, measured alternating in one process, show whether its choice was right.
+**idle**: no other run of mine (the 1-minute load average over the row's cells is shown). **loaded**: a second
+`gan run` (DCGAN on digits, one thread) trains for the whole row. Auto's trial is at most 4 rounds of blocks of
+about 0.25 s (at most 8 changes of thread count: every change leaves later multi-threaded steps a little
+slower, a 2-thread MLP step 7.2 ms fresh and 11.5 ms after 60 changes), and it keeps 2 threads only if their
+median step takes at most 0.92 of one thread's.
 Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.
-Command: `python benchmarks/cpu_threads.py --seconds 8 --condition idle` and `--seconds 6 --condition loaded`; {cpu:.1f} CPU minutes for the rows below, competitor included.
+Command: `python benchmarks/cpu_threads.py --seconds {args.seconds:g} --repeats {args.repeats}`; {cpu:.1f} CPU minutes for the rows below, competitor included.
 
 {table}
 

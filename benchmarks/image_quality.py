@@ -122,8 +122,9 @@ def faces_swd(trainer, n: int = 50) -> dict:
 # ------------------------------------------------------------------ runs
 
 
-def run(runs: dict[str, tuple[Path, list[str], Path]], marks: list[float], swd_faces: bool = False) -> dict[str, dict]:
-    """``{key: (config, sets, run_dir)}`` one after another; ``{key: {marks, cpu}}`` as they end."""
+def run(runs: dict[str, tuple[Path, list[str], Path]], marks: list[float], swd_faces: bool = False, jobs: int = 1) -> dict[str, dict]:
+    """``{key: (config, sets, run_dir)}``, ``jobs`` at a time (each child is single-threaded and counts only
+    its own CPU clock, so two children on two cores measure what one would alone); ``{key: {marks, cpu}}``."""
     children = {}
     for key, (config, sets, run_dir) in runs.items():
         run_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +132,7 @@ def run(runs: dict[str, tuple[Path, list[str], Path]], marks: list[float], swd_f
                    *[x for s in sets for x in ("--set", s)], *(["--faces"] if swd_faces else [])]
         children[key] = (command, run_dir.with_suffix(".log"))
     out = {}
-    for key, timing in run_children(children, 1, cwd=ROOT):
+    for key, timing in run_children(children, jobs, cwd=ROOT):
         run_dir = runs[key][2]
         records = [json.loads(line) for line in (run_dir / "marks.jsonl").read_text().splitlines() if line.strip()]
         result = {"marks": records, "child_cpu_minutes": timing["cpu"] / 60, "sets": runs[key][1], "config": str(runs[key][0])}
@@ -153,11 +154,11 @@ def recipe_config(name: str, folder: Path) -> tuple[Path, list[str]]:
 def cmd_mnist(args) -> None:
     folder = WORK / "iq-mnist"
     runs = {}
-    for name in args.recipes:
-        for seed in args.seeds:
+    for seed in args.seeds:  # seed-major: every recipe has a first seed before any has a second
+        for name in args.recipes:
             config, sets = recipe_config(name, folder)
             runs[f"{name}/{seed}"] = (config, [*sets, f"train.seed={seed}", f"eval.metrics={MNIST_METRICS}"], folder / f"{name}-s{seed}")
-    run(runs, [60 * m for m in args.marks])
+    run(runs, [60 * m for m in args.marks], jobs=args.jobs)
 
 
 def cmd_tune(args) -> None:
@@ -165,7 +166,7 @@ def cmd_tune(args) -> None:
     config, sets = recipe_config(args.recipe, folder)
     label = args.label or "-".join([args.recipe, *[s.replace("algorithm.", "").replace("train.", "") for s in args.set]])
     label = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in label)[:120]
-    run({label: (config, [*sets, *args.set, f"eval.metrics={MNIST_METRICS}"], folder / label)}, [60 * args.minutes])
+    run({label: (config, [*sets, *args.set, f"eval.metrics={MNIST_METRICS}"], folder / label)}, [60 * m for m in args.minutes])
 
 
 def cmd_lfw(args) -> None:
@@ -217,6 +218,25 @@ def load(folder: str) -> dict[str, dict]:
     return {p.stem: json.loads(p.read_text()) for p in sorted((WORK / folder).glob("*.json"))}
 
 
+def seed_summary(mnist: dict[str, dict], mark: float) -> list[str]:
+    """Mean ± std (over seeds) of FID and KID at the CPU mark ``mark``, per recipe, and the gap to FID 20."""
+    import statistics
+
+    by_recipe: dict[str, list[dict]] = {}
+    for key, result in mnist.items():
+        at = [m for m in result["marks"] if m["mark_minutes"] == mark]
+        if at:
+            by_recipe.setdefault(key.rpartition("-s")[0], []).append(at[0])
+    rows = [f"**At {mark:g} CPU minutes, over seeds** (mean ± sample std):", "",
+            "| recipe | seeds | FID | KID | steps | gap to FID 20 |", "| --- | --- | --- | --- | --- | --- |"]
+    for name, records in sorted(by_recipe.items(), key=lambda kv: statistics.mean(r["fid/fid"] for r in kv[1])):
+        fid, kid = [r["fid/fid"] for r in records], [r["kid/kid"] for r in records]
+        spread = (lambda v: f" ± {statistics.stdev(v):.1f}" if len(v) > 1 else "")
+        rows.append(f"| {name} | {len(records)} | {statistics.mean(fid):.1f}{spread(fid)} | {statistics.mean(kid):.1f}{spread(kid)} | "
+                    f"{statistics.mean(r['step'] for r in records):,.0f} | {statistics.mean(fid) - 20:+.1f} |")
+    return rows
+
+
 def cmd_report(args=None) -> str:
     lines = [
         "Each run is one `gan run` child with one thread; a hook reads the child's CPU clock (`time.process_time`, training only:",
@@ -239,7 +259,7 @@ def cmd_report(args=None) -> str:
             last = result["marks"][-1]
             lines.append(f"| {name} | {seed} | " + " | ".join(cells) + f" | {last['step']:,} | {last['fid/fid'] - 20:+.1f} |")
         lines += ["", "Recipes: " + "; ".join(f"**{n}**: {d}" for n, (_, _, d) in RECIPES.items()) + "."]
-        lines.append("")
+        lines += ["", *seed_summary(mnist, marks[-1]), ""]
     tune = load("iq-tune")
     if tune:
         lines += ["### Tuning runs (short, one seed; FID at the CPU mark)", "", "| run | overrides | CPU min | steps | FID | KID |", "| --- | --- | --- | --- | --- | --- |"]
@@ -290,9 +310,10 @@ def main() -> None:
     p.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     p.add_argument("--marks", type=float, nargs="+", default=[5, 10, 20], help="CPU minutes")
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--jobs", type=int, default=1, help="children at a time (one per core at most)")
     p = sub.add_parser("tune")
     p.add_argument("--recipe", default="fast", choices=list(RECIPES))
-    p.add_argument("--minutes", type=float, default=2.0)
+    p.add_argument("--minutes", type=float, nargs="+", default=[2.0], help="CPU marks")
     p.add_argument("--set", action="append", default=[])
     p.add_argument("--label")
     p = sub.add_parser("lfw")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from results import read_metrics, update_section  # noqa: E402
+from results import update_section  # noqa: E402
 
 WARMUP = 200
 CONFIG = {
@@ -47,39 +47,71 @@ CONFIG = {
               "ema_decay": None},
 }
 
-PLAIN_LOOP = r'''
-import sys, time, torch, torch.nn.functional as F
+BLOCK = 100  # steps per block of each side
+
+# `gan run` in this process, with a hook that times its blocks of BLOCK steps and runs, after each, BLOCK steps
+# of a plain PyTorch loop training its own copy of the networks. Prints one JSON line of totals at the end.
+INTERLEAVED_CHILD = r"""
+import json, sys, time, torch, torch.nn.functional as F
 from sklearn.datasets import load_digits
+from gancore import hookimpl, plugins
 from gancore.nn.dcgan import DCGANGenerator, DCGANGeneratorConfig, DCGANDiscriminator, DCGANDiscriminatorConfig
-from gancore.threads import ThreadTrial, available_cores
-steps, warmup = int(sys.argv[1]), int(sys.argv[2])
-trial = ThreadTrial() if available_cores() > 1 else None  # auto threads, as gan run's default
-torch.manual_seed(0)
-x = torch.from_numpy(load_digits().images).float().div(16).mul(2).sub(1).unsqueeze(1)
-G = DCGANGenerator(DCGANGeneratorConfig(base_channels=64), (1, 8, 8), 64)
-D = DCGANDiscriminator(DCGANDiscriminatorConfig(base_channels=64), (1, 8, 8), 1)
-opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-order, pos = torch.randperm(len(x)), 0
-for step in range(steps):
-    if step == warmup:
-        start = time.perf_counter()
-    if trial is not None:
-        trial.next_threads(); began = time.perf_counter()
-    if pos + 64 > len(x):
-        order, pos = torch.randperm(len(x)), 0
-    real = x[order[pos:pos + 64]]; pos += 64
-    with torch.no_grad():
-        fake = G(torch.randn(64, 64))
-    loss_d = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
-    opt_d.zero_grad(set_to_none=True); loss_d.backward(); opt_d.step()
-    loss_g = F.softplus(-D(G(torch.randn(64, 64)))).mean()
-    opt_g.zero_grad(set_to_none=True); loss_g.backward(); opt_g.step()
-    if trial is not None and trial.record(time.perf_counter() - began):
-        print(trial.result.message(), file=sys.stderr)
-        trial = trial if not trial.finished else None
-print((steps - warmup) / (time.perf_counter() - start))
-'''
+warmup, block = int(sys.argv[1]), int(sys.argv[2])
+
+class Plain:
+    def __init__(self):
+        torch.manual_seed(0)
+        self.x = torch.from_numpy(load_digits().images).float().div(16).mul(2).sub(1).unsqueeze(1)
+        self.G = DCGANGenerator(DCGANGeneratorConfig(base_channels=64), (1, 8, 8), 64)
+        self.D = DCGANDiscriminator(DCGANDiscriminatorConfig(base_channels=64), (1, 8, 8), 1)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.order, self.pos = torch.randperm(len(self.x)), 0
+
+    def step(self):
+        if self.pos + 64 > len(self.x):
+            self.order, self.pos = torch.randperm(len(self.x)), 0
+        real = self.x[self.order[self.pos:self.pos + 64]]; self.pos += 64
+        with torch.no_grad():
+            fake = self.G(torch.randn(64, 64))
+        loss_d = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake)).mean()
+        self.opt_d.zero_grad(set_to_none=True); loss_d.backward(); self.opt_d.step()
+        loss_g = F.softplus(-self.D(self.G(torch.randn(64, 64)))).mean()
+        self.opt_g.zero_grad(set_to_none=True); loss_g.backward(); self.opt_g.step()
+
+class Interleave:
+    plain, since = None, None
+    totals = {"gancore_steps": 0, "gancore_seconds": 0.0, "plain_steps": 0, "plain_seconds": 0.0, "blocks": []}
+
+    @hookimpl
+    def gan_train_step_end(self, trainer, step, logs):
+        if step < warmup or step % block:
+            return
+        if self.plain is None:  # the plain side's first block is its warm-up
+            self.plain = Plain()
+            for _ in range(block):
+                self.plain.step()
+        elif self.since is not None:
+            ours = time.perf_counter() - self.since
+            began = time.perf_counter()
+            for _ in range(block):
+                self.plain.step()
+            plain = time.perf_counter() - began
+            for side, seconds in (("gancore", ours), ("plain", plain)):
+                self.totals[f"{side}_steps"] += block
+                self.totals[f"{side}_seconds"] += seconds
+            self.totals["blocks"].append(plain / ours)
+        self.since = time.perf_counter()
+
+    @hookimpl
+    def gan_train_end(self, trainer, step, status):
+        print("INTERLEAVED", json.dumps({**self.totals, "threads": torch.get_num_threads()}), flush=True)
+
+plugins.get_host().register_plugin(Interleave(), "interleave")
+from gancore.cli import main
+sys.argv = ["gan", *sys.argv[3:]]
+main()
+"""
 
 
 def auto_env() -> dict[str, str]:
@@ -87,28 +119,16 @@ def auto_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
-def chosen(stderr: str) -> str:
-    found = re.search(r"auto chose (\d+)", stderr)
-    return found.group(1) if found else "1, too short for a trial"
-
-
-def run_plain(steps: int) -> tuple[float, str]:
-    out = subprocess.run([sys.executable, "-c", PLAIN_LOOP, str(steps), str(WARMUP)], env=auto_env(), capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1]), chosen(out.stderr)
-
-
-def run_gancore(steps: int, work: Path) -> tuple[float, str]:
+def run_interleaved(steps: int, work: Path) -> dict:
+    """One process: `gan run` and the plain loop in alternating blocks; each side's totals and auto's choice."""
     config = work / "overhead.yaml"
     config.write_text(json.dumps(CONFIG))
-    run_dir = work / "run"
-    out = subprocess.run(
-        [sys.executable, "-m", "gancore.cli", "run", str(config), "--steps", str(steps), "--output", str(run_dir), "--overwrite"],
-        env=auto_env(), capture_output=True, text=True, check=True,
-    )
-    # steps/s over every logged interval after the warm-up (it includes sampling and checkpoints).
-    records = [r for r in read_metrics(run_dir) if "steps_per_second" in r and r["step"] > WARMUP]
-    intervals = [(r["step"] - prev["step"], r["steps_per_second"]) for prev, r in zip([{"step": WARMUP}] + records, records)]
-    return sum(n for n, _ in intervals) / sum(n / sps for n, sps in intervals), chosen(out.stderr)
+    out = subprocess.run([sys.executable, "-c", INTERLEAVED_CHILD, str(WARMUP), str(BLOCK), "run", str(config), "--steps", str(steps),
+                          "--output", str(work / "run"), "--overwrite"], env=auto_env(), capture_output=True, text=True, check=True)
+    totals = json.loads(next(line for line in out.stdout.splitlines() if line.startswith("INTERLEAVED "))[len("INTERLEAVED "):])
+    found = re.search(r"auto chose (\d+)", out.stderr)
+    totals["chose"] = found.group(1) if found else "1, too short for a trial"
+    return totals
 
 
 PROFILE_CHILD = r'''
@@ -185,7 +205,7 @@ def profile_section(steps: int, work: Path, baseline: str | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="profile --steps steps of the loop instead (cProfile)")
     parser.add_argument("--baseline", help="with --profile: a folder with an older gancore to profile beside this one")
@@ -212,38 +232,41 @@ the logged tensors in a list and sums them once per record, and skips hooks with
         update_section("Framework overhead: where the loop's time goes (cProfile)", body)
         print(body)
         return
-    plain, ours = [], []
+    repeats = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
             load = os.getloadavg()[0]
-            # Odd repeats run gancore first: a load that rises or falls through the run favours neither side.
-            if i % 2:
-                ours.append(run_gancore(args.steps, Path(tmp)))
-                plain.append((*run_plain(args.steps), load))
-            else:
-                plain.append((*run_plain(args.steps), load))
-                ours.append(run_gancore(args.steps, Path(tmp)))
-            print(f"repeat {i}: plain {plain[-1][0]:.1f} steps/s ({plain[-1][1]} threads), gancore {ours[-1][0]:.1f} steps/s ({ours[-1][1]})", flush=True)
-    # Each repeat ran the two side by side, so its ratio cancels the machine's load at that time.
-    ratio = statistics.median(o[0] / p[0] for o, p in zip(ours, plain))
-    rows = "\n".join(f"| {i} | {p[0]:.1f} ({p[1]}) | {o[0]:.1f} ({o[1]}) | {o[0] / p[0]:.3f} | {p[2]:.1f} |" for i, (p, o) in enumerate(zip(plain, ours)))
+            totals = run_interleaved(args.steps, Path(tmp))
+            plain = totals["plain_steps"] / totals["plain_seconds"]
+            ours = totals["gancore_steps"] / totals["gancore_seconds"]
+            repeats.append({**totals, "plain": plain, "ours": ours, "ratio": ours / plain, "load": load,
+                            "block_median": statistics.median(totals["blocks"])})
+            print(f"repeat {i}: plain {plain:.1f} steps/s, gancore {ours:.1f} steps/s, ratio {ours / plain:.3f} "
+                  f"(median over blocks {repeats[-1]['block_median']:.3f}), {totals['threads']} threads", flush=True)
+    ratio = statistics.median(r["ratio"] for r in repeats)
+    rows = "\n".join(f"| {i} | {r['threads']} ({r['chose']}) | {r['plain']:.1f} | {r['ours']:.1f} | {r['ratio']:.3f} | "
+                     f"{r['block_median']:.3f} ({min(r['blocks']):.2f}–{max(r['blocks']):.2f}) | {r['load']:.1f} |" for i, r in enumerate(repeats))
     body = f"""DCGAN (base 64 channels, latent 64) on the 1,797 digits, batch 64, Adam 2e-4 (0.5, 0.999), non-saturating loss.
 `gan run` (sampling every 1,000 steps, checkpoints every 1,000, logging every 100, no EMA) against a plain PyTorch loop
-with the same networks, optimizers and in-memory data; {args.steps} steps each, steps/s measured after a
-{WARMUP}-step warm-up, `auto` threads on both sides (the plain loop runs `gancore.threads`' trial too; the thread
-count each chose is in brackets), run one after the other, plain first in even repeats and gancore first in odd ones. Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()};
-the machine is shared, so the 1-minute load average at each repeat is shown.
+with the same networks, optimizers and in-memory data, **interleaved in one process**: after a {WARMUP}-step warm-up,
+every block of {BLOCK} `gan run` steps is followed by {BLOCK} steps of the plain loop (run by a `gan_train_step_end`
+hook; its first block is its own warm-up), at the thread count `auto` chose for the run (in brackets what it
+said). Both sides thus share the process, the threads and the minute's load: separate processes of the same setting
+differ here by up to 30% in speed, which is what made the earlier protocol (one process per side) read anywhere
+from 0.71 to 1.28. A repeat is a fresh process of {args.steps} `gan run` steps; its ratio is gancore's steps/s over
+the plain loop's, from the totals of its blocks (the periodic samples and checkpoints fall in gancore's blocks), and
+the median ratio over its blocks with their range is beside it. Machine: {platform.machine()}, {os.cpu_count()} cores,
+Python {platform.python_version()}; the 1-minute load average at the start of each repeat is shown.
 Command: `python benchmarks/overhead.py --steps {args.steps} --repeats {args.repeats}`.
 
-| repeat | plain loop steps/s (threads) | gancore steps/s (threads) | ratio | load |
-| --- | --- | --- | --- | --- |
+| repeat | threads | plain loop steps/s | gancore steps/s | ratio | median over blocks (range) | load |
+| --- | --- | --- | --- | --- | --- | --- |
 {rows}
-| **median** | **{statistics.median(p[0] for p in plain):.1f}** | **{statistics.median(o[0] for o in ours):.1f}** | **{ratio:.3f}** (median of the ratios) | |
+| **median** | | **{statistics.median(r['plain'] for r in repeats):.1f}** | **{statistics.median(r['ours'] for r in repeats):.1f}** | **{ratio:.3f}** (median of the repeats' ratios) | | |
 
 Target: ratio ≥ 0.97."""
     update_section("Framework overhead: gancore vs a plain loop", body)
     print(f"ratio {ratio:.3f}")
-
 
 if __name__ == "__main__":
     main()
