@@ -11,7 +11,8 @@ optimizers and decides what one step does. A family implements::
                                                     # (a conditional family: sample(n, *, seed=None, labels=None))
 
 and, when it has them, the optional capabilities below (``classify``,
-``encode``, ``translate``, ``preview``) and ``batch_size(step)``.
+``encode``, ``translate``, ``preview``) and ``batch_size(step)``. ``ctx`` is a
+``TrainContext`` (``gancore.train_context``): building, updating, freezing, snapshots.
 
 **One trainer step.** The trainer draws ``batch = ctx.next_batch(size=self.batch_size(step))``
 from the data's default stream, calls ``train_step(batch, step)`` (``step`` is
@@ -77,156 +78,17 @@ process. Keep it as an attribute and call its ``step()`` once per ``train_step``
 
 from __future__ import annotations
 
-import copy
-import functools
-import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import torch
 from pydantic import BaseModel
 from torch import nn
 
-from .data import TensorData
 from .errors import UserError
-from .registry import LossRef, ModelRef, Registry
+from .train_context import TrainContext, _bare_optimizer  # noqa: F401 - importable from here, as they always were
 
 CAPABILITIES = ("classify", "encode", "translate", "preview")
-
-
-@dataclass
-class TrainContext:
-    """What an algorithm gets from the trainer.
-
-    :param accelerator: the ``accelerate.Accelerator``; use ``ctx.prepare`` and
-        ``ctx.update`` (or ``ctx.backward``) so mixed precision and multi-process
-        runs work. ``ctx.frozen(d)`` gives D without parameter gradients for a
-        generator step, ``ctx.evaluating(g)`` the generator in eval mode for ``sample``.
-    :param registry: every registered entry (build networks by name).
-    :param data: the training data (on the device); ``data.sample_shape``,
-        ``data.kind``, ``data.info`` and ``data.streams`` describe it.
-    :param next_batch: ``next_batch(size=None, stream=None)``: this process's share of
-        the next batch of a stream (see the module docstring).
-    :param train: the run's ``TrainConfig`` (batch size, steps, seed...).
-    """
-
-    accelerator: Any
-    registry: Registry
-    data: TensorData
-    next_batch: Callable[..., dict[str, torch.Tensor]]
-    train: Any
-    _plain: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary, repr=False)
-
-    @property
-    def device(self) -> torch.device:
-        return self.accelerator.device
-
-    # ----------------------------------------------------------------- building
-
-    def build_model(self, ref: ModelRef, path: str = "", **shapes: Any) -> nn.Module:
-        """Build a registered network, e.g. ``ctx.build_model(cfg.generator, data_shape=..., latent_dim=64)``."""
-        return self.registry.build(ref, path, **shapes)
-
-    def build_loss(self, ref: LossRef, path: str = "") -> Any:
-        return self.registry.build(ref, path)
-
-    def build_generator(self, ref: ModelRef, latent_dim: int, path: str = "algorithm.generator", **shapes: Any) -> nn.Module:
-        """A generator from latents of ``latent_dim`` to samples shaped like the data."""
-        shapes = {"data_shape": self.data.sample_shape, "is_image": self.data.kind == "image", **shapes}
-        return self.build_model(ref, path, latent_dim=latent_dim, **shapes)
-
-    def build_discriminator(self, ref: ModelRef, path: str = "algorithm.discriminator", **shapes: Any) -> nn.Module:
-        """A discriminator (or critic) from samples shaped like the data (or ``data_shape``) to one score."""
-        shapes = {"data_shape": self.data.sample_shape, "out_features": 1, **shapes}
-        return self.build_model(ref, path, **shapes)
-
-    def prepare(self, *objects: Any) -> Any:
-        """Networks and optimizers for the device, mixed precision, several processes and
-        (``train.channels_last``, ``train.compile``) the memory format and compilation."""
-        if self.train.channels_last:
-            for obj in objects:
-                if isinstance(obj, nn.Module):
-                    obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
-        return self.accelerator.prepare(*objects)
-
-    def release(self, *objects: Any) -> None:
-        """Let Accelerate forget prepared modules or optimizers that were replaced (a rebuilt network),
-        so they are freed and no longer saved or synchronised."""
-        acc = self.accelerator
-        for attribute in ("_models", "_optimizers", "_schedulers"):
-            kept = [o for o in getattr(acc, attribute, []) if not any(o is x for x in objects)]
-            setattr(acc, attribute, kept)
-
-    # ----------------------------------------------------------------- updating
-
-    def backward(self, loss: torch.Tensor) -> None:
-        self.accelerator.backward(loss)
-
-    def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-        """One optimizer update: clear its gradients, backpropagate ``loss`` (through Accelerate), step."""
-        plain = _bare_optimizer(self.accelerator, optimizer)
-        if plain is not None:  # what Accelerate would do, without its per-call costs
-            plain.zero_grad(set_to_none=True)
-            loss.backward()
-            plain.step()
-            return
-        optimizer.zero_grad(set_to_none=True)
-        self.accelerator.backward(loss)
-        optimizer.step()
-
-    @contextmanager
-    def frozen(self, module: nn.Module):
-        """The plain ``module`` with no parameter gradients inside the block: a generator
-        step needs gradients through the discriminator, not of it."""
-        plain = self.unwrap(module)
-        flags = [p.requires_grad for p in plain.parameters()]
-        for p in plain.parameters():
-            p.requires_grad_(False)
-        try:
-            yield plain
-        finally:
-            for p, flag in zip(plain.parameters(), flags):
-                p.requires_grad_(flag)
-
-    @contextmanager
-    def evaluating(self, module: nn.Module):
-        """The plain ``module`` in eval mode inside the block (batch norm uses its running
-        statistics), then back in the mode it was in: for ``sample``."""
-        plain = self.unwrap(module)
-        was_training = plain.training
-        plain.eval()
-        try:
-            yield plain
-        finally:
-            plain.train(was_training)
-
-    def unwrap(self, module: nn.Module) -> nn.Module:
-        """The plain module behind a prepared one: no DDP wrapper and no torch.compile wrapper
-        (its state_dict has the same keys with and without ``train.compile``)."""
-        # Remembered: Accelerate checks which packages are installed on every call (~0.2 ms), and
-        # families unwrap several times a step. A wrapper always wraps the same module.
-        plain = self._plain.get(module)
-        if plain is None:
-            plain = self._plain[module] = self.accelerator.unwrap_model(module, keep_torch_compile=False)
-        return plain
-
-    # ------------------------------------------------------ trying and undoing
-
-    def snapshot(self, obj: nn.Module | torch.optim.Optimizer) -> dict[str, Any]:
-        """A copy of the plain state of a (prepared) module or optimizer, to ``restore`` later:
-        try a change (an E-GAN mutation) and roll it back without deep-copying prepared modules."""
-        if isinstance(obj, nn.Module):
-            return {k: v.detach().clone() for k, v in self.unwrap(obj).state_dict().items()}
-        return copy.deepcopy(obj.state_dict())
-
-    def restore(self, obj: nn.Module | torch.optim.Optimizer, snap: dict[str, Any]) -> None:
-        """Load a ``snapshot`` back into the same module or optimizer (the snapshot stays usable)."""
-        if isinstance(obj, nn.Module):
-            self.unwrap(obj).load_state_dict(snap)
-        else:
-            # The optimizer may keep the loaded tensors and update them in place: give it copies.
-            obj.load_state_dict(copy.deepcopy(snap))
 
 
 class GANAlgorithm:
@@ -406,31 +268,6 @@ def check_labels(algorithm: Any, labels: torch.Tensor | list[int]) -> None:
     bad = sorted({int(c) for c in torch.as_tensor(labels).flatten().tolist() if not 0 <= int(c) < classes})
     if bad:
         raise UserError(f"class {', '.join(map(str, bad))} is out of range: this run has {classes} classes, 0 to {classes - 1}.")
-
-
-def _bare_optimizer(accelerator: Any, optimizer: Any) -> torch.optim.Optimizer | None:
-    """The torch optimizer inside Accelerate's wrapper when the wrapper adds nothing to an update: no
-    gradient scaler (fp16), no DeepSpeed, Megatron or XLA, no gradient accumulation, gradients in sync.
-    The wrapper's ``zero_grad`` inspects the optimizer's signature and its ``step`` looks for an optional
-    package on sys.path (``importlib.util.find_spec``) at every call, and ``backward`` divides the loss
-    by 1 (what that costs a step: benchmarks/RESULTS.md, framework overhead)."""
-    wrapper, engines = _accelerate_types()
-    if not isinstance(optimizer, wrapper):
-        return None
-    if accelerator.scaler is not None or accelerator.gradient_accumulation_steps != 1 or not accelerator.sync_gradients:
-        return None
-    if accelerator.distributed_type in engines:
-        return None
-    return optimizer.optimizer
-
-
-@functools.cache
-def _accelerate_types() -> tuple[type, tuple]:
-    """Accelerate's optimizer wrapper and the engines that do their own backward and step (imported on first use)."""
-    from accelerate.optimizer import AcceleratedOptimizer
-    from accelerate.utils import DistributedType
-
-    return AcceleratedOptimizer, (DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM, DistributedType.XLA)
 
 
 def has_capability(algorithm: Any, name: str) -> bool:
