@@ -2,14 +2,14 @@
 
 The trainer owns the Accelerator, seeding, the data stream, the progress bar,
 sample grids, evaluation, EMA, checkpoints, resume and logging. The algorithm
-owns its networks and what one step does.
+owns its networks and what one step does. Sample grids and evaluation
+(``trainer_samples``) and checkpoints, resume and the messages of a run that
+stops (``trainer_checkpoints``) are methods of ``Trainer`` written beside it.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import random
 import signal
 import sys
 import time
@@ -17,48 +17,30 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
 
 from . import checkpoint, runlog, threads
-from .algorithm import GANAlgorithm, TrainContext, draw_samples, has_capability
+from .algorithm import GANAlgorithm, TrainContext
 from .config import RunConfig, config_to_dict
 from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
 from .errors import UserError
 from .launch import is_first_process
-from .metrics import EvalContext, build_metrics, evaluate
+from .metrics import build_metrics
 from .plugins import PluginHost
 from .rundir import RUN_MARKERS, RunLock, check_run_dir, clear_run, json_record, truncate_metrics  # noqa: F401
-from .visual import save_grid, save_rows, save_samples
+from .trainer_checkpoints import Interrupted, NonFiniteLoss, RunStopped, TrainerCheckpoints  # noqa: F401 - importable from here
+from .trainer_samples import EVAL_SEED, TrainerSamples  # noqa: F401 - importable from here
 
-POINT_PLOT_SAMPLES = 2500
 REFERENCE_SAMPLES = 10_000  # real samples kept in memory for metrics when the data streams from disk
-EVAL_SEED = 12345
-
-
-class Interrupted(Exception):
-    """SIGINT/SIGTERM arrived; a checkpoint was written before this was raised."""
-
-    def __init__(self, signum: int, step: int, folder: Path | None) -> None:
-        self.signum, self.step, self.folder = signum, step, folder
-        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint {folder}; continue with --resume")
-
-
-class RunStopped(UserError):
-    """A run ended by an error whose message already says which checkpoint is the newest."""
-
-
-class NonFiniteLoss(RunStopped):
-    pass
 
 
 def default_run_dir(config: RunConfig) -> Path:
     return Path(config.output_dir or f"runs/{config.algorithm.name}-{config.data.name}")
 
 
-class Trainer:
+class Trainer(TrainerCheckpoints, TrainerSamples):
     def __init__(self, config: RunConfig, run_dir: Path, host: PluginHost, *, resume: bool = False, overwrite: bool = False) -> None:
         self.config, self.run_dir, self.host, self.resume, self.overwrite = config, Path(run_dir), host, resume, overwrite
         self.step = 0
@@ -179,29 +161,6 @@ class Trainer:
             raise Interrupted(self._signal, self.step, self._last_checkpoint)
         return status
 
-    def _after_failure(self, exc: Exception) -> None:
-        """Keep the last consistent state, and say which checkpoint is the newest."""
-        if isinstance(exc, RunStopped):
-            return
-        saved = None
-        if self._consistent and self.accelerator.num_processes == 1 and self.step > max(0, _step_of(self._newest())):
-            try:
-                saved = self.save_checkpoint()
-            except Exception:  # noqa: BLE001 - the original error is the one to report
-                saved = None
-        newest = self._newest()
-        if saved is not None:
-            where = f"a checkpoint of the last complete step was written, {saved}; continue with --resume once the cause is fixed"
-        elif newest is not None:
-            where = f"the newest checkpoint is {newest}; continue from it with --resume once the cause is fixed"
-        else:
-            where = "no checkpoint had been written yet"
-        if isinstance(exc, OSError):
-            raise RunStopped(f"the run stopped at step {self.step}: {_os_error(exc)}; {where}.") from None
-        if isinstance(exc, UserError):
-            raise RunStopped(f"{str(exc).rstrip('.')}. The run stopped at step {self.step}; {where}.") from None
-        print(f"error: the run failed at step {self.step} ({type(exc).__name__}); {where}.", file=sys.stderr)
-
     def elapsed(self) -> tuple[float, float]:
         """(wall, CPU) seconds of this process since this session began (``fit``)."""
         wall, cpu = self._clocks
@@ -210,10 +169,6 @@ class Trainer:
     def summary(self, status: str = "completed") -> str:
         """What the run did: final metrics, where its samples and checkpoint are, wall and CPU time."""
         return runlog.summary(self.run_dir, self.step, status, self.results, *self.elapsed(), self._last_checkpoint)
-
-    def _newest(self) -> Path | None:
-        kept = checkpoint.list_checkpoints(self.run_dir)
-        return kept[-1] if kept else None
 
     def _loop(self) -> str:
         cfg = self.config.train
@@ -282,7 +237,6 @@ class Trainer:
                 self.run_eval()
         self._last_checkpoint = last
         return status
-
 
     def _choose_threads(self, progress) -> threads.ThreadTrial | None:
         """Set torch's threads for this session; with auto on a long enough CPU run, a trial that the
@@ -362,15 +316,6 @@ class Trainer:
         if bad:
             self._stop_nonfinite(f"the weights or optimizer state became NaN or Inf by step {self.step} ({', '.join(bad)})")
 
-    def _stop_nonfinite(self, what: str) -> None:
-        # Every checkpoint is checked before it is written, so the newest one on disk is finite.
-        newest = self._newest()
-        where = f"the last good checkpoint, {newest}, is kept" if newest else "no checkpoint had been written yet"
-        raise NonFiniteLoss(
-            f"{what}, so training stopped without saving these weights; "
-            f"{where}. Lower the learning rates, try another loss or spectral norm, then --resume or start again."
-        )
-
     def log(self, record: dict[str, Any]) -> None:
         if not self.accelerator.is_main_process:
             return
@@ -379,137 +324,6 @@ class Trainer:
             fh.write(json_record(record) + "\n")
         if self.accelerator.trackers:
             self.accelerator.log({k: v for k, v in record.items() if k != "step" and isinstance(v, (int, float)) and math.isfinite(v)}, step=record["step"])
-
-    # ------------------------------------------------- samples and evaluation
-
-    @contextmanager
-    def _sampling(self):
-        """EMA weights swapped in, and the training RNG left exactly as it was."""
-        with torch.random.fork_rng(devices=[]), (self.ema.swapped() if self.ema else _nothing()):
-            yield
-
-    def eval_context(self, seed: int = EVAL_SEED, truncation: float | None = None) -> EvalContext:
-        sample = functools.partial(draw_samples, self.algorithm, truncation=truncation)
-        return EvalContext(sample, self.data, self.algorithm, self.accelerator, seed, truncation)
-
-    def generate(self, n: int, seed: int, labels: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:
-        """``n`` samples from this process alone (pictures, ``gan sample``); of classes ``labels`` in a conditional run."""
-        return EvalContext(functools.partial(draw_samples, self.algorithm, truncation=truncation), self.data, seed=seed).generate(n, labels)
-
-    def write_samples(self) -> Path | None:
-        """The sample grid of this step, in RUN/samples/ and in every tracker that takes images."""
-        path = self._write_grid()
-        if path is not None:
-            runlog.log_image(self.accelerator, path, self.step)
-        return path
-
-    def _write_grid(self) -> Path | None:
-        if not self.accelerator.is_main_process:
-            return None
-        points = self.data.kind == "points"
-        path = self.run_dir / "samples" / f"step-{self.step:06d}.png"
-        if has_capability(self.algorithm, "preview"):  # the family's own rows (input | translated | ...)
-            with self._sampling(), torch.no_grad():
-                rows = self.algorithm.preview(self.config.train.sample_count, self.config.train.seed)
-            return save_rows(rows, path)
-        classes = self.algorithm.conditional_classes
-        if classes:  # one row per class
-            per_class = max(1, -(-self.config.train.sample_count // classes))
-            with self._sampling():
-                samples = self.generate(per_class * classes, self.config.train.seed, torch.arange(classes).repeat_interleave(per_class))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return save_grid(samples, path, nrow=per_class)
-        with self._sampling():
-            samples = self.generate(POINT_PLOT_SAMPLES if points else self.config.train.sample_count, seed=self.config.train.seed)
-        real = self.real_cpu[:POINT_PLOT_SAMPLES] if points else None
-        return save_samples(samples, path, real=real, title=f"step {self.step}")
-
-    def run_eval(self) -> dict[str, float]:
-        if not self.metrics:  # eval_every with no eval.metrics: nothing to compute or log
-            return {}
-        # Every process takes part (metrics combine their shares); the main one logs.
-        with self._sampling():
-            results = evaluate(self.metrics, self.eval_context())
-        self.results = results
-        self.log({"step": self.step, **results})
-        self.host.eval_end(self, self.step, results)
-        return results
-
-    # ------------------------------------------------------------ checkpoints
-
-    def state_dict(self) -> dict[str, Any]:
-        return {
-            "algorithm": self.algorithm.state_dict(),
-            "ema": self.ema.state_dict() if self.ema else None,
-            "batches": self.batches.state_dict(),
-        }
-
-    def save_checkpoint(self) -> Path | None:
-        # Every process's RNG is kept, so each one resumes with the noise it would have drawn.
-        rng = self._gather_rng()
-        folder = None
-        if self.accelerator.is_main_process:
-            folder = self.run_dir / "checkpoints" / f"step-{self.step:06d}"
-            meta = {"step": self.step, "num_processes": self.accelerator.num_processes, "config": config_to_dict(self.config), "plugins": _plugin_versions(self.host),
-                    "threads": torch.get_num_threads()}  # auto's resume takes the same count: results depend on it in the last bits
-            try:
-                checkpoint.save(folder, {**self.state_dict(), "rng": rng}, meta, finite=("algorithm", "ema"))
-            except checkpoint.NonFiniteState as exc:
-                self._stop_nonfinite(f"the weights or optimizer state became NaN or Inf by step {self.step} ({', '.join(exc.paths)})")
-            except OSError as exc:
-                newest = self._newest()
-                kept = f"the earlier checkpoints are intact (newest: {newest})" if newest else "no earlier checkpoint exists"
-                raise RunStopped(
-                    f"could not write checkpoint {folder}: {_os_error(exc)}. Its temporary files were removed and {kept}. "
-                    "Free some space (or lower train.keep_checkpoints), then continue with --resume."
-                ) from None
-            checkpoint.prune(self.run_dir, self.config.train.keep_checkpoints)
-        self.accelerator.wait_for_everyone()
-        return folder
-
-    def _gather_rng(self) -> list[dict[str, Any]]:
-        if self.accelerator.num_processes == 1:
-            return [_rng_state()]
-        from accelerate.utils import gather_object
-
-        return gather_object([_rng_state()])
-
-    def _restore(self) -> None:
-        folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir, "resume")
-        for text in warnings:
-            print(f"warning: skipped a damaged checkpoint: {text}", file=sys.stderr)
-        if meta.get("num_processes", 1) != self.accelerator.num_processes:
-            print(f"warning: {folder} was written by {meta.get('num_processes', 1)} process(es) and this run has "
-                  f"{self.accelerator.num_processes}; training goes on, but not bit for bit as it would have", file=sys.stderr)
-        saved = meta["config"]
-        for section in ("plugin", "algorithm", "data"):
-            if saved[section] != config_to_dict(self.config)[section]:
-                raise UserError(
-                    f"--resume: the '{section}' section differs from the one the checkpoint {folder} was trained with; "
-                    "resume with the run's own config (omit the config file) or start a new run."
-                )
-        self.load_state_dict(state)
-        self.step = int(meta["step"])
-        self._resumed_threads = meta.get("threads")
-        if self.accelerator.is_main_process:
-            print(f"resumed from {folder} (step {self.step} of {self.config.train.steps})", file=sys.stderr)
-            dropped = truncate_metrics(self.run_dir, self.step)
-            if dropped:
-                print(f"note: resuming from {folder.name}: dropped {dropped} metrics.jsonl record(s) of later steps", file=sys.stderr)
-            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        try:
-            self.algorithm.load_state_dict(state["algorithm"])
-            if self.ema is not None and state.get("ema"):
-                self.ema.load_state_dict(state["ema"])
-            self.batches.load_state_dict(state["batches"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
-        rng = state["rng"]  # one per process (a single dict in checkpoints from before that)
-        if isinstance(rng, list):
-            rng = rng[min(self.accelerator.process_index, len(rng) - 1)]
-        _set_rng_state(rng)
 
     # ---------------------------------------------------------------- signals
 
@@ -556,41 +370,6 @@ def _total(values: list) -> float:
     return total
 
 
-def _step_of(folder: Path | None) -> int:
-    return int(folder.name[5:]) if folder is not None else -1
-
-
-def _os_error(exc: OSError) -> str:
-    where = f" ({exc.filename})" if exc.filename else ""
-    return f"{exc.strerror or exc}{where}"
-
-
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    name, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _plugin_versions(host: PluginHost) -> dict[str, str]:
-    return {name: f"{info.distribution} {info.version}" for name, info in host.info.items()}
-
-
 def _has_accelerator() -> bool:
     xpu = getattr(torch, "xpu", None)
     return torch.cuda.is_available() or torch.backends.mps.is_available() or bool(xpu and xpu.is_available())
-
-
-@contextmanager
-def _nothing():
-    yield
