@@ -38,7 +38,7 @@ SUPPORTED_PLUGIN_APIS = frozenset({2})
 # name -> module it lives in (imported on first use)
 _EXPORTS = {
     "GANAlgorithm": "algorithm",
-    "TrainContext": "algorithm",
+    "TrainContext": "train_context",
     "has_capability": "algorithm",
     "CAPABILITIES": "algorithm",
     "LazyCommand": "commands",

@@ -86,7 +86,7 @@ from pydantic import BaseModel
 from torch import nn
 
 from .errors import UserError
-from .train_context import TrainContext, _bare_optimizer  # noqa: F401 - importable from here, as they always were
+from .train_context import TrainContext  # noqa: F401 - importable from here, as it always was
 
 CAPABILITIES = ("classify", "encode", "translate", "preview")
 

@@ -29,7 +29,7 @@ from .errors import UserError
 from .launch import is_first_process
 from .metrics import build_metrics
 from .plugins import PluginHost
-from .rundir import RUN_MARKERS, RunLock, check_run_dir, clear_run, json_record, truncate_metrics  # noqa: F401
+from .rundir import RunLock, check_run_dir, clear_run, json_record
 from .trainer_checkpoints import Interrupted, NonFiniteLoss, RunStopped, TrainerCheckpoints  # noqa: F401 - importable from here
 from .trainer_samples import EVAL_SEED, TrainerSamples  # noqa: F401 - importable from here
 

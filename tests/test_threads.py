@@ -196,7 +196,7 @@ def test_update_without_accelerates_wrapper_matches_it_bit_for_bit():
     """ctx.update steps the torch optimizer itself when Accelerate's wrapper adds nothing: same weights."""
     from accelerate import Accelerator
 
-    from gancore.algorithm import TrainContext, _bare_optimizer
+    from gancore.train_context import TrainContext, _bare_optimizer
 
     accelerator = Accelerator(cpu=True)
     nets = []
