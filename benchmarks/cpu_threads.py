@@ -248,7 +248,7 @@ def main() -> None:
                             cells.append(cell)
                             print(f"{example:22s} {condition:6s} threads={setting:4s} {cell['steps_per_second']:8.2f} steps/s "
                                   f"load {cell['load']:.2f} {cell.get('message') or ''}", flush=True)
-                    results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%H:%M UTC", time.gmtime()),
+                    results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                                                            "cpu_seconds": cpu_seconds_of_children() - cpu_mark}
                     cpu_mark = cpu_seconds_of_children()
                     store.write_text(json.dumps(results, indent=1))
@@ -264,7 +264,8 @@ stopped by SIGINT once its logged steps after the first interval cover about {ar
 get there is stopped after 30 s and counted from what it logged); `auto` counts only the steps after its choice,
 and its trial's seconds are shown beside it. Each setting runs {args.repeats} times per row, in rotating order
 (1 2 auto, 2 auto 1, auto 1 2), and the row compares the medians (in bold, the cells in brackets): separate
-processes of one setting differ by up to 30% in speed here, so one cell per setting was a coarse measure. The
+processes of one setting differ by up to 30% in speed here, so one cell per setting was a coarse measure (a row
+without brackets is from that earlier protocol, one cell per setting). The
 two step times of each auto trial, measured alternating in one process, show whether its choice was right.
 **idle**: no other run of mine (the 1-minute load average over the row's cells is shown). **loaded**: a second
 `gan run` (DCGAN on digits, one thread) trains for the whole row. Auto's trial is at most 4 rounds of blocks of
