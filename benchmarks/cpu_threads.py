@@ -5,10 +5,11 @@ Each cell is one `gan run` of the example (no sampling, evaluation or periodic c
 SIGINT once its logged steps cover `--seconds` of training; steps/s is read from its metrics.jsonl. For
 `auto` the rate counts only the steps after its choice, and the seconds its trial took are reported
 beside it. In the "beside a second run" condition, a DCGAN `gan run` on digits at one thread trains the
-whole time in another process. The three cells of a row run one after the other, so their ratios compare
-like with like; the 1-minute load average is recorded at each cell.
+whole time in another process. Each setting runs `--repeats` times per row, in rotating order (1 2 auto,
+2 auto 1, auto 1 2), and the row compares the medians of its cells; the 1-minute load average is recorded at
+each cell.
 
-    python benchmarks/cpu_threads.py [--seconds 12] [--condition idle --condition loaded] [--example ring ...]
+    python benchmarks/cpu_threads.py [--seconds 8] [--repeats 3] [--condition idle --condition loaded] [--example ring ...]
 
 Raw results accumulate in benchmarks/_work/cpu/threads.json (a rerun of a row replaces it); the section of
 RESULTS.md is written from all of them.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import re
@@ -182,24 +184,24 @@ def _rate(value: float) -> str:
 
 
 def _median_rate(cells: list[dict]) -> float:
-    rates = [c["steps_per_second"] for c in cells if c["steps_per_second"] == c["steps_per_second"]]
-    return statistics.median(rates) if rates else float("nan")
+    """The median steps/s of a setting's cells; a cell that logged no step (NaN) was the slowest, and counts as 0."""
+    return statistics.median(0.0 if math.isnan(c["steps_per_second"]) else c["steps_per_second"] for c in cells)
 
 
 def render(results: dict) -> str:
     lines = [
         "| example | condition | 1 thread steps/s | 2 threads steps/s | auto steps/s | auto chose | auto / best fixed | "
-        "auto's trials: ms/step at 1 / 2 threads | auto's trial s | load (1 min) | measured |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "auto's trials: ms/step at 1 / 2 threads | auto's trial s | load (1 min) | s per cell | measured |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     worst = {}
     for key, row in results.items():
         example, condition = key.split(" | ")
         by_setting = {s: [c for c in row["cells"] if c["setting"] == s] for s in SETTINGS}
         one, two, auto = (_median_rate(by_setting[s]) for s in SETTINGS)
-        best = max(one, two) if two == two else one  # a 2-thread setting too slow to log a rate counts as slower
-        ratio = auto / best
-        if ratio == ratio:
+        best = max(one, two)
+        ratio = auto / best if best > 0 else float("nan")
+        if not math.isnan(ratio):
             worst[condition] = min(worst.get(condition, 9), ratio)
 
         def spread(cells: list[dict]) -> str:
@@ -213,7 +215,7 @@ def render(results: dict) -> str:
         loads = [c["load"] for c in row["cells"]]
         lines.append(
             f"| {example} | {condition} | {spread(by_setting['1'])} | {spread(by_setting['2'])} | {spread(autos)} | {chose} | "
-            f"{_rate(ratio)} | {trials} | {trial_s} | {min(loads):.1f}–{max(loads):.1f} | {row['when']} |"
+            f"{_rate(ratio)} | {trials} | {trial_s} | {min(loads):.1f}–{max(loads):.1f} | {row.get('seconds', '?')} | {row['when']} |"
         )
     return "\n".join(lines), worst
 
@@ -248,7 +250,7 @@ def main() -> None:
                             cells.append(cell)
                             print(f"{example:22s} {condition:6s} threads={setting:4s} {cell['steps_per_second']:8.2f} steps/s "
                                   f"load {cell['load']:.2f} {cell.get('message') or ''}", flush=True)
-                    results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    results[f"{example} | {condition}"] = {"cells": cells, "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "seconds": args.seconds,
                                                            "cpu_seconds": cpu_seconds_of_children() - cpu_mark}
                     cpu_mark = cpu_seconds_of_children()
                     store.write_text(json.dumps(results, indent=1))
@@ -260,9 +262,10 @@ def main() -> None:
     cpu = sum(row.get("cpu_seconds", 0.0) for row in results.values()) / 60
     body = f"""Steps/s of each shipped example, read from its metrics.jsonl while it trains (no sampling, evaluation or
 periodic checkpoints; EMA as the example sets it), at `train.threads` 1, 2 and `auto`. Each cell is one `gan run`
-stopped by SIGINT once its logged steps after the first interval cover about {args.seconds:.0f} s (a cell too slow to
-get there is stopped after 30 s and counted from what it logged); `auto` counts only the steps after its choice,
-and its trial's seconds are shown beside it. Each setting runs {args.repeats} times per row, in rotating order
+stopped by SIGINT once its logged steps after the first interval cover the row's seconds per cell (a cell too slow
+to get there is stopped after 30 s and counted from what it logged; one that logged nothing counts as 0 steps/s);
+`auto` counts only the steps after its choice, and its trial's seconds are shown beside it. Each setting runs
+several times per row (`--repeats`), in rotating order
 (1 2 auto, 2 auto 1, auto 1 2), and the row compares the medians (in bold, the cells in brackets): separate
 processes of one setting differ by up to 30% in speed here, so one cell per setting was a coarse measure (a row
 without brackets is from that earlier protocol, one cell per setting). The

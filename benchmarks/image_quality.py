@@ -1,6 +1,6 @@
 """Image quality per CPU minute: DCGAN, DiffAugment, R1 and WGAN-GP on mnist5k; lfw-subset faces.
 
-Every run is one `gan run` child (one thread, one child at a time) with a small hook that reads the
+Every run is one `gan run` child (one thread; ``--jobs`` children at a time) with a small hook that reads the
 child's own CPU clock (``time.process_time``, from ``gan_train_start``, less the time it spends
 evaluating and saving) and, at each CPU mark (e.g. 5, 10 and 20 minutes), writes a checkpoint,
 scores the EMA generator and appends a line to ``RUN/marks.jsonl``; after the last mark it stops.
@@ -123,8 +123,9 @@ def faces_swd(trainer, n: int = 50) -> dict:
 
 
 def run(runs: dict[str, tuple[Path, list[str], Path]], marks: list[float], swd_faces: bool = False, jobs: int = 1) -> dict[str, dict]:
-    """``{key: (config, sets, run_dir)}``, ``jobs`` at a time (each child is single-threaded and counts only
-    its own CPU clock, so two children on two cores measure what one would alone); ``{key: {marks, cpu}}``."""
+    """``{key: (config, sets, run_dir)}``, ``jobs`` at a time; ``{key: {marks, cpu}}`` as they end. Each child is
+    single-threaded and counts only its own CPU clock, so two children on two cores take about the CPU time one
+    would alone; not exactly, since they share cache and memory bandwidth (the steps at each mark show it)."""
     children = {}
     for key, (config, sets, run_dir) in runs.items():
         run_dir.parent.mkdir(parents=True, exist_ok=True)

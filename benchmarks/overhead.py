@@ -2,12 +2,16 @@
 
 Both train the same networks (gancore's DCGAN generator and discriminator), on
 the same in-memory digits, with the same batch size, Adam settings and
-non-saturating loss. They run alternately, in fresh processes, each with `auto`
-threads (the plain loop runs gancore.threads' same trial on its first steps),
-and each reports steps/s after a warm-up. The ratio (gancore / plain) goes into
+non-saturating loss, at the thread count `auto` chose for the run. They run
+interleaved in one process: `gan run` trains, and a hook runs a block of the
+plain loop's steps after every block of its own, so that both sides see the
+same process, threads and machine load at the same minute (separate processes
+of one setting differ here by up to 30% in speed, which swamped a 3% effect).
+Blocks during which auto was still trying thread counts are not counted. Each
+repeat is a fresh process; the ratio (gancore / plain) goes into
 benchmarks/RESULTS.md.
 
-    python benchmarks/overhead.py [--steps 2000] [--repeats 3]
+    python benchmarks/overhead.py [--steps 3000] [--repeats 3]
     python benchmarks/overhead.py --profile [--steps 500]    # cProfile of `gan run`'s steps, by module
 """
 
@@ -60,32 +64,40 @@ warmup, block = int(sys.argv[1]), int(sys.argv[2])
 
 class Plain:
     def __init__(self):
-        torch.manual_seed(0)
+        self.rng = torch.Generator().manual_seed(0)  # its own stream: the run's RNG is left as it would be alone
         self.x = torch.from_numpy(load_digits().images).float().div(16).mul(2).sub(1).unsqueeze(1)
-        self.G = DCGANGenerator(DCGANGeneratorConfig(base_channels=64), (1, 8, 8), 64)
-        self.D = DCGANDiscriminator(DCGANDiscriminatorConfig(base_channels=64), (1, 8, 8), 1)
+        with torch.random.fork_rng():  # the initial weights' draws too
+            torch.manual_seed(0)
+            self.G = DCGANGenerator(DCGANGeneratorConfig(base_channels=64), (1, 8, 8), 64)
+            self.D = DCGANDiscriminator(DCGANDiscriminatorConfig(base_channels=64), (1, 8, 8), 1)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.order, self.pos = torch.randperm(len(self.x)), 0
+        self.order, self.pos = torch.randperm(len(self.x), generator=self.rng), 0
 
     def step(self):
         if self.pos + 64 > len(self.x):
-            self.order, self.pos = torch.randperm(len(self.x)), 0
+            self.order, self.pos = torch.randperm(len(self.x), generator=self.rng), 0
         real = self.x[self.order[self.pos:self.pos + 64]]; self.pos += 64
         with torch.no_grad():
-            fake = self.G(torch.randn(64, 64))
+            fake = self.G(torch.randn(64, 64, generator=self.rng))
         loss_d = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake)).mean()
         self.opt_d.zero_grad(set_to_none=True); loss_d.backward(); self.opt_d.step()
-        loss_g = F.softplus(-self.D(self.G(torch.randn(64, 64)))).mean()
+        loss_g = F.softplus(-self.D(self.G(torch.randn(64, 64, generator=self.rng)))).mean()
         self.opt_g.zero_grad(set_to_none=True); loss_g.backward(); self.opt_g.step()
 
 class Interleave:
-    plain, since = None, None
-    totals = {"gancore_steps": 0, "gancore_seconds": 0.0, "plain_steps": 0, "plain_seconds": 0.0, "blocks": []}
+    plain, since, threads_at_start = None, None, None
+    totals = {"gancore_steps": 0, "gancore_seconds": 0.0, "plain_steps": 0, "plain_seconds": 0.0, "blocks": [], "skipped_blocks": 0}
 
     @hookimpl
     def gan_train_step_end(self, trainer, step, logs):
         if step < warmup or step % block:
+            return
+        now_threads = torch.get_num_threads()
+        if trainer.threads is None or now_threads != trainer.threads.threads or now_threads != self.threads_at_start:
+            # auto is still (or again) trying thread counts: the block behind is not one setting; start afresh
+            self.threads_at_start, self.since = now_threads, time.perf_counter()
+            self.totals["skipped_blocks"] += 1
             return
         if self.plain is None:  # the plain side's first block is its warm-up
             self.plain = Plain()
@@ -101,7 +113,7 @@ class Interleave:
                 self.totals[f"{side}_steps"] += block
                 self.totals[f"{side}_seconds"] += seconds
             self.totals["blocks"].append(plain / ours)
-        self.since = time.perf_counter()
+        self.threads_at_start, self.since = torch.get_num_threads(), time.perf_counter()
 
     @hookimpl
     def gan_train_end(self, trainer, step, status):
@@ -155,7 +167,7 @@ main()
 # Where the loop's own time goes, by the file of each function (torch's C functions have none: "~").
 GROUPS = (("importlib, inspect (Accelerate's per-call checks)", ("importlib", "inspect.py", "<frozen")),
           ("accelerate", ("/accelerate/",)), ("pluggy", ("/pluggy/",)), ("tqdm", ("/tqdm/",)),
-          ("gancore: trainer, data, algorithm contract", ("/gancore/trainer.py", "/gancore/data", "/gancore/algorithm.py", "/gancore/plugins.py", "/gancore/threads.py")),
+          ("gancore: trainer, data, algorithm contract", ("/gancore/trainer", "/gancore/train_context.py", "/gancore/data", "/gancore/algorithm.py", "/gancore/plugins.py", "/gancore/threads.py")),
           ("gancore: networks, losses (the family's work)", ("/gancore/",)),
           ("torch (Python: modules, optimizers, autograd)", ("/torch/",)))
 
@@ -179,7 +191,7 @@ def profile(steps: int, work: Path, gancore_path: str | None = None) -> tuple[fl
     for (path, _, name), (_, _, tottime, _, _) in stats.items():
         group = next((g for g, needles in GROUPS if any(n in path for n in needles)), "torch C operators and other built-ins")
         per_group[group] = per_group.get(group, 0.0) + tottime / steps
-    framework = ("/accelerate/", "/gancore/trainer.py", "/gancore/algorithm.py", "/pluggy/", "/gancore/plugins.py", "inspect.py", "importlib")
+    framework = ("/accelerate/", "/gancore/trainer", "/gancore/train_context.py", "/gancore/algorithm.py", "/pluggy/", "/gancore/plugins.py", "inspect.py", "importlib")
     functions = {f"{path.rsplit('/', 1)[-1]}:{name}": (v[0] / steps, v[3] / steps) for (path, _, name), v in stats.items()
                  if any(n in path for n in framework) and name not in ("_loop", "<module>")}
     return total / steps, per_group, functions
@@ -232,6 +244,8 @@ the logged tensors in a list and sums them once per record, and skips hooks with
         update_section("Framework overhead: where the loop's time goes (cProfile)", body)
         print(body)
         return
+    if args.steps < WARMUP + 3 * BLOCK:
+        parser.error(f"--steps must be at least {WARMUP + 3 * BLOCK}: {WARMUP} warm-up steps, then a warm-up block and timed blocks of {BLOCK}")
     repeats = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
@@ -245,13 +259,13 @@ the logged tensors in a list and sums them once per record, and skips hooks with
                   f"(median over blocks {repeats[-1]['block_median']:.3f}), {totals['threads']} threads", flush=True)
     ratio = statistics.median(r["ratio"] for r in repeats)
     rows = "\n".join(f"| {i} | {r['threads']} ({r['chose']}) | {r['plain']:.1f} | {r['ours']:.1f} | {r['ratio']:.3f} | "
-                     f"{r['block_median']:.3f} ({min(r['blocks']):.2f}–{max(r['blocks']):.2f}) | {r['load']:.1f} |" for i, r in enumerate(repeats))
+                     f"{r['block_median']:.3f} ({min(r['blocks']):.2f}–{max(r['blocks']):.2f}) | {len(r['blocks'])} ({r['skipped_blocks']}) | {r['load']:.1f} |" for i, r in enumerate(repeats))
     body = f"""DCGAN (base 64 channels, latent 64) on the 1,797 digits, batch 64, Adam 2e-4 (0.5, 0.999), non-saturating loss.
 `gan run` (sampling every 1,000 steps, checkpoints every 1,000, logging every 100, no EMA) against a plain PyTorch loop
 with the same networks, optimizers and in-memory data, **interleaved in one process**: after a {WARMUP}-step warm-up,
 every block of {BLOCK} `gan run` steps is followed by {BLOCK} steps of the plain loop (run by a `gan_train_step_end`
 hook; its first block is its own warm-up), at the thread count `auto` chose for the run (in brackets what it
-said). Both sides thus share the process, the threads and the minute's load: separate processes of the same setting
+said); a block during which auto was still trying thread counts is not counted. Both sides thus share the process, the threads and the minute's load: separate processes of the same setting
 differ here by up to 30% in speed, which is what made the earlier protocol (one process per side) read anywhere
 from 0.71 to 1.28. A repeat is a fresh process of {args.steps} `gan run` steps; its ratio is gancore's steps/s over
 the plain loop's, from the totals of its blocks (the periodic samples and checkpoints fall in gancore's blocks), and
@@ -259,10 +273,10 @@ the median ratio over its blocks with their range is beside it. Machine: {platfo
 Python {platform.python_version()}; the 1-minute load average at the start of each repeat is shown.
 Command: `python benchmarks/overhead.py --steps {args.steps} --repeats {args.repeats}`.
 
-| repeat | threads | plain loop steps/s | gancore steps/s | ratio | median over blocks (range) | load |
-| --- | --- | --- | --- | --- | --- | --- |
+| repeat | threads | plain loop steps/s | gancore steps/s | ratio | median over blocks (range) | timed blocks (not counted) | load |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
-| **median** | | **{statistics.median(r['plain'] for r in repeats):.1f}** | **{statistics.median(r['ours'] for r in repeats):.1f}** | **{ratio:.3f}** (median of the repeats' ratios) | | |
+| **median** | | **{statistics.median(r['plain'] for r in repeats):.1f}** | **{statistics.median(r['ours'] for r in repeats):.1f}** | **{ratio:.3f}** (median of the repeats' ratios) | | | |
 
 Target: ratio ≥ 0.97."""
     update_section("Framework overhead: gancore vs a plain loop", body)

@@ -72,7 +72,7 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "hookimpl", "__version__"])
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
-    from .algorithm import CAPABILITIES, GANAlgorithm, TrainContext, has_capability
+    from .algorithm import CAPABILITIES, GANAlgorithm, has_capability
     from .commands import LazyCommand
     from .config import EvalConfig, RunConfig, TrainConfig
     from .data import LoaderData, TensorData
@@ -93,6 +93,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         StrictModel,
     )
     from .schedules import linear_decay, set_lr
+    from .train_context import TrainContext
     from .trainer import Trainer
 
 

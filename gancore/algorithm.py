@@ -86,7 +86,7 @@ from pydantic import BaseModel
 from torch import nn
 
 from .errors import UserError
-from .train_context import TrainContext  # noqa: F401 - importable from here, as it always was
+from .train_context import TrainContext  # importable from here, as it always was
 
 CAPABILITIES = ("classify", "encode", "translate", "preview")
 

@@ -3,7 +3,7 @@
 It is a module of its own because it is the trainer's side of the contract (devices, Accelerate,
 building entries by name, one optimizer update, freezing, snapshots), while ``gancore.algorithm``
 is the family's side (``GANAlgorithm``: what a family implements, and how its state is saved).
-Everything here is importable from ``gancore.algorithm`` and ``gancore`` as before.
+``TrainContext`` is importable from ``gancore`` and ``gancore.algorithm`` as before.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class TrainContext:
     :param data: the training data (on the device); ``data.sample_shape``,
         ``data.kind``, ``data.info`` and ``data.streams`` describe it.
     :param next_batch: ``next_batch(size=None, stream=None)``: this process's share of
-        the next batch of a stream (see the module docstring).
+        the next batch of a stream (see ``gancore.algorithm``'s module docstring).
     :param train: the run's ``TrainConfig`` (batch size, steps, seed...).
     """
 
@@ -155,7 +155,6 @@ class TrainContext:
         else:
             # The optimizer may keep the loaded tensors and update them in place: give it copies.
             obj.load_state_dict(copy.deepcopy(snap))
-
 
 
 def _bare_optimizer(accelerator: Any, optimizer: Any) -> torch.optim.Optimizer | None:
