@@ -283,8 +283,8 @@ def cmd_report(args=None) -> str:
     families = load("iq-families")
     if families:
         lines += ["### WGAN-GP and BGAN with and without DiffAugment (translation, cutout), mnist5k", "",
-                  "BGAN (`bgan-binary-mnist5k.yaml`) is scored against the binarized test digits. The plain WGAN-GP numbers are the",
-                  "mnist recipe `wgan-gp` above.", "",
+                  "BGAN (`bgan-binary-mnist5k.yaml`) is scored against the binarized test digits; WGAN-GP (`wgan-gp-mnist5k.yaml`)",
+                  "against the test digits. Seed 0; `wgan-gp/plain` is the `wgan-gp` recipe (seed 0) from an earlier curve at 1 and 2 CPU minutes.", "",
                   "| run | FID (KID) at each CPU mark | steps at the last mark |", "| --- | --- | --- |"]
         for key, result in families.items():
             cells = "; ".join(f"{m['mark_minutes']:g} min: {m['fid/fid']:.1f} ({m['kid/kid']:.1f})" for m in result["marks"])
