@@ -31,7 +31,7 @@ from torch.nn.utils.spectral_norm import SpectralNorm as HookSpectralNorm
 from torch.nn.utils.parametrizations import _SpectralNorm
 
 # Power iterations run on each averaged spectral-norm weight when the EMA is swapped in; they start
-# from the averaged u and v, which are close, and cost one matrix-vector product each per layer.
+# from the averaged u and v, which are close, and cost two matrix-vector products each per layer.
 SPECTRAL_NORM_ITERATIONS = 10
 
 Modules = Callable[[], dict[str, nn.Module]]
@@ -118,18 +118,20 @@ def refresh_spectral_norms(module: nn.Module, iterations: int = SPECTRAL_NORM_IT
     for m in module.modules():
         if parametrize.is_parametrized(m):
             for weights in m.parametrizations.values():
-                for p in weights:
-                    if isinstance(p, _SpectralNorm):
-                        p._power_method(p._reshape_weight_to_matrix(weights.original), iterations)
+                if not hasattr(weights, "original"):  # a right_inverse that returned several tensors
+                    continue
+                weight = weights.original
+                for p in weights:  # each parametrization sees the output of the ones before it
+                    if isinstance(p, _SpectralNorm) and weight.ndim > 1:  # 1-D: torch divides by the norm, no u, v
+                        p._power_method(p._reshape_weight_to_matrix(weight), iterations)
+                    weight = p(weight)
         for hook in m._forward_pre_hooks.values():
-            if isinstance(hook, HookSpectralNorm):
-                weight = getattr(m, hook.name + "_orig")
+            if isinstance(hook, HookSpectralNorm):  # its pre-hook reads u and v at the next forward
                 u, v = getattr(m, hook.name + "_u"), getattr(m, hook.name + "_v")
-                matrix = hook.reshape_weight_to_matrix(weight)
+                matrix = hook.reshape_weight_to_matrix(getattr(m, hook.name + "_orig"))
                 for _ in range(iterations):
                     v.copy_(nn.functional.normalize(torch.mv(matrix.t(), u), dim=0, eps=hook.eps))
                     u.copy_(nn.functional.normalize(torch.mv(matrix, v), dim=0, eps=hook.eps))
-                setattr(m, hook.name, weight / torch.dot(u, torch.mv(matrix, v)))
 
 
 def _snapshot(module: nn.Module) -> dict[str, torch.Tensor]:
