@@ -94,9 +94,14 @@ def cmd_run(args) -> None:
         (dcgan_config(), [f"eval.metrics=[{FID}]"], WORK / "dcgan"),
         (DCGAN_FAST, [f"eval.metrics=[{FID}]"], WORK / "dcgan-fast"),
     ]
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "run.json").write_text(json.dumps({"jobs": args.jobs, "marks": marks}))
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+    try:
         for future in [pool.submit(run_child, config, sets, run_dir, marks) for config, sets, run_dir in children]:
             future.result()
+    finally:  # on a failed child, the children not started yet are not started
+        pool.shutdown(cancel_futures=True)
     grid()
     report()
 
@@ -115,17 +120,19 @@ def cmd_rescore(args) -> None:
     for name in names:
         path = WORK / f"{name}.json"
         result = json.loads(path.read_text())
+        done = 0
         for mark in result["marks"]:
             checkpoint = WORK / name / "checkpoints" / f"step-{mark['step']:06d}"
             if not checkpoint.is_dir():
                 print(f"{name}: no checkpoint at step {mark['step']}; its scores stay as taken", flush=True)
                 continue
+            done += 1
             scores, _, _ = evaluate_run(host, WORK / name, None, checkpoint, used={})
             before = {k: v for k, v in mark.items() if k in scores}
             mark.setdefault("scored_during_training", before)
             mark.update(scores)
             print(name, mark["step"], {k: round(v, 2) for k, v in scores.items() if "class_" not in k}, flush=True)
-        result["rescored"] = "every mark scored again from its checkpoint (biggan_mnist5k.py rescore)"
+        result["rescored"] = f"{done} of {len(result['marks'])} marks scored again from their checkpoints (biggan_mnist5k.py rescore)"
         path.write_text(json.dumps(result, indent=1))
     if all((WORK / f"{run}.json").exists() for run in ("biggan", "dcgan", "dcgan-fast")):
         report()
@@ -169,18 +176,31 @@ def rate(x: float) -> str:
     return f"{x:.0e}".replace("e-0", "e-")
 
 
-def recipe() -> str:
-    """The example's settings in words, read from the file."""
+def run_config() -> dict:
+    """The BigGAN run's own config (what the numbers were measured with), else the example."""
     import yaml
 
-    a = yaml.safe_load(BIGGAN.read_text())["algorithm"]
-    t = yaml.safe_load(BIGGAN.read_text())["train"]
+    config = WORK / "biggan" / "config.yaml"
+    return yaml.safe_load((config if config.exists() else BIGGAN).read_text())
+
+
+def widths(config: dict) -> tuple[list[int], list[int]]:
+    a = config["algorithm"]
     g, d = a["generator"], a["discriminator"]
-    gw = "-".join(str(g["channels"] * m) for m in g["multipliers"])
-    dw = "-".join(str(d["channels"] * m) for m in d["multipliers"])
+    gw = [g["channels"] * m for m in g["multipliers"]]
+    dw = [d["channels"] * m for m in d["multipliers"]]
+    return gw, dw + dw[-1:] * bool(d.get("extra_block", True))  # BigGAN's extra block at the lowest resolution
+
+
+def recipe() -> str:
+    """The run's settings in words."""
+    config = run_config()
+    a, t = config["algorithm"], config["train"]
+    gw, dw = widths(config)
     steps = "one D step" if a["d_steps"] == 1 else f"{a['d_steps']} D steps"
-    return (f"G widths {gw}, D widths {dw}, batch {t['batch_size']}, {steps} per G step, Adam with G's rate "
-            f"{rate(a['lr_generator'])} and D's {rate(a['lr_discriminator'])}, betas {tuple(a['betas'])}, EMA {t['ema_decay']}")
+    return (f"G widths {'-'.join(map(str, gw))}, D widths {'-'.join(map(str, dw))}, batch {t['batch_size']}, {steps} per G step, "
+            f"Adam with G's rate {rate(a['lr_generator'])} and D's {rate(a['lr_discriminator'])}, betas {tuple(a['betas'])}, "
+            f"EMA {t['ema_decay']}")
 
 
 def tune_rows() -> list[str]:
@@ -207,9 +227,30 @@ def rescored_note(result: dict) -> str:
     return (f" BigGAN's marks were scored again from their checkpoints (`rescore`) after the fix to spectral norm in the"
             f" swapped-in EMA (`gancore/ema.py`); taken during training, with averaged power-iteration vectors, they read"
             f" {during} (conditional accuracy / FID at each mark). Averaged unit vectors are shorter than unit length, so"
-            f" the old swap divided each weight by too small a norm: a larger gain in every layer, which broke the samples"
-            f" early in the run and, late in it, happened to score a better FID; the fixed EMA has each layer's spectral"
-            f" norm at 1, as in training.")
+            f" the old swap divided each weight by too small a norm, a larger gain in every layer; the fixed EMA has each"
+            f" layer's spectral norm at 1, as in training.")
+
+
+def recipe_story() -> str:
+    """What the tune runs showed, from their JSON (scores after the EMA fix, and as taken during training)."""
+    def marks(label: str) -> list[dict]:
+        path = WORK / f"tune-{label}.json"
+        return json.loads(path.read_text())["marks"] if path.exists() else []
+
+    def scores(label: str, before: bool = False) -> str:
+        return ", ".join(f"{(m.get('scored_during_training', m) if before else m)['fid/fid']:.1f}" for m in marks(label))
+
+    def accuracy(label: str) -> str:
+        return f"{marks(label)[0]['conditional-accuracy/accuracy']:.0f}%" if marks(label) else "not run"
+
+    chosen, other = "ttur4-wided-ema999", "lr5-wided-ema999"
+    return (f"The learning rate was what held BigGAN back: at 3 CPU minutes the recipe before (G 2e-4, D 4e-4; `fast`) drew the"
+            f" requested class {accuracy('fast')} of the time, and the same recipe with only the rates raised to G 5e-4 and D 1e-3"
+            f" (`lr25`) {accuracy('lr25')}. Higher rates did not last: G 2e-3 with D 4e-3 (`lr10-long`) scored FID {scores('lr10-long')}"
+            f" at 3, 6 and 10 minutes, and G 4e-3 with D 8e-3 (`lr20`) diverged ({accuracy('lr20')}). The example's recipe"
+            f" (`{chosen}`) was chosen on the scores taken during training, before the EMA fix: FID {scores(chosen, True)} at 3,"
+            f" 6 and 10 minutes, against {scores(other, True)} for `{other}` (G 1e-3). Scored again with the fix they are close:"
+            f" {scores(chosen)} against {scores(other)}.")
 
 
 def report() -> None:
@@ -234,18 +275,25 @@ def report() -> None:
         for t, r in truncated.items()
     )
     marks = " ".join(f"{m['mark_minutes']:g}" for m in big["marks"])
+    jobs = json.loads((WORK / "run.json").read_text())["jobs"] if (WORK / "run.json").exists() else 1
+    config = run_config()
+    gw, dw = widths(config)
+    d_steps = config["algorithm"]["d_steps"]
+    a = DCGAN["algorithm"]
+    dcgan = (f"{a['generator']['base_channels']} channels, {a['loss']['name']} loss, batch {DCGAN['train']['batch_size']}, "
+             f"Adam {rate(a['lr_generator'])}, EMA {DCGAN['train']['ema_decay']}")
     body = f"""
-`python benchmarks/biggan_mnist5k.py run --marks {marks}` (three children, two at a time, one thread each, `nice -n 5`;
-{platform.processor() or platform.machine()}, 2 cores). `examples/biggan-mnist5k.yaml`: class-conditional BigGAN (projection D, shared class embedding into
-conditional batch norm with skip-z, self-attention at 16x16, spectral norm in both networks, orthogonal init and regularisation
-β = 1e-4, hinge loss, EMA of G) on the 4,000 train digits of mnist5k resized to 32x32, in the example's CPU recipe ({recipe()}),
-against two unconditional DCGANs on the same digits at 28x28: the builtin DCGAN as it is today (32 channels, non-saturating
-loss, batch 64, Adam 2e-4, EMA 0.999; the issue's baseline) and `examples/dcgan-mnist5k-fast.yaml` (the same with Adam 5e-4,
-the best DCGAN recipe of "Image quality per CPU minute"). Each is trained for the same CPU minutes of its own process (scoring
-and saving excluded). Conditional accuracy: `lenet-mnist` labels 1,000 samples generated for each class (10,000 in all). FID:
-`lenet-mnist` features of 5,000 EMA samples against the 1,000 test digits of mnist5k. One seed.{rescored_note(big)} Scaled down from the paper
-(ImageNet 128 px, batch 2,048, widths 96 x up to 16, two D steps): widths of at most 32, batch 32, one D step, minutes on one
-CPU thread instead of days on TPUs.
+`python benchmarks/biggan_mnist5k.py run --marks {marks}` (three children, {'two' if jobs == 2 else jobs} at a time, one thread each,
+`nice -n 5`; {platform.processor() or platform.machine()}, 2 cores). `examples/biggan-mnist5k.yaml`: class-conditional BigGAN (projection D, shared class
+embedding into conditional batch norm with skip-z, self-attention at 16x16, spectral norm in both networks, orthogonal init and
+regularisation β = 1e-4, hinge loss, EMA of G) on the 4,000 train digits of mnist5k resized to 32x32, in the run's CPU recipe
+({recipe()}), against two unconditional DCGANs on the same digits at 28x28: the builtin DCGAN as it is today ({dcgan}; the
+issue's baseline) and `examples/dcgan-mnist5k-fast.yaml` (the same with Adam 5e-4, the best DCGAN recipe of "Image quality per
+CPU minute"). Each is trained for the same CPU minutes of its own process (scoring and saving excluded). Conditional accuracy:
+`lenet-mnist` labels 1,000 samples generated for each class (10,000 in all). FID: `lenet-mnist` features of 5,000 EMA samples
+against the 1,000 test digits of mnist5k. One seed.{rescored_note(big)} Scaled down from the paper (ImageNet 128 px, batch
+2,048, widths 96 x up to 16, two D steps): widths of at most {max(gw + dw)}, batch {config['train']['batch_size']},
+{'one D step' if d_steps == 1 else f'{d_steps} D steps'}, minutes on one CPU thread instead of days on TPUs.
 
 | CPU min | BigGAN steps | conditional accuracy % (worst to best class) | BigGAN FID | DCGAN steps | DCGAN FID | fast DCGAN steps | fast DCGAN FID |
 | --- | --- | --- | --- | --- | --- | --- | --- |
@@ -265,12 +313,8 @@ Per class at the last mark (%): {per_class}.
   on Inception features, which are not comparable with FID on LeNet features.
 
 **How the recipe was chosen** (`python benchmarks/biggan_mnist5k.py tune --minutes 3 ... --set ...`, one seed, one thread;
-conditional accuracy of 200 samples per class and FID of 2,000, so these FIDs read higher than the table's of 5,000; every
-mark scored again from its checkpoint after the EMA fix, `rescore`). The learning rate was what held BigGAN back: at G 2e-4
-and D 4e-4 (`fast`, the example's earlier recipe) it had 32% conditional accuracy at 3 CPU minutes; at 2.5 to 10 times
-those rates, 97-100%. The highest rates did not last: G 2e-3 with D 4e-3 got worse from 3 to 10 minutes, G 4e-3 with D
-8e-3 diverged. The example takes G 5e-4 and D 2e-3 (BigGAN's 1e-4 and 4e-4, x5) with D widths 16-32-64 and EMA 0.999
-(`ttur4-wided-ema999`), which improved at every mark to 10 minutes.
+conditional accuracy of 200 samples per class and FID of 2,000, so these FIDs read higher than the table's of 5,000; the
+marks scored again from their checkpoints after the EMA fix, `rescore`). {recipe_story()}
 
 | tune run | settings | at each CPU mark: conditional accuracy / FID (steps) |
 | --- | --- | --- |
