@@ -120,12 +120,31 @@ def evaluate() -> dict:
         "B (coloured), lenet-mnist-colored": fid_rows("lenet-mnist-colored", test_b["x"], train_b["x"], fake_b, test_a["x"]),
     }
     cycle = {"a": (back_a - test_a["x"]).abs().mean().item(), "b": (back_b - test_b["x"]).abs().mean().item()}
+    split = figure_ground(test_b["x"], test_b["y"], fake_a)
 
     # One test image of each class, both ways: source | translated | reconstructed.
     first = [int((test_a["y"] == c).nonzero()[0]) for c in range(10)]
     first_b = [int((test_b["y"] == c).nonzero()[0]) for c in range(10)]
     save_rows([test_a["x"][first], fake_b[first], back_a[first], test_b["x"][first_b], fake_a[first_b], back_b[first_b]], PICTURE)
-    return {"kept": kept, "fid": fid, "cycle_l1": cycle, "step": trainer.step}
+    return {"kept": kept, "fid": fid, "cycle_l1": cycle, "figure_ground": split, "step": trainer.step}
+
+
+def figure_ground(coloured: torch.Tensor, labels: torch.Tensor, translated: torch.Tensor) -> dict:
+    """B -> A class kept, split by whether the stroke is brighter than the background (in luminance).
+
+    The background colour is the median of the border pixels; the stroke colour is the pixel farthest from it."""
+    from gan_cyclegan.classifier import load_classifier
+
+    border = torch.cat([coloured[:, :, 0, :], coloured[:, :, -1, :], coloured[:, :, :, 0], coloured[:, :, :, -1]], dim=2)
+    background = border.median(dim=2).values
+    farthest = (coloured - background[:, :, None, None]).norm(dim=1).flatten(1).argmax(dim=1)
+    stroke = coloured.flatten(2)[torch.arange(len(coloured)), :, farthest]
+    luminance = lambda c: 0.299 * c[:, 0] + 0.587 * c[:, 1] + 0.114 * c[:, 2]  # noqa: E731
+    brighter = luminance(stroke) > luminance(background)
+    with torch.no_grad():
+        kept = load_classifier(METRIC["classifier_a"]).logits(translated).argmax(dim=1) == labels
+    return {name: {"n": int(m.sum()), "kept": 100 * kept[m].float().mean().item()} for name, m in
+            (("stroke brighter than background", brighter), ("stroke darker than background", ~brighter))}
 
 
 def main() -> None:
@@ -208,6 +227,11 @@ def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str,
         f"Cycle L1 on the test splits (mean |F(G(a)) − a|, |G(F(b)) − b| in [-1, 1] units): A {result['cycle_l1']['a']:.3f}, "
         f"B {result['cycle_l1']['b']:.3f}. B's cycle cannot close exactly: F must turn a colour into grey and G must invent the "
         "colour back, so what G recovers of the original colours F hides in the grey image.",
+        "",
+        "Where B → A loses the class: the coloured test digits split by whether the stroke is brighter than the background "
+        "(luminance; the background is the median border colour, the stroke the pixel farthest from it), class kept by "
+        "`lenet-mnist` on F(b): " + "; ".join(f"{name}: {r['kept']:.1f}% of {r['n']}" for name, r in result["figure_ground"].items())
+        + ". Grey digits are bright strokes on black, so F has to find the figure by shape when the stroke is the darker colour.",
         "",
         f"CPU: training {train_cpu:.1f} CPU minutes, scoring {eval_cpu:.1f} ({platform.processor() or platform.machine()}, torch {torch.__version__}); "
         "the probes and the colour classifier are not included.",
