@@ -56,8 +56,8 @@ FOLLOW_UPS = (
      "cyclegan-explore-d3-lambdab1"),
     ("λ_B = 1 only (`--set algorithm.cycle_weight_b=1`), stopped by hand after step 3,000 once A → B had fallen",
      "cyclegan-explore-lambdab1"),
-    ("λ_B = 1 with identity_weight 5, which keeps G's identity term λ_B·5·|G(b) − b| at the example's 5 and raises F's to 50 "
-     "(`--set algorithm.cycle_weight_b=1 --set algorithm.identity_weight=5`)", "cyclegan-explore-lambdab1-identity5"),
+    (("λ_B = 1 with identity_weight 5, which keeps G's identity term λ_B·5·|G(b) − b| at the example's 5 and raises F's to 50 "
+      "(`--set algorithm.cycle_weight_b=1 --set algorithm.identity_weight=5`)"), "cyclegan-explore-lambdab1-identity5"),
     ("the same with an EMA of both generators (`... --set train.ema_decay=0.999`), which translation-accuracy then uses",
      "cyclegan-explore-lambdab1-identity5-ema"),
 )

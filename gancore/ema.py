@@ -27,8 +27,8 @@ from typing import Callable
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
-from torch.nn.utils.spectral_norm import SpectralNorm as HookSpectralNorm
 from torch.nn.utils.parametrizations import _SpectralNorm
+from torch.nn.utils.spectral_norm import SpectralNorm as HookSpectralNorm
 
 # Power iterations run on each averaged spectral-norm weight when the EMA is swapped in; they start
 # from the averaged u and v, which are close, and cost two matrix-vector products each per layer.
