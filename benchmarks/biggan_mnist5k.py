@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "_work" / "biggan-mnist5k"
 sys.path.insert(0, str(HERE))
-from results import DCGAN_MNIST5K, child_env, update_section  # noqa: E402
+from results import DCGAN_MNIST5K, child_env, run_children, update_section  # noqa: E402
 
 TITLE = "Conditional BigGAN on mnist5k"
 BIGGAN = ROOT / "examples" / "biggan-mnist5k.yaml"
@@ -46,30 +46,29 @@ ACCURACY = "{name: conditional-accuracy, classifier: lenet-mnist, num_per_class:
 DCGAN = {**DCGAN_MNIST5K, "data": {"name": "mnist5k", "split": "train"}, "train": {"batch_size": 64, "ema_decay": 0.999}}
 
 
+def run_children_at_marks(runs: dict[str, tuple[Path, list[str], Path]], marks_minutes: list[float], jobs: int = 1) -> dict[str, dict]:
+    """``{key: (config, sets, run_dir)}``, ``jobs`` niced children at a time (``results.run_children``); each
+    run's marks and its own CPU minutes, also written beside its folder as ``RUN_DIR.json``."""
+    children = {}
+    for key, (config, sets, run_dir) in runs.items():
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        children[key] = (["nice", "-n", "5", sys.executable, str(HERE / "image_quality.py"), "child", str(config), str(run_dir),
+                          "--marks", *[str(60 * m) for m in marks_minutes], *[x for s in sets for x in ("--set", s)]],
+                         run_dir.with_suffix(".log"))
+    out = {}
+    for key, timing in run_children(children, jobs, cwd=ROOT):
+        config, sets, run_dir = runs[key]
+        records = [json.loads(line) for line in (run_dir / "marks.jsonl").read_text().splitlines() if line.strip()]
+        out[key] = {"marks": records, "child_cpu_minutes": timing["cpu"] / 60, "wall_minutes": timing["wall"] / 60,
+                    "sets": sets, "config": str(config)}
+        (run_dir.parent / f"{run_dir.name}.json").write_text(json.dumps(out[key], indent=1))
+        print(run_dir.name, json.dumps(records[-1]), flush=True)
+    return out
+
+
 def run_child(config: Path, sets: list[str], run_dir: Path, marks_minutes: list[float]) -> dict:
-    """One child run, niced; its marks and its own CPU minutes."""
-    run_dir.parent.mkdir(parents=True, exist_ok=True)
-    command = ["nice", "-n", "5", sys.executable, str(HERE / "image_quality.py"), "child", str(config), str(run_dir),
-               "--marks", *[str(60 * m) for m in marks_minutes], *[x for s in sets for x in ("--set", s)]]
-    began = time.time()
-    with open(run_dir.with_suffix(".log"), "w") as log:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=child_env(), cwd=ROOT)
-        _, status, usage = _wait(child)
-    if status != 0:
-        sys.exit(f"{run_dir.name} failed (status {status}); see {run_dir.with_suffix('.log')}")
-    records = [json.loads(line) for line in (run_dir / "marks.jsonl").read_text().splitlines() if line.strip()]
-    result = {"marks": records, "child_cpu_minutes": (usage.ru_utime + usage.ru_stime) / 60, "wall_minutes": (time.time() - began) / 60,
-              "sets": sets, "config": str(config)}
-    (run_dir.parent / f"{run_dir.name}.json").write_text(json.dumps(result, indent=1))
-    print(run_dir.name, json.dumps(records[-1]), flush=True)
-    return result
-
-
-def _wait(child):
-    import os
-
-    pid, status, usage = os.wait4(child.pid, 0)
-    return pid, os.waitstatus_to_exitcode(status), usage
+    """One niced child run; its marks and its own CPU minutes."""
+    return run_children_at_marks({run_dir.name: (config, sets, run_dir)}, marks_minutes)[run_dir.name]
 
 
 def dcgan_config() -> Path:
@@ -88,22 +87,15 @@ def cmd_tune(args) -> None:
 def cmd_run(args) -> None:
     """BigGAN, the builtin DCGAN and the fast DCGAN recipe, ``--jobs`` children at a time (one thread each; each
     counts only its own CPU clock, so two children on two cores take about the CPU time one would alone)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     marks = sorted(args.marks)
-    children = [
-        (BIGGAN, [f"eval.metrics=[{ACCURACY}, {FID}]", *args.set], WORK / "biggan"),
-        (dcgan_config(), [f"eval.metrics=[{FID}]"], WORK / "dcgan"),
-        (DCGAN_FAST, [f"eval.metrics=[{FID}]"], WORK / "dcgan-fast"),
-    ]
+    runs = {
+        "biggan": (BIGGAN, [f"eval.metrics=[{ACCURACY}, {FID}]", *args.set], WORK / "biggan"),
+        "dcgan": (dcgan_config(), [f"eval.metrics=[{FID}]"], WORK / "dcgan"),
+        "dcgan-fast": (DCGAN_FAST, [f"eval.metrics=[{FID}]"], WORK / "dcgan-fast"),
+    }
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "run.json").write_text(json.dumps({"jobs": args.jobs, "marks": marks}))
-    pool = ThreadPoolExecutor(max_workers=args.jobs)
-    try:
-        for future in [pool.submit(run_child, config, sets, run_dir, marks) for config, sets, run_dir in children]:
-            future.result()
-    finally:  # on a failed child, the children not started yet are not started
-        pool.shutdown(cancel_futures=True)
+    run_children_at_marks(runs, marks, args.jobs)  # a failed child stops the others and exits naming its log
     grid()
     report()
 
@@ -213,11 +205,11 @@ def recipe() -> str:
 
 
 def tune_rows() -> list[str]:
-    rows = []
     def started(path: Path) -> float:  # the run folder's config, written once when the run began
         config = WORK / path.stem / "config.yaml"
         return config.stat().st_mtime if config.exists() else path.stat().st_mtime
 
+    rows = []
     for path in sorted(WORK.glob("tune-*.json"), key=started):
         t = json.loads(path.read_text())
         sets = ", ".join(f"`{s}`" for s in t["sets"] if not s.startswith("eval.metrics"))
