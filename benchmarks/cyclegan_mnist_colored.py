@@ -120,7 +120,7 @@ def evaluate() -> dict:
         "B (coloured), lenet-mnist-colored": fid_rows("lenet-mnist-colored", test_b["x"], train_b["x"], fake_b, test_a["x"]),
     }
     cycle = {"a": (back_a - test_a["x"]).abs().mean().item(), "b": (back_b - test_b["x"]).abs().mean().item()}
-    split = figure_ground(test_b["x"], test_b["y"], fake_a)
+    split = figure_ground(test_b["x"], test_b["y"], fake_a, metric.classifiers["a"])
 
     # One test image of each class, both ways: source | translated | reconstructed.
     first = [int((test_a["y"] == c).nonzero()[0]) for c in range(10)]
@@ -129,12 +129,11 @@ def evaluate() -> dict:
     return {"kept": kept, "fid": fid, "cycle_l1": cycle, "figure_ground": split, "step": trainer.step}
 
 
-def figure_ground(coloured: torch.Tensor, labels: torch.Tensor, translated: torch.Tensor) -> dict:
-    """B -> A class kept, split by whether the stroke is brighter than the background (in luminance).
+def figure_ground(coloured: torch.Tensor, labels: torch.Tensor, translated: torch.Tensor, judge) -> dict:
+    """B -> A class kept by ``judge`` (the metric's classifier of domain A), split by whether the stroke is
+    brighter than the background (in luminance).
 
     The background colour is the median of the border pixels; the stroke colour is the pixel farthest from it."""
-    from gan_cyclegan.classifier import load_classifier
-
     border = torch.cat([coloured[:, :, 0, :], coloured[:, :, -1, :], coloured[:, :, :, 0], coloured[:, :, :, -1]], dim=2)
     background = border.median(dim=2).values
     farthest = (coloured - background[:, :, None, None]).norm(dim=1).flatten(1).argmax(dim=1)
@@ -142,7 +141,7 @@ def figure_ground(coloured: torch.Tensor, labels: torch.Tensor, translated: torc
     luminance = lambda c: 0.299 * c[:, 0] + 0.587 * c[:, 1] + 0.114 * c[:, 2]  # noqa: E731
     brighter = luminance(stroke) > luminance(background)
     with torch.no_grad():
-        kept = load_classifier(METRIC["classifier_a"]).logits(translated).argmax(dim=1) == labels
+        kept = judge.logits(translated.to(next(judge.parameters()).device)).argmax(dim=1).cpu() == labels
     return {name: {"n": int(m.sum()), "kept": 100 * kept[m].float().mean().item()} for name, m in
             (("stroke brighter than background", brighter), ("stroke darker than background", ~brighter))}
 
