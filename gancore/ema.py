@@ -13,10 +13,10 @@ Spectral norm stores its power-iteration vectors u and v as buffers, and in eval
 mode divides the weight by u·Wv read from them. Averaged, those vectors are neither
 unit length nor the singular vectors of the averaged weight, so the swapped-in
 network would be scaled wrongly (on one BigGAN checkpoint the live generator drew
-the requested digit 98% of the time and its EMA, swapped in so, 49%). ``swapped`` therefore runs power iterations on
-each averaged weight, starting from the averaged vectors, before it yields; the
-shadows themselves are left as they are, so a resumed run swaps in the same
-weights.
+the requested digit 98% of the time and its EMA, swapped in so, 49%). ``swapped``
+therefore runs power iterations on each averaged weight, starting from the
+averaged vectors, before it yields; the shadows themselves are left as they are,
+so a resumed run swaps in the same weights.
 """
 
 from __future__ import annotations
