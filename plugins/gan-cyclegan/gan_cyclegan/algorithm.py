@@ -7,7 +7,8 @@ One trainer step is one step of the reference's ``optimize_parameters``:
    ``x_b``), each resized, cropped and flipped on the device (``load_size``, ``crop_size``, ``flip``);
 2. the generators, with both discriminators frozen, minimise
    w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ_A·|F(G(a)) − a|₁ + λ_B·|G(F(b)) − b|₁
-   + λ_id·(λ_A·|F(a) − a|₁ + λ_B·|G(b) − b|₁);
+   + λ_A·λ_id,A·|F(a) − a|₁ + λ_B·λ_id,B·|G(b) − b|₁ (λ_id,A = λ_id,B = ``identity_weight``
+   unless ``identity_weight_a`` / ``identity_weight_b`` set them apart);
 3. each discriminator minimises ℓ_D(real, fake) with its fakes drawn from a pool of
    past fakes (``pool_size``, the reference's 50 with a 50% swap).
 
@@ -49,11 +50,11 @@ class CycleGAN(GANAlgorithm):
         side = training_side(shape_a[-1], config.load_size, config.crop_size)
         if config.crop_size and config.crop_size > (config.load_size or shape_a[-1]):
             raise UserError(f"cyclegan: crop_size {config.crop_size} is larger than the images it is cut from ({config.load_size or shape_a[-1]} px); lower it or set load_size")
-        if config.identity_weight > 0 and shape_a[0] != shape_b[0]:
+        if any(config.identity_weights()) and shape_a[0] != shape_b[0]:
             raise UserError(
                 f"cyclegan: the identity loss compares G(b) with b, so both domains need the same number of channels, but A has "
                 f"{shape_a[0]} and B has {shape_b[0]}; set channels: {max(shape_a[0], shape_b[0])} on both domains of the data, "
-                "or algorithm.identity_weight=0"
+                "or algorithm.identity_weight=0 (and identity_weight_a / identity_weight_b, if set)"
             )
         self.loss = ctx.build_loss(config.loss, "algorithm.loss")
         build_g = lambda c_in, c_out: ctx.build_model(config.generator, "algorithm.generator", in_channels=c_in, out_channels=c_out, image_size=side)  # noqa: E731
@@ -114,7 +115,7 @@ class CycleGAN(GANAlgorithm):
     def generator_objective(self, real_a: torch.Tensor, real_b: torch.Tensor):
         """The generators' loss with both discriminators frozen, each of its terms (to log), and the fakes.
 
-        w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ_A·|F(G(a)) − a| + λ_B·|G(F(b)) − b| + λ_id·(λ_A·|F(a) − a| + λ_B·|G(b) − b|)
+        w·[ℓ_G(D_B(G(a))) + ℓ_G(D_A(F(b)))] + λ_A·|F(G(a)) − a| + λ_B·|G(F(b)) − b| + λ_A·λ_id,A·|F(a) − a| + λ_B·λ_id,B·|G(b) − b|
         """
         cfg = self.config
         fake_b = self.generator_ab(real_a)
@@ -127,11 +128,12 @@ class CycleGAN(GANAlgorithm):
         cycle_a, cycle_b = cycle_loss(real_a, reconstructed_a), cycle_loss(real_b, reconstructed_b)
         total = cfg.generator_adversarial_weight() * (adversarial_a2b + adversarial_b2a) + cfg.cycle_weight_a * cycle_a + cfg.cycle_weight_b * cycle_b
         terms = {"adversarial_a2b": adversarial_a2b, "adversarial_b2a": adversarial_b2a, "cycle_a": cycle_a, "cycle_b": cycle_b}
-        if cfg.identity_weight > 0:
+        weight_a, weight_b = cfg.identity_weights()
+        if weight_a > 0 or weight_b > 0:
             # An image already in the target domain should pass unchanged.
             identity_a = cycle_loss(real_a, self.generator_ba(real_a))
             identity_b = cycle_loss(real_b, self.generator_ab(real_b))
-            total = total + cfg.identity_weight * (cfg.cycle_weight_a * identity_a + cfg.cycle_weight_b * identity_b)
+            total = total + weight_a * identity_a + weight_b * identity_b
             terms.update(identity_a=identity_a, identity_b=identity_b)
         logs = {name: value.detach() for name, value in terms.items()}
         logs["loss_generators"] = total.detach()

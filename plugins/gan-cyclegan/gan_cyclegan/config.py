@@ -37,6 +37,15 @@ class CycleGANConfig(StrictModel):
         description="identity losses λ_B·identity_weight·|G(b) - b| and λ_A·identity_weight·|F(a) - a|, as the reference pairs them "
         "(lambda_identity 0.5); 0 switches them off. Needs both domains to have the same number of channels",
     )
+    identity_weight_a: float | None = Field(
+        None, ge=0,
+        description="identity_weight for F's term λ_A·identity_weight_a·|F(a) - a| alone; null: identity_weight. "
+        "Raise it to make F keep what it is given when lowering λ_B has left F free to redraw the digit",
+    )
+    identity_weight_b: float | None = Field(
+        None, ge=0,
+        description="identity_weight for G's term λ_B·identity_weight_b·|G(b) - b| alone; null: identity_weight",
+    )
     pool_size: int = Field(50, ge=0, description="past fakes each discriminator also trains on (reference 50, swapped with probability ½); 0: only the newest")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of all four networks")
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
@@ -54,6 +63,12 @@ class CycleGANConfig(StrictModel):
         if self.crop_size and self.load_size and self.crop_size > self.load_size:
             raise ValueError(f"crop_size {self.crop_size} is larger than load_size {self.load_size}")
         return self
+
+    def identity_weights(self) -> tuple[float, float]:
+        """The weights of |F(a) − a| and |G(b) − b| in the generators' loss: λ_A·identity_weight_a, λ_B·identity_weight_b."""
+        weight_a = self.identity_weight if self.identity_weight_a is None else self.identity_weight_a
+        weight_b = self.identity_weight if self.identity_weight_b is None else self.identity_weight_b
+        return self.cycle_weight_a * weight_a, self.cycle_weight_b * weight_b
 
     def generator_adversarial_weight(self) -> float:
         if self.adversarial_weight is not None:

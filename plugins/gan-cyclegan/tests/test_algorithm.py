@@ -43,6 +43,22 @@ def test_the_generator_loss_is_the_weighted_sum_of_its_logged_terms(make_trainer
     assert logs["loss_generators"] == total.detach()
 
 
+def test_identity_weights_can_be_set_apart_per_direction(make_trainer, tiny_digits, gan, write_config, tmp_path):
+    overrides = ["algorithm.cycle_weight_a=7", "algorithm.cycle_weight_b=2", "algorithm.identity_weight=0.3", "algorithm.identity_weight_a=4"]
+    trainer = make_trainer(tiny_digits, overrides)
+    algorithm = trainer.algorithm
+    assert algorithm.config.identity_weights() == pytest.approx((7 * 4, 2 * 0.3))
+    real_a, real_b = _batches(trainer)
+    total, logs, _, _ = algorithm.generator_objective(real_a, real_b)
+    expected = 2 * (logs["adversarial_a2b"] + logs["adversarial_b2a"]) + 7 * logs["cycle_a"] + 2 * logs["cycle_b"] + 28 * logs["identity_a"] + 0.6 * logs["identity_b"]
+    assert total.item() == pytest.approx(expected.item(), rel=1e-5)
+    # G's identity alone switched off: F's still counts, so the terms are still logged.
+    total, logs, _, _ = make_trainer(tiny_digits, ["algorithm.identity_weight_b=0"]).algorithm.generator_objective(real_a, real_b)
+    assert "identity_b" in logs and total.item() > 0
+    out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r", "--set", "algorithm.identity_weight_b=-1")
+    assert out.exit_code == 2 and "identity_weight_b" in out.output and "Traceback" not in out.output
+
+
 def test_a_step_logs_every_term_and_updates_all_four_networks(make_trainer, tiny_digits):
     trainer = make_trainer(tiny_digits)
     algorithm = trainer.algorithm
