@@ -2,7 +2,8 @@
 
 * ``cyclegan-resnet-generator``: reflection padding, a 7x7 stem, ``downsamplings``
   stride-2 convolutions, ``residual_blocks`` residual blocks, as many transposed
-  convolutions back up, a 7x7 output and tanh (Johnson et al.'s network). The
+  convolutions back up (or, with ``upsampling: resize``, nearest-neighbour doublings
+  each followed by a 3x3 convolution), a 7x7 output and tanh (Johnson et al.'s network). The
   reference's ``resnet_9blocks`` is the default; 28-32 px digits train well with
   fewer channels and blocks.
 * ``cyclegan-unet-generator``: the pix2pix U-Net, ``downsamplings`` 4x4 stride-2
@@ -70,6 +71,12 @@ class ResNetGeneratorConfig(StrictModel):
     downsamplings: int = Field(2, ge=0, description="stride-2 convolutions down (and transposed ones back up); reference: 2")
     norm: Norm = Field("instance", description="normalisation after every convolution but the last (reference CycleGAN: instance)")
     dropout: bool = Field(False, description="dropout 0.5 inside the residual blocks (reference CycleGAN: off)")
+    upsampling: Literal["transposed", "resize"] = Field(
+        "transposed",
+        description="how each step back up doubles the side: transposed, a 3x3 stride-2 transposed convolution (reference); "
+        "resize, nearest-neighbour doubling then a 3x3 convolution, which cannot paint the checkerboard of uneven overlaps "
+        "(Odena et al. 2016) on flat backgrounds",
+    )
     init_gain: float = Field(0.02, gt=0, description="std of the N(0, std) initial weights")
 
 
@@ -102,8 +109,12 @@ class ResNetGenerator(nn.Module):
         layers += [ResidualBlock(bottom, config.norm, config.dropout, bias) for _ in range(config.residual_blocks)]
         for i in range(config.downsamplings, 0, -1):
             c = width * 2**i
+            if config.upsampling == "resize":
+                up = [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(c, c // 2, 3, bias=bias)]
+            else:
+                up = [nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=bias)]
             layers += [
-                nn.ConvTranspose2d(c, c // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                *up,
                 norm_layer(config.norm, c // 2),
                 nn.ReLU(True),
             ]

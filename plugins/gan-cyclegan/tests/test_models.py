@@ -35,6 +35,25 @@ def test_resnet_generator_layout():
     assert out.shape == (2, 3, 28, 28) and out.abs().max() <= 1
 
 
+def test_resize_upsampling_paints_no_checkerboard_on_a_flat_map():
+    def first_step_up(upsampling):
+        net = build_resnet_generator(ResNetGeneratorConfig(channels=4, residual_blocks=1, downsamplings=2, upsampling=upsampling), in_channels=3, out_channels=3)
+        assert net(torch.randn(2, 3, 28, 28)).shape == (2, 3, 28, 28)
+        layers = list(net.model)
+        start = next(i for i, m in enumerate(layers) if isinstance(m, (nn.Upsample, nn.ConvTranspose2d)))
+        end = next(i for i in range(start, len(layers)) if isinstance(layers[i], nn.InstanceNorm2d))
+        return nn.Sequential(*layers[start:end]), layers
+
+    resize, layers = first_step_up("resize")
+    assert not any(isinstance(m, nn.ConvTranspose2d) for m in layers)
+    transposed, _ = first_step_up("transposed")
+    flat = torch.ones(1, 16, 7, 7)
+    with torch.no_grad():
+        inside = lambda up: up(flat)[..., 2:-2, 2:-2]  # noqa: E731  (away from the borders)
+        assert inside(resize).std(dim=(2, 3)).max() < 1e-6
+        assert inside(transposed).std(dim=(2, 3)).max() > 1e-4  # uneven overlaps: a period-2 pattern
+
+
 def test_patchgan_scores_70x70_patches():
     assert receptive_field(3) == 70 and receptive_field(1) == 16 and receptive_field(2) == 34
     net = build_patchgan(PatchGANConfig(channels=4, norm="none"), data_shape=(1, 128, 128))
