@@ -125,17 +125,37 @@ class NonSaturating(Minimax):
         return F.softplus(-fake).mean()
 
 
-class LeastSquares(AdversarialLoss):
-    """LSGAN (Mao et al.): squared distance to the targets 1 (real) and 0 (fake)."""
+class LeastSquaresConfig(SmoothingConfig):
+    output: Literal["logit", "probability"] = Field(
+        "logit",
+        description="what the squares are taken of: logit, the discriminator's raw output (LSGAN, whose discriminator "
+        "has no sigmoid); probability, σ(logit), as E-GAN's least-squares mutation E[(D(G(z)) - 1)²] with D the "
+        "probability of a discriminator trained by cross-entropy",
+    )
 
-    def __init__(self, config: SmoothingConfig) -> None:
+
+class LeastSquares(AdversarialLoss):
+    """LSGAN (Mao et al.): squared distance to the targets 1 (real) and 0 (fake).
+
+    With ``output: probability`` the squares are taken of σ(logit) instead. Its generator gradient
+    then fades as σ → 0, like the minimax loss's, where on the logit it grows with the distance to 1:
+    against a discriminator trained by cross-entropy, whose fake logits run far below 0, the logit form
+    takes much larger steps than the other losses."""
+
+    def __init__(self, config: LeastSquaresConfig | SmoothingConfig) -> None:
         self.real_target = 1.0 - config.label_smoothing
+        # A SmoothingConfig (this loss's options before ``output``) means the logit.
+        self.on_probability = getattr(config, "output", "logit") == "probability"
+
+    def squash(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(logits) if self.on_probability else logits
 
     def discriminator_loss(self, real, fake):
+        real, fake = self.squash(real), self.squash(fake)
         return 0.5 * ((real - self.real_target) ** 2).mean() + 0.5 * (fake**2).mean()
 
     def generator_loss(self, fake, real=None):
-        return 0.5 * ((fake - 1.0) ** 2).mean()
+        return 0.5 * ((self.squash(fake) - 1.0) ** 2).mean()
 
 
 class HingeConfig(StrictModel):

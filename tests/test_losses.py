@@ -49,6 +49,29 @@ def test_label_smoothing_moves_the_real_target():
     assert smooth.discriminator_loss(very_confident, -very_confident) > plain.discriminator_loss(very_confident, -very_confident)
 
 
+def test_least_squares_on_the_probability_squares_sigmoid_and_saturates_like_minimax():
+    from gancore.plugins import get_registry
+    from gancore.registry import LossRef
+
+    on_logit, on_probability = _build("least-squares"), get_registry().build(LossRef(name="least-squares", output="probability"))
+    real, fake = torch.tensor([[2.0], [0.5]]), torch.tensor([[-1.0], [3.0]])
+    p_real, p_fake = torch.sigmoid(real), torch.sigmoid(fake)
+    assert torch.allclose(on_probability.discriminator_loss(real, fake), 0.5 * ((p_real - 1) ** 2).mean() + 0.5 * (p_fake**2).mean())
+    assert torch.allclose(on_probability.generator_loss(fake), 0.5 * ((p_fake - 1) ** 2).mean())
+    assert torch.allclose(on_logit.generator_loss(fake), 0.5 * ((fake - 1) ** 2).mean())
+    # Where D rejects the fakes outright, the squares of the probability give G almost nothing, those of the logit a lot.
+    rejected = torch.full((4, 1), -8.0, requires_grad=True)
+    (g_probability,) = torch.autograd.grad(on_probability.generator_loss(rejected), rejected)
+    (g_logit,) = torch.autograd.grad(on_logit.generator_loss(rejected), rejected)
+    assert g_probability.abs().max() < 1e-3 < 1.0 < g_logit.abs().max()
+
+
+def test_least_squares_output_must_be_logit_or_probability(gan, write_config, tmp_path):
+    cfg = {**TINY_RING, "algorithm": {**TINY_RING["algorithm"], "loss": {"name": "least-squares", "output": "sigmoid"}}}
+    out = gan("run", write_config(cfg), "--output", tmp_path / "r")
+    assert out.exit_code == 2 and "algorithm.loss.output" in out.output and "probability" in out.output, out.output
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_short_run_of_each_loss_on_ring(name, gan, write_config, tmp_path):
     cfg = {

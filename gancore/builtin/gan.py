@@ -54,7 +54,7 @@ def gan_register_losses(register):
 
     register(Loss("minimax", losses.Minimax, losses.SmoothingConfig, "original saturating loss: G minimises log(1 - D(G(z)))"))
     register(Loss("non-saturating", losses.NonSaturating, losses.SmoothingConfig, "G maximises log D(G(z))"))
-    register(Loss("least-squares", losses.LeastSquares, losses.SmoothingConfig, "LSGAN squared error to targets 1 and 0"))
+    register(Loss("least-squares", losses.LeastSquares, losses.LeastSquaresConfig, "LSGAN squared error to targets 1 and 0"))
     register(Loss("hinge", losses.Hinge, losses.HingeConfig, "hinge loss (SN-GAN)"))
     register(Loss("wasserstein", losses.Wasserstein, description="WGAN critic objective (needs a Lipschitz constraint)"))
     register(Loss("relativistic", losses.Relativistic, losses.RelativisticConfig, "relativistic average GAN: RaGAN or RaLSGAN (needs real_logits)"))

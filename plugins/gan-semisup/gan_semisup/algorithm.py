@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from gancore import GANAlgorithm, TrainContext, UserError
+from gancore.augment import Augmenter
 from gancore.schedules import linear_decay, set_lr
 
 from . import losses
@@ -64,6 +65,10 @@ class ClassifierBase(GANAlgorithm):
     def build_classifier(self) -> nn.Module:
         cfg, ctx = self.config, self.ctx
         self.num_classes = labelled_classes(ctx, type(self).name)
+        if cfg.augment.enabled and ctx.data.kind != "image":
+            raise UserError(f"algorithm.augment transforms images, and the data '{ctx.data.kind}' are not images; leave it out")
+        # Only when on: the augmenter's draws are checkpoint state, and runs without it keep their checkpoints as they were.
+        self.augment = Augmenter.from_context(cfg.augment, ctx) if cfg.augment.enabled else None
         classifier = ctx.build_model(cfg.discriminator, "algorithm.discriminator", data_shape=ctx.data.sample_shape, out_features=self.num_classes)
         if isinstance(classifier, ImprovedGANDiscriminator) and cfg.init_samples:
             # A random subset (seeded by train.seed: the same on every process and rerun), never the first images:
@@ -83,6 +88,11 @@ class ClassifierBase(GANAlgorithm):
     def labelled_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         batch = self.ctx.next_batch(size=self.config.labeled_batch_size, stream=LABELED)
         return batch["x_labeled"], batch["y_labeled"]
+
+    def augmented(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` through ``algorithm.augment`` (itself when that is off). The transforms fill with 0, mid-grey
+        in [-1, 1] pixels: shifted to [0, 2] around them, the fill is the black background."""
+        return x if self.augment is None else self.augment(x + 1.0) - 1.0
 
     def ema_modules(self) -> dict[str, nn.Module]:
         modules = super().ema_modules()
@@ -136,6 +146,7 @@ class SemiSupervisedGAN(ClassifierBase):
         with torch.no_grad():
             fake = self.generator(self.latents(len(x_unl)))
         # Three passes, not one concatenated: minibatch discrimination must compare each sample with its own batch.
+        x_lab, x_unl, fake = self.augmented(x_lab), self.augmented(x_unl), self.augmented(fake)
         logits_lab, logits_unl, logits_fake = self.discriminator(x_lab), self.discriminator(x_unl), self.discriminator(fake)
         loss_lab = losses.supervised_loss(logits_lab, y_lab)
         loss_unl = losses.unsupervised_loss(logits_unl, logits_fake)
@@ -153,7 +164,7 @@ class SemiSupervisedGAN(ClassifierBase):
         }
 
     def generator_step(self, n: int) -> torch.Tensor:
-        fake = self.generator(self.latents(n))
+        fake = self.augmented(self.generator(self.latents(n)))  # the gradient reaches G through the augmentation
         with self.ctx.frozen(self.discriminator) as discriminator:
             loss = losses.generator_loss(discriminator(fake))
         self.ctx.update(self.opt_g, loss)
@@ -181,8 +192,8 @@ class FeatureMatchingGAN(SemiSupervisedGAN):
             )
 
     def generator_step(self, n: int) -> torch.Tensor:
-        real = self.ctx.next_batch()["x"]  # a second unlabelled batch, as the reference's second shuffle
-        fake = self.generator(self.latents(n))
+        real = self.augmented(self.ctx.next_batch()["x"])  # a second unlabelled batch, as the reference's second shuffle
+        fake = self.augmented(self.generator(self.latents(n)))  # as D sees them; the gradient reaches G through it
         with self.ctx.frozen(self.discriminator) as discriminator:
             with torch.no_grad():
                 real_features = discriminator.features(real)
@@ -204,7 +215,7 @@ class SupervisedOnly(ClassifierBase):
     def train_step(self, batch, step):
         set_lr(self.opt_d, self.config.lr_discriminator, self.lr_factor(step))
         x_lab, y_lab = self.labelled_batch()  # the trainer's unlabelled batch is drawn but never looked at
-        logits = self.discriminator(x_lab)
+        logits = self.discriminator(self.augmented(x_lab))
         loss = losses.supervised_loss(logits, y_lab)
         self.ctx.update(self.opt_d, loss)
         return {"loss_lab": loss.detach(), "train_accuracy": self.accuracy(logits, y_lab)}

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import Field
 
 from gancore import ModelRef, StrictModel
+from gancore.augment import AugmentConfig
 
 
 class ClassifierConfig(StrictModel):
@@ -40,6 +41,13 @@ class ClassifierConfig(StrictModel):
     )
     average_classifier: bool = Field(
         True, description="with train.ema_decay, also keep an EMA of the classifier and classify with it (the reference scores an average of the discriminator's weights)"
+    )
+    augment: AugmentConfig = Field(
+        default_factory=AugmentConfig,
+        description="augmentation of every image the classifier trains on (labelled, unlabelled and generated, each with its "
+        "own draw; gancore.augment's transforms, e.g. {policy: [translation], translation: 0.08} for shifts of up to 2 "
+        "pixels of 28); translation and cutout fill with the background, -1. supervised-only takes the same option, so that "
+        "the baseline can get the same augmentation. The reference has none ([] disables it)",
     )
 
 

@@ -157,8 +157,9 @@ def test_supervised_only_has_no_generator_and_its_grid_shows_the_labelled_sample
     "name,sets",
     [
         ("fm-gan", ["algorithm.lr_decay_start=4", "algorithm.discriminator.minibatch_kernels=4"]),
+        ("fm-gan", ["algorithm.augment={policy: [translation, cutout]}"]),
         ("sgan", []),
-        ("supervised-only", []),
+        ("supervised-only", ["algorithm.augment={policy: [translation]}"]),
         ("bigan", ["algorithm.lr_decay_start=4"]),
     ],
 )
@@ -181,3 +182,26 @@ def test_fm_gan_needs_a_discriminator_with_features_and_head(make_trainer, tiny_
     logs = trainer.algorithm.train_step(trainer._next_batch(), 1)
     assert all(torch.isfinite(torch.as_tensor(v)) for v in logs.values())
     assert losses.with_fake_logit(torch.zeros(1, 10)).shape == (1, 11)
+
+
+def test_augmentation_shifts_every_classifier_input_and_fills_with_the_background(make_trainer, tiny_semisup, semisup_config):
+    trainer = make_trainer(tiny_semisup, ("algorithm.augment={policy: [translation], translation: 0.25}",))
+    algorithm = trainer.algorithm
+    x = -torch.ones(64, 1, 8, 8)
+    x[:, :, 3:5, 3:5] = 1.0  # a bright square on the black background, away from the border
+    shifted = algorithm.augmented(x)
+    assert shifted.min() == -1.0 and shifted.max() == 1.0  # the fill is the background, not mid-grey
+    assert torch.equal((shifted == 1.0).flatten(1).sum(1), torch.full((64,), 4))  # moved whole, never cut
+    assert (shifted != x).flatten(1).any(1).float().mean() > 0.5  # most samples moved, each its own way
+    assert torch.equal(make_trainer(tiny_semisup).algorithm.augmented(x), x)  # off by default
+    # Every image the classifier trains on goes through it: the labelled, unlabelled and generated batches.
+    seen = []
+    algorithm.augmented = lambda batch: seen.append(batch.shape[0]) or batch
+    algorithm.train_step(trainer._next_batch(), 1)
+    assert seen == [12, 16, 16, 16, 16]  # D: labelled, unlabelled, generated; G (feature matching): real, generated
+    baseline = make_trainer(semisup_config("supervised-only"), ("algorithm.augment={policy: [translation]}",)).algorithm
+    seen.clear()
+    baseline.augmented = lambda batch: seen.append(batch.shape[0]) or batch
+    baseline.train_step(trainer._next_batch(), 1)
+    assert seen == [12]
+
