@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -60,6 +61,24 @@ FOLLOW_UPS = (
       "(`--set algorithm.cycle_weight_b=1 --set algorithm.identity_weight=5`)"), "cyclegan-explore-lambdab1-identity5"),
     ("the same with an EMA of both generators (`... --set train.ema_decay=0.999`), which translation-accuracy then uses",
      "cyclegan-explore-lambdab1-identity5-ema"),
+    (("the best of the 2,000-step follow-ups below at full length: λ_B = 0.1, F's identity term 50·|F(a) − a|, G's off, generators "
+      "upsampling by resize + convolution, Adam 5e-4, 32-channel PatchGANs (`--set algorithm.cycle_weight_b=0.1 --set "
+      "algorithm.identity_weight_a=5 --set algorithm.identity_weight_b=0 --set algorithm.generator.upsampling=resize --set "
+      "algorithm.lr=5e-4 --set algorithm.discriminator.channels=32`)"), "cyclegan-long-lb01-ida5-idb0-resize-lr5e-4-d32"),
+)
+# Shorter follow-ups, run by hand on 2026-11-30 with the example's other settings, --steps 2000 (so the learning
+# rate decays over steps 1,000-2,000) and train.eval_every=500, if their folders exist: one table, one row each.
+SHORT_FOLLOW_UPS = (
+    ("generators without normalisation (`generator.norm=none`): F's output stops depending on its input (chance, 10%, from step 500)",
+     "cyclegan-tune-gnorm-none"),
+    ("λ_B = 1, F's identity term 50·|F(a) − a| (`cycle_weight_b=1 identity_weight_a=5`), G's off (`identity_weight_b=0`)",
+     "cyclegan-tune-lb1-ida5-idb0"),
+    ("the same, generators upsampling by resize + convolution (`generator.upsampling=resize`)", "cyclegan-tune-lb1-ida5-idb0-resize"),
+    ("the same, Adam 5e-4 (`lr=5e-4`)", "cyclegan-tune-lb1-ida5-idb0-resize-lr5e-4"),
+    ("the same, λ_B = 0.1 (`cycle_weight_b=0.1`)", "cyclegan-tune-lb01-ida5-idb0-resize-lr5e-4"),
+    ("the same, 32-channel PatchGANs (`discriminator.channels=32`)", "cyclegan-tune-lb01-ida5-idb0-resize-lr5e-4-d32"),
+    ("the same, λ_A = 2 with F's identity term kept at 50 (`cycle_weight_a=2 identity_weight_a=25`)",
+     "cyclegan-tune-la2-lb01-ida25-idb0-resize-lr5e-4-d32"),
 )
 METRIC = {"name": "translation-accuracy", "classifier_a": "lenet-mnist", "classifier_b": "lenet-mnist-strokes", "test_a": TEST_A, "test_b": TEST_B}
 
@@ -126,7 +145,8 @@ def evaluate() -> dict:
     first = [int((test_a["y"] == c).nonzero()[0]) for c in range(10)]
     first_b = [int((test_b["y"] == c).nonzero()[0]) for c in range(10)]
     save_rows([test_a["x"][first], fake_b[first], back_a[first], test_b["x"][first_b], fake_a[first_b], back_b[first_b]], PICTURE)
-    return {"kept": kept, "fid": fid, "cycle_l1": cycle, "figure_ground": split, "step": trainer.step}
+    config = yaml.safe_load((RUN / "config.yaml").read_text())
+    return {"kept": kept, "fid": fid, "cycle_l1": cycle, "figure_ground": split, "step": trainer.step, "config": config}
 
 
 def figure_ground(coloured: torch.Tensor, labels: torch.Tensor, translated: torch.Tensor, judge) -> dict:
@@ -170,20 +190,51 @@ def main() -> None:
     (RUN / "result.json").write_text(json.dumps({**result, "train_cpu_minutes": train_cpu, "eval_cpu_minutes": eval_cpu}, indent=2))
     follow_up = {label: [r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r]
                  for label, folder in FOLLOW_UPS if (RUN.parent / folder / "metrics.jsonl").is_file()}
-    update_section(TITLE, report(result, history, probes, follow_up, train_cpu, eval_cpu))
+    short = {label: ([r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r], cpu_minutes(RUN.parent / folder))
+             for label, folder in SHORT_FOLLOW_UPS if (RUN.parent / folder / "metrics.jsonl").is_file()}
+    update_section(TITLE, report(result, history, probes, follow_up, short, train_cpu, eval_cpu))
     print(json.dumps(result["kept"]), f"train {train_cpu:.1f} CPU min, eval {eval_cpu:.1f} CPU min")
 
 
-def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str, list[dict]], train_cpu: float, eval_cpu: float) -> str:
+def cpu_minutes(run_dir: Path) -> float:
+    """The CPU minutes a run's sessions spent, from its run.json."""
+    return sum(session.get("cpu_seconds", 0.0) for session in json.loads((run_dir / "run.json").read_text())["sessions"]) / 60
+
+
+def describe(config: dict) -> str:
+    """The run's settings (its resolved config.yaml) in words, so that the section follows the example."""
+    algorithm, train = config["algorithm"], config["train"]
+    g, d = algorithm["generator"], algorithm["discriminator"]
+    upsampling = {"transposed": "transposed convolutions up", "resize": "nearest-neighbour resize + convolution up"}[g.get("upsampling", "transposed")]
+    identity_a = algorithm["identity_weight"] if algorithm.get("identity_weight_a") is None else algorithm["identity_weight_a"]
+    identity_b = algorithm["identity_weight"] if algorithm.get("identity_weight_b") is None else algorithm["identity_weight_b"]
+    lambda_a, lambda_b = algorithm["cycle_weight_a"], algorithm["cycle_weight_b"]
+    constant = algorithm.get("lr_constant_steps")
+    decay = "over the second half" if constant is None else f"from step {constant:,}"
+    ema = f"EMA {train['ema_decay']} of both generators (scored)" if train.get("ema_decay") else "no EMA"
+    return (
+        f"batch {train['batch_size']}, ResNet generators with {g['channels']} channels, {g['residual_blocks']} residual blocks and "
+        f"{upsampling}, {d['layers']}-layer PatchGANs with {d['channels']} channels, {algorithm['loss']['name']} loss, "
+        f"λ_A = {lambda_a:g}, λ_B = {lambda_b:g}, identity terms {lambda_a * identity_a:g}·|F(a) − a| and {lambda_b * identity_b:g}·|G(b) − b|, "
+        f"pools of {algorithm['pool_size']}, Adam {algorithm['lr']:g} (the reference's 2e-4 learned 3x slower in 500-step probes) "
+        f"decaying linearly to 0 {decay}, {ema}"
+    )
+
+
+def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str, list[dict]],
+           short: dict[str, tuple[list[dict], float]], train_cpu: float, eval_cpu: float) -> str:
     kept, fid = result["kept"], result["fid"]
+    steps = (500, 1000, 1500, 2000)
+
+    def at(rows: list[dict], step: int) -> str:
+        found = [r for r in rows if r["step"] == step]
+        return f"{found[0]['translation-accuracy/a2b']:.1f} / {found[0]['translation-accuracy/b2a']:.1f}" if found else "–"
     lines = [
         "Written by `benchmarks/cyclegan_mnist_colored.py` (plugin `gan-cyclegan`). Domain A: grey mnist5k digits; domain B: "
         "the same kind of digits painted with a random stroke and background colour (`colorize: {mode: random}`). Each domain is "
         "a disjoint half of the 4,000-image train split (`half` dataset), so no digit has its coloured twin on the other side. "
-        f"Example `plugins/gan-cyclegan/examples/cyclegan-mnist-colored.yaml`: {result['step']:,} steps at batch 8, ResNet generators "
-        "with 16 channels and 3 residual blocks, 2-layer PatchGANs with 16 channels, least-squares loss, λ_A = λ_B = 10, identity 0.5·λ, "
-        "pools of 50, Adam 1e-3 (the reference's 2e-4 learned 3x slower in 500-step probes) decaying linearly to 0 over the second "
-        "half, no EMA. One seed, one thread.",
+        f"Example `plugins/gan-cyclegan/examples/cyclegan-mnist-colored.yaml`: {result['step']:,} steps, {describe(result['config'])}. "
+        "One seed, one thread.",
         "",
         "Scaled down from the reference's protocol (200 epochs at batch 1, 64-channel networks, 9 blocks) to fit a CPU budget; "
         "one seed only.",
@@ -216,6 +267,12 @@ def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str,
             f"Follow-up run of the example ({label}; one seed, run by hand, not the benchmark above), class kept on the same test splits:",
             "", "| step | A → B | B → A |", "| --- | --- | --- |",
             *[f"| {r['step']:,} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for r in rows], "")],
+        *([("2,000-step follow-ups of the example (one seed each, run by hand, not the benchmark above; the learning rate "
+            "decays over steps 1,000–2,000; each change is `--set algorithm.…`, and \"the same\" keeps the row above's changes). "
+            "Class kept on the same test splits, A → B / B → A (%):"), "",
+           "| change | step 500 | 1,000 | 1,500 | 2,000 | CPU min |", "| --- | --- | --- | --- | --- | --- |",
+           *[f"| {label} | " + " | ".join(at(rows, step) for step in steps) + f" | {cpu:.1f} |" for label, (rows, cpu) in short.items()],
+           ""] if short else []),
         "**FID** in each domain against its real test split (1,000 images each; lower is better):",
         "",
         "| domain (features) | translated into it | real train vs real test | untranslated source | uniform noise |",
