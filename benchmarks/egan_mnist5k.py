@@ -99,7 +99,7 @@ def main() -> None:
     wins = subprocess.run([sys.executable, "-m", "gancore.cli", "egan", "plot", str(egan_run)], capture_output=True, text=True, env=child_env()).stdout.strip()
 
     lines = [
-        f"E-GAN (`{EGAN.relative_to(ROOT)}`: the reference's μ = 1, mutations non-saturating / minimax / least-squares, γ = 0.05,",
+        f"E-GAN (`{EGAN.relative_to(ROOT)}`: the reference's μ = 1, mutations non-saturating / minimax / least-squares, γ = 0.05 on F_d = +log ‖∇‖,",
         "3 discriminator steps per iteration, Adam 2e-4 (0.5, 0.999), batch 32, 256 samples per child for the fitness) against the",
         "builtin DCGAN (`gan`, non-saturating loss, one discriminator step, Adam 2e-4 (0.5, 0.999), batch 64), both with DCGAN",
         "networks of 32 base channels (batch-norm discriminator), latent 64, EMA 0.999, on the 4,000-digit mnist5k train split.",

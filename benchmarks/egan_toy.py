@@ -19,12 +19,14 @@ ring and grid (mode coverage)" of benchmarks/RESULTS.md is rewritten.
 
     python benchmarks/egan_toy.py --seeds 0 1 2 3 4 --steps 2000
     python benchmarks/egan_toy.py --seeds 0 --datasets ring --diversity negative-log --egan-only   # a pilot
+    python benchmarks/egan_toy.py --seeds 5 6 7 8 9 --models "gan, non-saturating" --reuse     # extra seeds of a baseline
     python benchmarks/egan_toy.py --quick         # seed 0, 200 steps, the ring only, prints only
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -38,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLES = ROOT / "plugins" / "gan-evolutionary" / "examples"
 sys.path.insert(0, str(HERE))
-from results import RESULTS, read_metrics, run_children, update_section  # noqa: E402
+from results import RESULTS, read_metrics, run_children, saved_config_matches, update_section  # noqa: E402
 
 TITLE = "E-GAN vs single losses: ring and grid (mode coverage)"
 NUM_MODES = {"ring": 8, "grid": 25}
@@ -74,14 +76,16 @@ def egan_settings(dataset: str, overrides: list[str]) -> dict:
     return settings
 
 
-def models(dataset: str, ablation: bool, overrides: list[str] = (), egan_only: bool = False) -> dict[str, tuple[Path | dict, list[str]]]:
+def models(dataset: str, ablation: bool, overrides: list[str] = (), only: list[str] | None = None) -> dict[str, tuple[Path | dict, list[str]]]:
+    """The runs of one dataset and seed: E-GAN (with ``overrides``), its γ = 0 ablation, and the single losses;
+    ``only`` keeps the models named in it."""
     example = EXAMPLES / f"egan-{dataset}.yaml"
     found = {"E-GAN": (example, list(overrides))}
     if ablation:
         found["E-GAN, γ = 0"] = (example, [*overrides, "algorithm.gamma=0.0"])
-    for loss in SINGLE_LOSSES * (not egan_only):
+    for loss in SINGLE_LOSSES:
         found[f"gan, {loss}"] = (baseline_config(example, loss), [])
-    return found
+    return {name: run for name, run in found.items() if only is None or name in only}
 
 
 def command(config: Path, run_dir: Path, seed: int, steps: int, extra: list[str]) -> list[str]:
@@ -98,15 +102,38 @@ def final_coverage(run_dir: Path) -> dict:
     return {"modes": curve[-1][1], "quality": curve[-1][2], "curve": curve}
 
 
-def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, overrides: list[str], egan_only: bool) -> dict:
+def variant_tag(egan: dict, overrides: list[str]) -> str:
+    """The folder suffix of an E-GAN variant: its F_d sign and γ, and a short hash of any other override
+    (``--set``), so that runs of different settings keep their own folders."""
+    other = sorted(o for o in overrides if o.split("=", 1)[0] not in ("algorithm.diversity", "algorithm.gamma"))
+    tag = f"-{egan['diversity']}-gamma{egan['gamma']}"
+    return tag + (f"-{hashlib.sha1(repr(other).encode()).hexdigest()[:8]}" if other else "")
+
+
+def finished_run(run_dir: Path, config: Path, cmd: list[str], steps: int) -> dict | None:
+    """The result of an earlier run in ``run_dir`` that this command would repeat (its saved config equals
+    the one the command resolves to, it reached ``steps``, and its timing was kept), else None."""
+    timing_file = run_dir.with_suffix(".timing.json")
+    if not (timing_file.exists() and (run_dir / "metrics.jsonl").exists()):
+        return None
+    sets = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--set"]
+    if not saved_config_matches(run_dir, config, sets):
+        return None
+    coverage = final_coverage(run_dir)
+    if coverage["curve"][-1][0] != steps:
+        return None
+    return {**coverage, **json.loads(timing_file.read_text()), "reused": True}
+
+
+def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, overrides: list[str], only: list[str] | None,
+            reuse: bool = False) -> dict:
     work = HERE / "_work" / "egan-toy"
     work.mkdir(parents=True, exist_ok=True)
-    children, where = {}, {}
+    children, where, results = {}, {}, {}
     for dataset in datasets:
-        egan = egan_settings(dataset, overrides)
-        variant = f"-{egan['diversity']}-gamma{egan['gamma']}"  # E-GAN runs of different settings keep their own folders
+        variant = variant_tag(egan_settings(dataset, overrides), overrides)
         for seed in seeds:
-            for model, (config, extra) in models(dataset, ablation, overrides, egan_only).items():
+            for model, (config, extra) in models(dataset, ablation, overrides, only).items():
                 name = model.replace(', ', '-').replace(' ', '').replace('γ=0', 'gamma0')
                 tag = f"{dataset}-{name}{variant if name.startswith('E-GAN') else ''}-seed{seed}"
                 if isinstance(config, dict):
@@ -114,11 +141,17 @@ def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, o
                     path.write_text(yaml.safe_dump(config, sort_keys=False))
                     config = path
                 run_dir = work / tag
-                children[(dataset, model, seed)] = (command(config, run_dir, seed, steps, extra), run_dir.with_suffix(".log"))
+                cmd = command(config, run_dir, seed, steps, extra)
                 where[(dataset, model, seed)] = run_dir
-    results = {}
+                earlier = finished_run(run_dir, config, cmd, steps) if reuse else None
+                if earlier is not None:
+                    results[(dataset, model, seed)] = earlier
+                    print(f"{dataset} {model} seed {seed}: reused {run_dir.name}", flush=True)
+                else:
+                    children[(dataset, model, seed)] = (cmd, run_dir.with_suffix(".log"))
     for key, timing in run_children(children, 1, cwd=ROOT):
         dataset, model, seed = key
+        where[key].with_suffix(".timing.json").write_text(json.dumps(timing))
         results[key] = {**final_coverage(where[key]), **timing}
         r = results[key]
         print(f"{dataset} {model} seed {seed}: {r['modes']:.0f}/{NUM_MODES[dataset]} modes, {r['quality']:.1f}% HQ, {r['cpu']:.0f} s CPU", flush=True)
@@ -128,29 +161,56 @@ def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, o
 PILOTS = HERE / "_work" / "egan-toy" / "pilots.json"
 
 
+def other_changes(overrides: list[str]) -> str:
+    """The overrides besides the F_d sign and γ, as the variants table shows them."""
+    return "; ".join(o.removeprefix("algorithm.") for o in overrides if o.split("=", 1)[0] not in ("algorithm.diversity", "algorithm.gamma"))
+
+
 def record_pilots(results: dict, steps: int, overrides: list[str]) -> None:
-    """Keep each E-GAN-only run (a variant tried on a few seeds) in pilots.json, for the variants table."""
+    """Keep each run of a variant or of extra seeds (``--egan-only``, ``--models``) in pilots.json, for the
+    variants table; a run with the same settings replaces the earlier one."""
     saved = json.loads(PILOTS.read_text()) if PILOTS.exists() else []
     for (dataset, model, seed), r in results.items():
-        settings = egan_settings(dataset, overrides + (["algorithm.gamma=0.0"] if model != "E-GAN" else []))
-        entry = {"dataset": dataset, "seed": seed, "steps": steps, "diversity": settings["diversity"], "gamma": settings["gamma"],
-                 "d_steps": settings["d_steps"], "eval_size": settings["eval_size"], "modes": r["modes"], "quality": r["quality"], "cpu": r["cpu"]}
-        key = {k: entry[k] for k in ("dataset", "seed", "steps", "diversity", "gamma", "d_steps", "eval_size")}
-        saved = [e for e in saved if {k: e[k] for k in key} != key] + [entry]
+        entry = {"model": model, "dataset": dataset, "seed": seed, "steps": steps, "modes": r["modes"], "quality": r["quality"], "cpu": r["cpu"]}
+        if model.startswith("E-GAN"):
+            settings = egan_settings(dataset, overrides + (["algorithm.gamma=0.0"] if model != "E-GAN" else []))
+            entry.update(model="E-GAN", diversity=settings["diversity"], gamma=settings["gamma"], d_steps=settings["d_steps"],
+                         eval_size=settings["eval_size"], changes=other_changes(overrides))
+        key = {k: v for k, v in entry.items() if k not in ("modes", "quality", "cpu")}
+        saved = [e for e in saved if _pilot_key(e) != key] + [entry]
     PILOTS.write_text(json.dumps(saved, indent=1))
+
+
+def _pilot_key(entry: dict) -> dict:
+    # Entries written before the table had a model and a changes column were E-GAN runs without other changes.
+    full = {"model": "E-GAN", "changes": "", **entry} if "diversity" in entry else {"model": entry.get("model"), **entry}
+    return {k: v for k, v in full.items() if k not in ("modes", "quality", "cpu")}
 
 
 def pilot_lines() -> list[str]:
     if not PILOTS.exists():
         return []
-    lines = ["", "**Other E-GAN runs with this protocol** (variants and pilots, `--egan-only`, and E-GAN rows of earlier runs of "
-             "this script; modes / high quality % at the end, CPU s; the sign of F_d does not matter at γ = 0):", "",
-             "| dataset | seed | steps | diversity (sign of F_d) | γ | d_steps | eval_size | modes | HQ % | CPU s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
-    order = lambda e: (e["dataset"] != "ring", e["steps"], -e["gamma"], e["diversity"], e["d_steps"], e["eval_size"], e["seed"])  # noqa: E731
-    for e in sorted(json.loads(PILOTS.read_text()), key=order):
-        lines.append(f"| {e['dataset']} | {e['seed']} | {e['steps']:,} | {e['diversity'] if e['gamma'] else '(none)'} | {e['gamma']} | {e['d_steps']} | {e['eval_size']} "
-                     f"| {e['modes']:.0f} | {e['quality']:.1f} | {e['cpu']:.0f} |")
+    groups: dict[tuple, list[dict]] = {}
+    for e in json.loads(PILOTS.read_text()):
+        key = _pilot_key(e)
+        variant = tuple((k, key.get(k)) for k in ("dataset", "model", "steps", "diversity", "gamma", "d_steps", "eval_size", "changes"))
+        groups.setdefault(variant, []).append(e)
+    lines = ["", "**Other runs with this protocol** (variants, pilots and extra seeds: `--egan-only` / `--models`, and E-GAN rows of "
+             "earlier runs of this script; one row per setting, modes per seed in seed order; the sign of F_d does not matter at γ = 0; "
+             "E-GAN settings not named are the example's):", "",
+             "| dataset | model | steps | diversity (sign of F_d) | γ | d_steps | eval_size | other changes | seeds | modes per seed | **mean modes** | mean HQ % | CPU s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    order = lambda item: (dict(item[0])["dataset"] != "ring", dict(item[0])["model"] != "E-GAN", dict(item[0])["steps"], str(item[0]))  # noqa: E731
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    for variant, entries in sorted(groups.items(), key=order):
+        v = dict(variant)
+        entries.sort(key=lambda e: e["seed"])
+        egan = v["model"] == "E-GAN"
+        settings = [v["diversity"] if v["gamma"] else "(none)", v["gamma"], v["d_steps"], v["eval_size"], f"`{v['changes']}`" if v["changes"] else "–"] if egan else ["–"] * 5
+        seeds = ", ".join(str(e["seed"]) for e in entries)
+        per_seed = ", ".join(f"{e['modes']:.0f}" for e in entries)
+        lines.append(f"| {v['dataset']} | {v['model']} | {v['steps']:,} | " + " | ".join(map(str, settings)) + f" | {seeds} | {per_seed} "
+                     f"| **{mean([e['modes'] for e in entries]):.1f}** | {mean([e['quality'] for e in entries]):.1f} | {mean([e['cpu'] for e in entries]):.0f} |")
     return lines
 
 
@@ -200,8 +260,14 @@ def main() -> None:
     parser.add_argument("--ablation", action="store_true", help="add E-GAN with γ = 0 (quality fitness only)")
     parser.add_argument("--diversity", choices=["negative-log", "log"], help="E-GAN's sign of F_d (default: the example's)")
     parser.add_argument("--gamma", type=float, help="E-GAN's γ (default: the example's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="another E-GAN option for this run (YAML value), e.g. --set 'algorithm.parents=2'; repeatable")
     parser.add_argument("--egan-only", action="store_true", help="a pilot: E-GAN only, kept in _work/egan-toy/pilots.json and "
                         "listed under the section's variants table; the section's main tables are left as they are")
+    parser.add_argument("--models", nargs="+", choices=["E-GAN", "E-GAN, γ = 0", *(f"gan, {loss}" for loss in SINGLE_LOSSES)],
+                        help="a pilot of these models only (e.g. extra seeds of a baseline), kept like --egan-only")
+    parser.add_argument("--reuse", action="store_true", help="keep a finished run whose saved config is the one this command "
+                        "would run (options added since at their defaults) instead of training it again; new runs keep their timing for this")
     parser.add_argument("--quick", action="store_true", help="seed 0, 200 steps, the ring only; prints, writes nothing")
     parser.add_argument("--report-only", action="store_true", help="rewrite the section from _work/egan-toy/results.json without training")
     args = parser.parse_args()
@@ -220,12 +286,18 @@ def main() -> None:
         update_section(TITLE, body, RESULTS)
         return
     overrides = [f"algorithm.{k}={v}" for k, v in (("diversity", args.diversity), ("gamma", args.gamma)) if v is not None]
+    overrides += [item if item.startswith("algorithm.") else f"algorithm.{item}" for item in args.set]
+    only = ["E-GAN"] if args.egan_only else args.models
+    if args.ablation and only:
+        only = [*only, "E-GAN, γ = 0"]
+    if args.set and not only:
+        parser.error("--set changes E-GAN away from its example: give --egan-only (a variant for the variants table)")
     if args.quick:
         args.datasets, args.seeds, args.steps = ["ring"], [0], 200
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    done = run_all(args.datasets, args.seeds, args.steps, args.ablation, overrides, args.egan_only)
+    done = run_all(args.datasets, args.seeds, args.steps, args.ablation, overrides, only, args.reuse)
     results, where = done["results"], done["where"]
-    if args.egan_only:
+    if only:
         if not args.quick:
             record_pilots(results, args.steps, overrides)
         return
