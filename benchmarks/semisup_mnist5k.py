@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from results import read_metrics, run_children, update_section  # noqa: E402
+from results import read_metrics, run_children, saved_config_matches, update_section  # noqa: E402
 
 EXAMPLES = ROOT / "plugins" / "gan-semisup" / "examples"
 RUNS = {
@@ -51,7 +51,9 @@ def run_dir(work: Path, name: str, seed: int) -> Path:
 
 
 def finished(work: Path, name: str, seed: int, steps: int) -> bool:
-    return (run_dir(work, name, seed) / "checkpoints" / f"step-{steps:06d}").is_dir()
+    """A run that reached ``steps`` with the example as it reads now (a changed example trains again)."""
+    run = run_dir(work, name, seed)
+    return (run / "checkpoints" / f"step-{steps:06d}").is_dir() and saved_config_matches(run, RUNS[name], [], ("algorithm",))
 
 
 def command(work: Path, name: str, seed: int, steps: int) -> list[str]:
@@ -134,7 +136,22 @@ def mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 
+def bigan_setup() -> dict:
+    """What the BiGAN example trains, for the report's text: widths, latent, learning rate, batch."""
+    from gancore.config import build_run_config, config_to_dict, load_yaml
+    from gancore.plugins import get_registry
+
+    config = config_to_dict(build_run_config(get_registry(), None, load_yaml(RUNS["bigan"]), []))
+    a = config["algorithm"]
+    widths = sorted({a[part]["hidden_dim"] for part in ("generator", "encoder", "discriminator")})
+    return {"width": "/".join(map(str, widths)), "hidden": a["encoder"]["hidden_dim"], "latent": a["latent_dim"],
+            "distribution": {"normal": "Gaussian", "uniform": "uniform [-1, 1]"}[a["latent_distribution"]],
+            "lr": f"{a['lr_generator']:.0e}".replace("e-0", "e-"), "batch": config["train"]["batch_size"]}
+
+
 def report(rows: dict, seeds: list[int], steps: int, bigan_steps: int) -> str:
+    bigan = bigan_setup()
+
     def seeds_of(name):
         return [s for s in seeds if str(s) in rows.get(name, {})]
 
@@ -153,13 +170,13 @@ def report(rows: dict, seeds: list[int], steps: int, bigan_steps: int) -> str:
         trained = [rows["bigan"][str(s)]["probe"] for s in done]
         initial = [rows["bigan"][str(s)]["probe_initial"] for s in done]
         cpu = [rows["bigan"][str(s)]["cpu"] / 60 for s in done]
-        bigan_lines.append(f"| BiGAN encoder E(x) (50-d) after {bigan_steps:,} steps | {len(done)} | {mean_std(trained)} | {', '.join(f'{a:.1f}' for a in trained)} | {statistics.mean(cpu):.1f} |")
+        bigan_lines.append(f"| BiGAN encoder E(x) ({bigan['latent']}-d) after {bigan_steps:,} steps | {len(done)} | {mean_std(trained)} | {', '.join(f'{a:.1f}' for a in trained)} | {statistics.mean(cpu):.1f} |")
         bigan_lines.append(f"| the same encoder at initialisation (random, same run) | {len(done)} | {mean_std(initial)} | {', '.join(f'{a:.1f}' for a in initial)} | – |")
         hidden = [s for s in done if "probe_hidden" in rows["bigan"][str(s)]]
         if hidden:
             trained = [rows["bigan"][str(s)]["probe_hidden"] for s in hidden]
             initial = [rows["bigan"][str(s)]["probe_hidden_initial"] for s in hidden]
-            bigan_lines.append(f"| E's last hidden layer (512-d, `encode_features: hidden`) after {bigan_steps:,} steps | {len(hidden)} | {mean_std(trained)} | {', '.join(f'{a:.1f}' for a in trained)} | – |")
+            bigan_lines.append(f"| E's last hidden layer ({bigan['hidden']}-d, `encode_features: hidden`) after {bigan_steps:,} steps | {len(hidden)} | {mean_std(trained)} | {', '.join(f'{a:.1f}' for a in trained)} | – |")
             bigan_lines.append(f"| the same hidden layer at initialisation | {len(hidden)} | {mean_std(initial)} | {', '.join(f'{a:.1f}' for a in initial)} | – |")
     curves = []
     for name in ("fm-gan", "sgan", "supervised-only"):
@@ -194,8 +211,8 @@ script gives the same accuracy at 1,000 steps ("the Improved-GAN MNIST model re-
 and over a longer run fm-gan keeps climbing while supervised-only stays flat ("fm-gan against supervised-only over a
 longer run"), both sections of this file.
 
-BiGAN (`plugins/gan-semisup/examples/bigan-mnist5k.yaml`, no labels in training; 512-unit MLPs (the paper: 1024), 50-d Gaussian
-latent, Adam 2e-4, batch 128, {bigan_steps:,} steps = {bigan_steps * 128 // 4000} passes over the 4,000 images). Linear
+BiGAN (`plugins/gan-semisup/examples/bigan-mnist5k.yaml`, no labels in training; {bigan['width']}-unit MLPs{'' if bigan['width'] == '1024' else ' (the paper: 1024)'}, {bigan['latent']}-d {bigan['distribution']}
+latent, Adam {bigan['lr']}, batch {bigan['batch']}, {bigan_steps:,} steps = {bigan_steps * bigan['batch'] // 4000} passes over the 4,000 images). Linear
 probe: gancore's `linear-probe` (scikit-learn logistic regression on standardized features), fitted on the 4,000 train
 images with their labels, scored on the 1,000 test images. "At initialisation": the same run's encoder before its first
 step (the trainer set up from the run's config and seed, no checkpoint loaded). Seed 001 (axeloh/gan-pytorch, full

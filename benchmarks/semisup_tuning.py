@@ -19,15 +19,20 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from results import read_metrics, run_children, update_section  # noqa: E402
 
-EXAMPLE = ROOT / "plugins" / "gan-semisup" / "examples" / "fm-gan-mnist5k-100.yaml"
+EXAMPLES = ROOT / "plugins" / "gan-semisup" / "examples"
+EXAMPLE = EXAMPLES / "fm-gan-mnist5k-100.yaml"
 TITLE = "Semi-supervised: fm-gan tuning on mnist5k with 100 labels (one seed)"
-# name -> (what changes, --set overrides); "steps" overrides the run length
+SHIFT_2PX = "algorithm.augment={policy: [translation], translation: 0.08}"
+# name -> (what changes, --set overrides[, example]); "steps" overrides the run length; the example is fm-gan's unless named
 VARIANTS = {
     "noisy-init": ("data-dependent init with the noise layers on, as the reference (`noisy_init: true`)", ["algorithm.discriminator.noisy_init=true"]),
     "minibatch": ("minibatch discrimination in D (100 kernels of 5), against the generator's collapse", ["algorithm.discriminator.minibatch_kernels=100"]),
     "unlabeled-1": ("unlabeled_weight 1.0 (twice the reference's weight on the real/fake loss)", ["algorithm.unlabeled_weight=1.0"]),
     "slow-d": ("lr_discriminator 0.001 (G keeps 0.003): a slower discriminator", ["algorithm.lr_discriminator=0.001"]),
     "long": ("3,000 steps instead of 1,000", ["steps=3000"]),
+    "shift": ("3,000 steps, every classifier input (labelled, unlabelled, generated) shifted by up to 2 pixels", ["steps=3000", SHIFT_2PX]),
+    "shift-supervised": ("**supervised-only**, 3,000 steps, its labelled inputs shifted alike (the baseline for the row above)",
+                         ["steps=3000", SHIFT_2PX], "supervised-only-mnist5k-100.yaml"),
 }
 
 
@@ -52,7 +57,8 @@ def main() -> None:
             continue
         out = args.work / f"{name}-s{args.seed}"
         sets += [f"train.seed={args.seed}", f"data.transform_seed={args.seed}", "train.progress=false", "train.tensorboard=false", "train.keep_checkpoints=1"]
-        command = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), f"--output={out}", f"--steps={steps}", "--overwrite", *[f"--set={s}" for s in sets]]
+        example = EXAMPLES / VARIANTS[name][2] if len(VARIANTS[name]) > 2 else EXAMPLE
+        command = [sys.executable, "-m", "gancore.cli", "run", str(example), f"--output={out}", f"--steps={steps}", "--overwrite", *[f"--set={s}" for s in sets]]
         children[name] = (command, args.work / f"{name}.log")
     for name, timing in run_children(children, jobs=1, cwd=ROOT):
         steps = next((int(s.split("=")[1]) for s in VARIANTS[name][1] if s.startswith("steps=")), args.steps)
@@ -76,7 +82,8 @@ def main() -> None:
             curve = ", ".join(f"{s}: {a:.1f}" for s, a in row["curve"])
             lines.append(f"| {VARIANTS[name][0]} | {row['steps']:,} | {row['accuracy']:.1f} | {curve} | {row['cpu'] / 60:.1f} |")
     body = f"""`fm-gan` on mnist5k (4,000 unlabelled train images, 100 labels chosen by `data.transform_seed` = {args.seed}), seed {args.seed},
-each row one change from `plugins/gan-semisup/examples/fm-gan-mnist5k-100.yaml`. Test accuracy (%) on the held-out
+each row one change from `plugins/gan-semisup/examples/fm-gan-mnist5k-100.yaml` (rows in bold: from the
+`supervised-only` example, same labels and classifier). The shift is `{SHIFT_2PX.removeprefix("algorithm.")}`. Test accuracy (%) on the held-out
 1,000 test images, with the averaged classifier (EMA 0.999). One seed only: differences of a point or two are within
 the seed-to-seed spread of `benchmarks/semisup_mnist5k.py`. CPU min: the child's own CPU time, one thread.
 Command: `python benchmarks/semisup_tuning.py --seed {args.seed} --steps {args.steps}`.
