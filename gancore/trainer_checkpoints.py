@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from . import checkpoint
-from .config import config_to_dict
+from .config import config_to_dict, resolve_run_config
 from .errors import UserError
 from .plugins import PluginHost
 from .rundir import truncate_metrics
@@ -91,9 +91,9 @@ class TrainerCheckpoints:
         if meta.get("num_processes", 1) != self.accelerator.num_processes:
             print(f"warning: {folder} was written by {meta.get('num_processes', 1)} process(es) and this run has "
                   f"{self.accelerator.num_processes}; training goes on, but not bit for bit as it would have", file=sys.stderr)
-        saved = meta["config"]
+        saved, current = self._saved_config(meta["config"]), config_to_dict(self.config)
         for section in ("plugin", "algorithm", "data"):
-            if saved[section] != config_to_dict(self.config)[section]:
+            if saved[section] != current[section]:
                 raise UserError(
                     f"--resume: the '{section}' section differs from the one the checkpoint {folder} was trained with; "
                     "resume with the run's own config (omit the config file) or start a new run."
@@ -107,6 +107,16 @@ class TrainerCheckpoints:
             if dropped:
                 print(f"note: resuming from {folder.name}: dropped {dropped} metrics.jsonl record(s) of later steps", file=sys.stderr)
             (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+
+    def _saved_config(self, saved: dict[str, Any]) -> dict[str, Any]:
+        """The checkpoint's config as today's options read it: an option added to gancore or a plugin after
+        the checkpoint was written takes its default, which keeps the old behaviour, so the same run resumes
+        after an upgrade. Set to anything else, it still differs. A config today's options refuse (an
+        option removed since) is compared as it was written."""
+        try:
+            return config_to_dict(resolve_run_config(self.host.registry, saved))
+        except UserError:
+            return saved
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         try:

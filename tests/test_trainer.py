@@ -41,6 +41,27 @@ def test_a_run_stopped_by_steps_resumes_to_the_same_end(gan, write_config, tmp_p
     assert all(torch.equal(full[k], resumed[k]) for k in full) and state_a == state_b
 
 
+def test_a_checkpoint_from_before_an_option_existed_resumes_and_a_changed_option_is_refused(gan, write_config, tmp_path):
+    """A checkpoint written before an option was added (here least-squares' ``output``, dropped from its saved
+    config) resumes with the same config: the option is at its default, the old behaviour. Set otherwise, or with
+    any other option changed, the algorithm differs and resuming is refused."""
+    cfg = {**TINY_RING, "algorithm": {**TINY_RING["algorithm"], "loss": {"name": "least-squares"}},
+           "train": {**TINY_RING["train"], "steps": 12, "checkpoint_every": 6}}
+    path = write_config(cfg)
+    run = tmp_path / "r"
+    assert gan("run", path, "--output", run, "--steps", 6).exit_code == 0
+    state = run / "checkpoints" / "step-000006" / "state.json"
+    body = json.loads(state.read_text())
+    assert body["meta"]["config"]["algorithm"]["loss"].pop("output") == "logit"
+    state.write_text(json.dumps(body))
+    for changed in ("algorithm.loss.output=probability", "algorithm.lr_generator=0.01"):
+        out = gan("run", path, "--output", run, "--resume", "--set", changed)
+        assert out.exit_code == 2 and "the 'algorithm' section differs" in out.output, (changed, out.output)
+    out = gan("run", path, "--output", run, "--resume")
+    assert out.exit_code == 0, out.output
+    assert (run / "checkpoints" / "step-000012").is_dir()
+
+
 def test_checkpoint_is_safetensors_plus_json_with_config(gan, write_config, tmp_path):
     assert gan("run", write_config(TINY_RING), "--output", tmp_path / "r").exit_code == 0
     folder = tmp_path / "r" / "checkpoints" / "step-000020"
