@@ -74,6 +74,8 @@ SHORT_FOLLOW_UPS = (
     ("generators with batch norm (`generator.norm=batch`)", "cyclegan-tune-gnorm-batch"),
     ("F's identity term 50·|F(a) − a| (`identity_weight_a=5`), G's kept at the example's 5", "cyclegan-tune-ida5"),
     ("the same, λ_B = 3 (`cycle_weight_b=3`; G's identity term becomes 1.5)", "cyclegan-tune-lb3-ida5"),
+    ("λ_B kept at 10, F's identity term 50, G's off, generators upsampling by resize + convolution "
+     "(`identity_weight_a=5 identity_weight_b=0 generator.upsampling=resize`)", "cyclegan-tune-ida5-idb0-resize"),
     ("λ_B = 1, F's identity term 50·|F(a) − a| (`cycle_weight_b=1 identity_weight_a=5`), G's off (`identity_weight_b=0`)",
      "cyclegan-tune-lb1-ida5-idb0"),
     ("the same, generators upsampling by resize + convolution (`generator.upsampling=resize`)", "cyclegan-tune-lb1-ida5-idb0-resize"),
