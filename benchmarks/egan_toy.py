@@ -218,7 +218,7 @@ def section(datasets, seeds, steps, ablation, results, where, command_line, load
     mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     names = list(models(datasets[0], ablation))
     egan = egan_settings(datasets[0], list(overrides))
-    scale = "5 seeds (as the issue asks)" if len(seeds) >= 5 else f"{len(seeds)} seeds (not 5)"
+    scale = {True: "5 seeds (as the issue asks)", False: f"{len(seeds)} seeds (the issue asks for 5)"}[len(seeds) == 5]
     lines = [
         f"E-GAN (`plugins/gan-evolutionary/examples/egan-<dataset>.yaml`: diversity fitness **{egan['diversity']}** (the sign of",
         f"F_d), γ = {egan['gamma']}, μ = 1, eval_size {egan['eval_size']}) against the builtin `gan` with each single loss, on",
