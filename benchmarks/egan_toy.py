@@ -119,6 +119,8 @@ def finished_run(run_dir: Path, config: Path, cmd: list[str], steps: int) -> dic
     sets = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--set"]
     if not saved_config_matches(run_dir, config, sets):
         return None
+    if not any("mode-coverage/modes" in r for r in read_metrics(run_dir)):  # a run that stopped before its first score
+        return None
     coverage = final_coverage(run_dir)
     if coverage["curve"][-1][0] != steps:
         return None

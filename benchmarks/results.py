@@ -85,29 +85,28 @@ def run_children(children: dict[Hashable, tuple[list[str], Path]], jobs: int, cw
 
 def saved_config_matches(run_dir: Path, config: Path, sets: list[str], sections: tuple[str, ...] | None = None) -> bool:
     """Whether the run in ``run_dir`` was made from ``config`` with ``--set`` ``sets`` as they read now: its
-    saved config.yaml says what they resolve to (``sections`` of it; None: all but output_dir). Options added
-    to gancore or a plugin since the run, missing from the saved file, must be at their defaults, which keep
-    the old behaviour. For benchmarks that keep finished runs instead of training them again."""
+    saved config.yaml, read through today's options, equals what they resolve to (``sections`` of it; None:
+    all but output_dir). An option added to gancore or a plugin since the run takes its default there, so
+    it matches only if the config leaves it at the default. For benchmarks that keep finished runs instead
+    of training them again."""
     import yaml
 
-    from gancore.config import build_run_config, config_to_dict, load_yaml
+    from gancore.config import build_run_config, config_to_dict, load_yaml, resolve_run_config
+    from gancore.errors import UserError
     from gancore.plugins import get_registry
 
     saved = run_dir / "config.yaml"
     if not saved.exists():
         return False
-    want = config_to_dict(build_run_config(get_registry(), None, load_yaml(config), list(sets)))
+    registry = get_registry()
+    want = config_to_dict(build_run_config(registry, None, load_yaml(config), list(sets)))
     have = yaml.safe_load(saved.read_text())
+    try:
+        have = config_to_dict(resolve_run_config(registry, have))
+    except UserError:  # an option removed since: compare as written (it will differ)
+        pass
     keys = sections or tuple(k for k in {*want, *have} if k != "output_dir")
-    return all(_says_the_same(want.get(k), have.get(k)) for k in keys)
-
-
-def _says_the_same(want, have) -> bool:
-    if isinstance(want, dict) and isinstance(have, dict):
-        return all(k in want and _says_the_same(want[k], v) for k, v in have.items())
-    if isinstance(want, list) and isinstance(have, list):
-        return len(want) == len(have) and all(_says_the_same(a, b) for a, b in zip(want, have))
-    return want == have
+    return all(want.get(k) == have.get(k) for k in keys)
 
 
 def read_metrics(run_dir: Path) -> list[dict]:

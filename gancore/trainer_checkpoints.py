@@ -109,14 +109,17 @@ class TrainerCheckpoints:
             (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
 
     def _saved_config(self, saved: dict[str, Any]) -> dict[str, Any]:
-        """The checkpoint's config as today's options read it: an option added to gancore or a plugin after
-        the checkpoint was written takes its default, which keeps the old behaviour, so the same run resumes
-        after an upgrade. Set to anything else, it still differs. A config today's options refuse (an
-        option removed since) is compared as it was written."""
+        """The checkpoint's plugin, algorithm and data as today's options read them: an option added to
+        gancore or a plugin after the checkpoint was written takes its default, which keeps the old
+        behaviour, so the same run resumes after an upgrade. Set to anything else, it still differs. Only
+        these sections are read (a train or eval option removed since does not matter here); sections that
+        today's options refuse (an option removed since) are compared as they were written."""
+        compared = {k: saved[k] for k in ("plugin", "algorithm", "data") if k in saved}
         try:
-            return config_to_dict(resolve_run_config(self.host.registry, saved))
+            resolved = config_to_dict(resolve_run_config(self.host.registry, compared))
         except UserError:
             return saved
+        return {**saved, **{k: resolved[k] for k in compared}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         try:

@@ -91,7 +91,7 @@ class ClassifierBase(GANAlgorithm):
 
     def augmented(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` through ``algorithm.augment`` (itself when that is off). The transforms fill with 0, mid-grey
-        in [-1, 1] pixels: shifted to [0, 2] around them, the fill is the black background."""
+        in [-1, 1] pixels: shifted to [0, 2] around them, the fill is black (-1), MNIST's background."""
         return x if self.augment is None else self.augment(x + 1.0) - 1.0
 
     def ema_modules(self) -> dict[str, nn.Module]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gancore import ModelRef, StrictModel
 from gancore.augment import AugmentConfig
@@ -45,10 +45,17 @@ class ClassifierConfig(StrictModel):
     augment: AugmentConfig = Field(
         default_factory=AugmentConfig,
         description="augmentation of every image the classifier trains on (labelled, unlabelled and generated, each with its "
-        "own draw; gancore.augment's transforms, e.g. {policy: [translation], translation: 0.08} for shifts of up to 2 "
-        "pixels of 28); translation and cutout fill with the background, -1. supervised-only takes the same option, so that "
-        "the baseline can get the same augmentation. The reference has none ([] disables it)",
+        "own draw; gancore.augment's transforms at a fixed probability, e.g. {policy: [translation], translation: 0.08} for "
+        "shifts of up to 2 pixels of 28); translation and cutout fill with black, -1 (MNIST's background). supervised-only "
+        "takes the same option, so that the baseline can get the same augmentation. The reference has none ([] disables it)",
     )
+
+    @model_validator(mode="after")
+    def _fixed_probability(self) -> "ClassifierConfig":
+        if self.augment.adaptive:
+            raise ValueError("augment.adaptive (ADA) is not available here: the classifiers augment at a fixed probability "
+                             "(augment.probability); leave adaptive out")
+        return self
 
 
 class SemiSupervisedConfig(ClassifierConfig):
