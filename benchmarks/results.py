@@ -83,28 +83,29 @@ def run_children(children: dict[Hashable, tuple[list[str], Path]], jobs: int, cw
 # ------------------------------------------------------------------ run logs
 
 
+def run_config(config: Path, sets: list[str] = ()) -> dict:
+    """``config`` with ``--set`` ``sets`` as ``gan run`` resolves them (every default filled in), as a plain dict."""
+    from gancore.config import build_run_config, config_to_dict, load_yaml
+    from gancore.plugins import get_registry
+
+    return config_to_dict(build_run_config(get_registry(), None, load_yaml(config), list(sets)))
+
+
 def saved_config_matches(run_dir: Path, config: Path, sets: list[str], sections: tuple[str, ...] | None = None) -> bool:
     """Whether the run in ``run_dir`` was made from ``config`` with ``--set`` ``sets`` as they read now: its
-    saved config.yaml, read through today's options, equals what they resolve to (``sections`` of it; None:
-    all but output_dir). An option added to gancore or a plugin since the run takes its default there, so
-    it matches only if the config leaves it at the default. For benchmarks that keep finished runs instead
+    saved config.yaml, read through today's options (``gancore.config.saved_config_today``), equals what they
+    resolve to (``sections`` of it; None: all but output_dir). For benchmarks that keep finished runs instead
     of training them again."""
     import yaml
 
-    from gancore.config import build_run_config, config_to_dict, load_yaml, resolve_run_config
-    from gancore.errors import UserError
+    from gancore.config import saved_config_today
     from gancore.plugins import get_registry
 
     saved = run_dir / "config.yaml"
     if not saved.exists():
         return False
-    registry = get_registry()
-    want = config_to_dict(build_run_config(registry, None, load_yaml(config), list(sets)))
-    have = yaml.safe_load(saved.read_text())
-    try:
-        have = config_to_dict(resolve_run_config(registry, have))
-    except UserError:  # an option removed since: compare as written (it will differ)
-        pass
+    want = run_config(config, sets)
+    have = saved_config_today(get_registry(), yaml.safe_load(saved.read_text()))
     keys = sections or tuple(k for k in {*want, *have} if k != "output_dir")
     return all(want.get(k) == have.get(k) for k in keys)
 

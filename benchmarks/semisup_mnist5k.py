@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from results import read_metrics, run_children, saved_config_matches, update_section  # noqa: E402
+from results import read_metrics, run_children, run_config, saved_config_matches, update_section  # noqa: E402
 
 EXAMPLES = ROOT / "plugins" / "gan-semisup" / "examples"
 RUNS = {
@@ -138,10 +138,7 @@ def mean_std(values: list[float]) -> str:
 
 def bigan_setup() -> dict:
     """What the BiGAN example trains, for the report's text: widths, latent, learning rate, batch."""
-    from gancore.config import build_run_config, config_to_dict, load_yaml
-    from gancore.plugins import get_registry
-
-    config = config_to_dict(build_run_config(get_registry(), None, load_yaml(RUNS["bigan"]), []))
+    config = run_config(RUNS["bigan"])
     a = config["algorithm"]
     widths = sorted({a[part]["hidden_dim"] for part in ("generator", "encoder", "discriminator")})
     return {"width": "/".join(map(str, widths)), "hidden": a["encoder"]["hidden_dim"], "latent": a["latent_dim"],

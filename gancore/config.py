@@ -295,6 +295,20 @@ def config_to_dict(config: RunConfig) -> dict:
     return json.loads(config.model_dump_json())
 
 
+def saved_config_today(registry: Registry, saved: dict, sections: tuple[str, ...] | None = None) -> dict:
+    """A config an earlier run wrote (its config.yaml, a checkpoint's meta) as today's options read it: an
+    option added to gancore or a plugin since then takes its default, which keeps the old behaviour, so it
+    compares equal to a config that leaves the option alone and differs from one that sets it. Only
+    ``sections`` are read (None: all of them; the rest stay as written, so a removed option elsewhere does
+    not matter); if today's options refuse them (an option removed since), ``saved`` comes back as written."""
+    part = saved if sections is None else {k: saved[k] for k in sections if k in saved}
+    try:
+        resolved = config_to_dict(resolve_run_config(registry, part))
+    except UserError:
+        return saved
+    return {**saved, **(resolved if sections is None else {k: resolved[k] for k in part})}
+
+
 # ----------------------------------------------------------------------------
 # Commented YAML for `gan config`
 # ----------------------------------------------------------------------------

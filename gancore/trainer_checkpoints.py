@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from . import checkpoint
-from .config import config_to_dict, resolve_run_config
+from .config import config_to_dict, saved_config_today
 from .errors import UserError
 from .plugins import PluginHost
 from .rundir import truncate_metrics
@@ -91,8 +91,9 @@ class TrainerCheckpoints:
         if meta.get("num_processes", 1) != self.accelerator.num_processes:
             print(f"warning: {folder} was written by {meta.get('num_processes', 1)} process(es) and this run has "
                   f"{self.accelerator.num_processes}; training goes on, but not bit for bit as it would have", file=sys.stderr)
-        saved, current = self._saved_config(meta["config"]), config_to_dict(self.config)
-        for section in ("plugin", "algorithm", "data"):
+        compared = ("plugin", "algorithm", "data")
+        saved, current = saved_config_today(self.host.registry, meta["config"], compared), config_to_dict(self.config)
+        for section in compared:
             if saved[section] != current[section]:
                 raise UserError(
                     f"--resume: the '{section}' section differs from the one the checkpoint {folder} was trained with; "
@@ -106,20 +107,7 @@ class TrainerCheckpoints:
             dropped = truncate_metrics(self.run_dir, self.step)
             if dropped:
                 print(f"note: resuming from {folder.name}: dropped {dropped} metrics.jsonl record(s) of later steps", file=sys.stderr)
-            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
-
-    def _saved_config(self, saved: dict[str, Any]) -> dict[str, Any]:
-        """The checkpoint's plugin, algorithm and data as today's options read them: an option added to
-        gancore or a plugin after the checkpoint was written takes its default, which keeps the old
-        behaviour, so the same run resumes after an upgrade. Set to anything else, it still differs. Only
-        these sections are read (a train or eval option removed since does not matter here); sections that
-        today's options refuse (an option removed since) are compared as they were written."""
-        compared = {k: saved[k] for k in ("plugin", "algorithm", "data") if k in saved}
-        try:
-            resolved = config_to_dict(resolve_run_config(self.host.registry, compared))
-        except UserError:
-            return saved
-        return {**saved, **{k: resolved[k] for k in compared}}
+            (self.run_dir / "config.yaml").write_text(yaml.safe_dump(current, sort_keys=False))
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         try:
