@@ -1,8 +1,9 @@
 """What an E-GAN iteration costs: children scored one by one or in one vmapped pass, and a whole
 E-GAN iteration against one step of the builtin ``gan`` with the same networks, side by side.
 
-For each example (``egan-ring.yaml``: MLPs on points; ``egan-mnist5k.yaml``: DCGAN networks on
-28x28 images) three trainers are set up in this one process (one thread):
+For each case (``egan-ring.yaml``: MLPs on points; ``egan-mnist5k.yaml``: DCGAN networks on
+28x28 images; ``authors-toy``: ``egan-grid.yaml`` at the sizes of the authors' toy script, below) three
+trainers are set up in this one process (one thread):
 
 * ``egan`` with ``scoring: loop`` and with ``scoring: batched``;
 * the builtin ``gan`` (non-saturating loss) with the same networks, optimizers, batch size and
@@ -11,7 +12,9 @@ For each example (``egan-ring.yaml``: MLPs on points; ``egan-mnist5k.yaml``: DCG
 After a warm-up, ``--repeats`` rounds each time ``--steps`` consecutive steps of every trainer in
 turn (so the machine's load hits all alike); CPU seconds of this process (``time.process_time``)
 per step, medians over rounds. The scoring alone is timed the same way, on the same children.
-The section "E-GAN: cost per iteration" of benchmarks/RESULTS.md is rewritten.
+For ``authors-toy`` the report also projects the CPU hours of the authors' toy protocol (100,000
+iterations per run) for the mode-coverage comparison of the issue (E-GAN and three single losses, five
+seeds, ring and grid). The section "E-GAN: cost per iteration" of benchmarks/RESULTS.md is rewritten.
 
     python benchmarks/egan_cost.py                      # both examples, writes RESULTS.md
     python benchmarks/egan_cost.py --quick --no-write   # a smoke test
@@ -36,6 +39,15 @@ sys.path.insert(0, str(HERE))
 from results import RESULTS, update_section  # noqa: E402
 
 TITLE = "E-GAN: cost per iteration"
+# The sizes of the authors' toy scripts (Theano, toys/train_toy_8G.py and train_toy_25G.py): 3 hidden layers of
+# 512 units in both networks, a 2-d latent, batch 64, Adam 1e-4; 256 samples per child for the fitness (ntf) as
+# the examples; 100,000 iterations (N_up) per run. Their discriminator's batch norm and uniform latent cost
+# next to nothing and are left out.
+AUTHORS_TOY = ["algorithm.generator.hidden_dim=512", "algorithm.discriminator.hidden_dim=512", "algorithm.latent_dim=2",
+               "train.batch_size=64", "algorithm.lr_generator=1e-4", "algorithm.lr_discriminator=1e-4"]
+AUTHORS_TOY_ITERATIONS = 100_000
+CASES = {"egan-ring.yaml": ("egan-ring.yaml", []), "egan-mnist5k.yaml": ("egan-mnist5k.yaml", []),
+         "authors-toy": ("egan-grid.yaml", AUTHORS_TOY)}
 QUIET = ["train.progress=false", "train.tensorboard=false", "train.sample_every=0", "train.checkpoint_every=0", "train.eval_every=0"]
 
 
@@ -164,12 +176,25 @@ def report(results: dict[str, dict], command: str, steps: int, repeats: int) -> 
         + ", ".join(f"`{name}` {r['agree']:.1e}" for name, r in results.items()) + ".",
         "`scoring: auto` (the default) uses the faster one for each kind of data (`FASTER_SCORING` in `gan_evolutionary/algorithm.py`).",
     ]
+    if "authors-toy" in results:
+        s = results["authors-toy"]["step"]
+        egan_hours = AUTHORS_TOY_ITERATIONS * min(s["loop"], s["batched"]) / 3600
+        gan_hours = AUTHORS_TOY_ITERATIONS * s["gan"] / 3600
+        total = 5 * 2 * (egan_hours + 3 * gan_hours)
+        lines += [
+            "",
+            "`authors-toy` is `egan-grid.yaml` at the sizes of the authors' toy scripts (Theano, `toys/train_toy_25G.py`): 3 hidden",
+            "layers of 512 units in both networks, a 2-d latent, batch 64, Adam 1e-4 (" + ", ".join(f"`{o}`" for o in AUTHORS_TOY) + ").",
+            f"Those scripts run {AUTHORS_TOY_ITERATIONS:,} iterations: at these rates one E-GAN run takes **{egan_hours:.1f} CPU hours** and one",
+            f"single-loss run {gan_hours:.1f}, so the issue's comparison at that length (E-GAN and three single losses, 5 seeds, ring",
+            f"and grid) would take **{total:.0f} CPU hours**, {total / 2:.0f} hours of this 2-core machine.",
+        ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--examples", nargs="+", default=["egan-ring.yaml", "egan-mnist5k.yaml"])
+    parser.add_argument("--examples", nargs="+", choices=list(CASES), default=list(CASES), help="cases to measure")
     parser.add_argument("--steps", type=int, default=10, help="steps per round")
     parser.add_argument("--repeats", type=int, default=5, help="rounds")
     parser.add_argument("--warmup", type=int, default=5)
@@ -181,7 +206,8 @@ def main() -> None:
         args.steps, args.repeats, args.warmup, args.examples = 2, 2, 1, ["egan-ring.yaml"]
     results = {}
     for name in args.examples:
-        results[name] = measure(EXAMPLES / name, args.steps, args.repeats, args.warmup, args.overrides)
+        example, case_overrides = CASES[name]
+        results[name] = measure(EXAMPLES / example, args.steps, args.repeats, args.warmup, [*case_overrides, *args.overrides])
         print(name, results[name], flush=True)
     command = "python benchmarks/egan_cost.py" + (" --quick" if args.quick else f" --steps {args.steps} --repeats {args.repeats}")
     body = report(results, command, args.steps, args.repeats)
