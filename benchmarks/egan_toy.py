@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -276,14 +277,18 @@ def main() -> None:
     if args.report_only:
         saved = json.loads((HERE / "_work" / "egan-toy" / "results.json").read_text())
         if "results" not in saved:  # written before the file kept the command and the load
-            import re
-
             text = RESULTS.read_text()
             found = re.search(r"load average at the start: ([0-9., ]+)\.", text[text.find(f"## {TITLE}"):])
             saved = {"results": saved, "load": found.group(1) if found else "?",
                      "command": f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, args.seeds))} --steps {args.steps}" + " --ablation" * args.ablation}
         results = {(d, m, int(s)): v for key, v in saved["results"].items() for d, m, s in [key.split("|")]}
-        body = section(args.datasets, args.seeds, args.steps, args.ablation, results, {}, saved["command"], saved["load"], saved.get("overrides", []))
+        # The tables show the runs the file holds, whatever this command's --seeds, --steps and --datasets say.
+        datasets = [d for d in ("ring", "grid") if any(key[0] == d for key in results)]
+        seeds = sorted({key[2] for key in results})
+        found_steps = re.search(r"--steps (\d+)", saved["command"])
+        steps = int(found_steps.group(1)) if found_steps else args.steps
+        ablation = any(key[1] == "E-GAN, γ = 0" for key in results)
+        body = section(datasets, seeds, steps, ablation, results, {}, saved["command"], saved["load"], saved.get("overrides", []))
         print(body)
         update_section(TITLE, body, RESULTS)
         return
