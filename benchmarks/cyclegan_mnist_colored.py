@@ -176,6 +176,42 @@ def stroke_contrast(images: torch.Tensor, stroke: torch.Tensor) -> dict[str, flo
     return {"stroke_background": (fg - bg).norm(dim=1).mean().item(), "texture": (images - region).norm(dim=1).mean().item()}
 
 
+def colour_spread(images: torch.Tensor, stroke: torch.Tensor) -> dict:
+    """How G colours the test digits: the spread across images (std over images, mean over R, G, B) of the
+    stroke's and the background's mean colour, and their mean distance (``stroke`` the source digit's pixels)."""
+    mask = stroke[:, None].to(images.dtype)
+    fg = (images * mask).sum((2, 3)) / mask.sum((2, 3))
+    bg = (images * (1 - mask)).sum((2, 3)) / (1 - mask).sum((2, 3))
+    return {"stroke_spread": fg.std(0).mean().item(), "background_spread": bg.std(0).mean().item(),
+            "contrast": (fg - bg).norm(dim=1).mean().item(), "stroke": fg.mean(0).tolist(), "background": bg.mean(0).tolist()}
+
+
+def colours_by_checkpoint(runs: dict[str, Path]) -> dict:
+    """``colour_spread`` of G(test A), and its class kept by ``lenet-mnist-strokes``, at every checkpoint
+    each run kept (``runs``), and of the real coloured test digits (``real``)."""
+    from gancore import plugins
+    from gancore.checkpoint import list_checkpoints
+    from gancore.sampling import load_trainer
+    from gan_cyclegan.classifier import load_classifier
+
+    host = plugins.get_host()
+    test_a = tensors(TEST_A)
+    stroke = test_a["x"][:, 0] > 0  # the test splits hold the same digits in the same order
+    judge = load_classifier(METRIC["classifier_b"])
+    found = {}
+    for label, run in runs.items():
+        rows = []
+        for path in list_checkpoints(run):
+            trainer = load_trainer(host, run, path, used={})
+            with trainer._sampling():
+                fake = torch.cat([trainer.algorithm.translate(test_a["x"][i : i + 100], "a2b").cpu() for i in range(0, len(test_a["x"]), 100)])
+            with torch.no_grad():
+                kept = 100 * (judge.logits(fake).argmax(dim=1) == test_a["y"]).float().mean().item()
+            rows.append({"step": trainer.step, "kept": kept, **colour_spread(fake, stroke)})
+        found[label] = rows
+    return {"real": colour_spread(tensors(TEST_B)["x"], stroke), "runs": found}
+
+
 def figure_ground(coloured: torch.Tensor, labels: torch.Tensor, translated: torch.Tensor, judge) -> dict:
     """B -> A class kept by ``judge`` (the metric's classifier of domain A), split by whether the stroke is
     brighter than the background (in luminance).
@@ -219,8 +255,40 @@ def main() -> None:
                  for label, folder in FOLLOW_UPS if (RUN.parent / folder / "metrics.jsonl").is_file()}
     short = {label: ([r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r], cpu_minutes(RUN.parent / folder))
              for label, folder in SHORT_FOLLOW_UPS if (RUN.parent / folder / "metrics.jsonl").is_file()}
-    update_section(TITLE, report(result, history, probes, follow_up, short, train_cpu, eval_cpu))
+    colour_runs = {"the benchmark run": RUN, **{f"follow-up {i}": RUN.parent / folder for i, (label, folder) in enumerate(FOLLOW_UPS, 1)
+                                                 if (RUN.parent / folder / "checkpoints").is_dir()}}
+    colours = colours_by_checkpoint(colour_runs)
+    update_section(TITLE, report(result, history, probes, follow_up, short, colours, train_cpu, eval_cpu))
     print(json.dumps(result["kept"]), f"train {train_cpu:.1f} CPU min, eval {eval_cpu:.1f} CPU min")
+
+
+def colour_lines(colours: dict) -> list[str]:
+    """The table of G's colours per checkpoint."""
+    real = colours["real"]
+    rgb = lambda c: "(" + ", ".join(f"{v:.2f}" for v in c) + ")"  # noqa: E731
+    rows = [(label, r) for label, found in colours["runs"].items() for r in found]
+    if not rows:
+        return []
+    widest = max(max(r["stroke_spread"], r["background_spread"]) for _, r in rows)
+    return [
+        "How G colours the 1,000 test digits at each checkpoint a run kept (each source digit's pixels as the stroke): the "
+        "spread across images of the stroke's and of the background's mean colour (standard deviation over the images, "
+        "mean over R, G, B), their mean distance (contrast), the mean colours, and the class kept by `lenet-mnist-strokes`. "
+        "[-1, 1] RGB units; follow-up numbers as above:",
+        "",
+        "| run | step | class kept A → B | stroke spread | background spread | contrast | mean stroke colour | mean background colour |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| real coloured test digits | | | {real['stroke_spread']:.2f} | {real['background_spread']:.2f} | {real['contrast']:.2f} | "
+        f"{rgb(real['stroke'])} | {rgb(real['background'])} |",
+        *[f"| {label} | {r['step']:,} | {r['kept']:.1f}% | {r['stroke_spread']:.2f} | {r['background_spread']:.2f} | {r['contrast']:.2f} | "
+          f"{rgb(r['stroke'])} | {rgb(r['background'])} |" for label, r in rows],
+        "",
+        f"Every G paints the digits in much the same colour pair (spread at most {widest:.2f}, real "
+        f"{min(real['stroke_spread'], real['background_spread']):.2f} or more), and the pair moves from checkpoint to "
+        "checkpoint, with class kept rising and falling between them: a deterministic G has collapsed to one colouring "
+        "at a time instead of drawing a pair per image.",
+        "",
+    ]
 
 
 def control_lines(rows: list[dict]) -> list[str]:
@@ -263,7 +331,7 @@ def describe(config: dict) -> str:
 
 
 def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str, list[dict]],
-           short: dict[str, tuple[list[dict], float]], train_cpu: float, eval_cpu: float) -> str:
+           short: dict[str, tuple[list[dict], float]], colours: dict, train_cpu: float, eval_cpu: float) -> str:
     kept, fid = result["kept"], result["fid"]
     steps = (500, 1000, 1500, 2000)
 
@@ -304,8 +372,8 @@ def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str,
         "| --- | --- | --- |",
         *[f"| {label} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for label, r in probes.items()],
         "",
-        *[line for label, rows in follow_up.items() if rows for line in (
-            f"Follow-up run of the example ({label}; one seed, run by hand, not the benchmark above), class kept on the same test splits:",
+        *[line for i, (label, rows) in enumerate(follow_up.items(), 1) if rows for line in (
+            f"Follow-up run {i} of the example ({label}; one seed, run by hand, not the benchmark above), class kept on the same test splits:",
             "", "| step | A → B | B → A |", "| --- | --- | --- |",
             *[f"| {r['step']:,} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for r in rows], "")],
         *([("2,000-step follow-ups of the example (one seed each, run by hand, not the benchmark above; the learning rate "
@@ -318,6 +386,7 @@ def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str,
              for label, (rows, cpu) in short.items()],
            ""] if short else []),
         *(control_lines(short[CONTROL][0]) if CONTROL in short else []),
+        *colour_lines(colours),
         "**FID** in each domain against its real test split (1,000 images each; lower is better):",
         "",
         "| domain (features) | translated into it | real train vs real test | untranslated source | uniform noise |",
