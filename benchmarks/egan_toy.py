@@ -138,7 +138,7 @@ def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, o
         for seed in seeds:
             for model, (config, extra) in models(dataset, ablation, overrides, only).items():
                 name = model.replace(', ', '-').replace(' ', '').replace('γ=0', 'gamma0')
-                tag = f"{dataset}-{name}{variant if name.startswith('E-GAN') else ''}-seed{seed}"
+                tag = f"{dataset}-{name}{variant if name.startswith('E-GAN') else ''}-{steps}steps-seed{seed}"
                 if isinstance(config, dict):
                     path = work / f"{tag}.yaml"
                     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -276,18 +276,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.report_only:
         saved = json.loads((HERE / "_work" / "egan-toy" / "results.json").read_text())
-        if "results" not in saved:  # written before the file kept the command and the load
+        legacy = "results" not in saved  # written before the file kept the command and the load
+        runs = saved if legacy else saved["results"]
+        results = {(d, m, int(s)): v for key, v in runs.items() for d, m, s in [key.split("|")]}
+        # The tables show the runs the file holds, whatever this command's --seeds and --datasets say.
+        datasets = [d for d in NUM_MODES if any(key[0] == d for key in results)]
+        seeds = sorted({key[2] for key in results})
+        ablation = any(key[1] == "E-GAN, γ = 0" for key in results)
+        if legacy:  # such a file did not keep its step count either: --steps must give it
             text = RESULTS.read_text()
             found = re.search(r"load average at the start: ([0-9., ]+)\.", text[text.find(f"## {TITLE}"):])
-            saved = {"results": saved, "load": found.group(1) if found else "?",
-                     "command": f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, args.seeds))} --steps {args.steps}" + " --ablation" * args.ablation}
-        results = {(d, m, int(s)): v for key, v in saved["results"].items() for d, m, s in [key.split("|")]}
-        # The tables show the runs the file holds, whatever this command's --seeds, --steps and --datasets say.
-        datasets = [d for d in ("ring", "grid") if any(key[0] == d for key in results)]
-        seeds = sorted({key[2] for key in results})
-        found_steps = re.search(r"--steps (\d+)", saved["command"])
-        steps = int(found_steps.group(1)) if found_steps else args.steps
-        ablation = any(key[1] == "E-GAN, γ = 0" for key in results)
+            saved = {"results": runs, "load": found.group(1) if found else "?",
+                     "command": f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, seeds))} --steps {args.steps}" + " --ablation" * ablation}
+        steps = int(re.search(r"--steps (\d+)", saved["command"]).group(1))
         body = section(datasets, seeds, steps, ablation, results, {}, saved["command"], saved["load"], saved.get("overrides", []))
         print(body)
         update_section(TITLE, body, RESULTS)

@@ -36,8 +36,9 @@ from .config import EGANConfig
 from .fitness import SCORERS
 
 # Measured by benchmarks/egan_cost.py (benchmarks/RESULTS.md, "E-GAN: cost per iteration"): the vmapped
-# scoring was slower than the loop for both, 0.93x on the ring's MLPs and 0.52x on mnist5k's DCGAN
-# networks (three children; vmap's batching rules cost more than the loop's few small passes).
+# scoring was slower than the loop on the ring's MLPs (0.89x) and mnist5k's DCGAN networks (0.60x), and
+# level with it on 3x512 MLPs (0.99x); three children each: vmap's batching rules cost more than the
+# loop's few small passes.
 # ``scoring: auto`` follows this table.
 FASTER_SCORING = {"points": "loop", "image": "loop"}
 
