@@ -36,7 +36,7 @@ from .config import EGANConfig
 from .fitness import SCORERS
 
 # Measured by benchmarks/egan_cost.py (benchmarks/RESULTS.md, "E-GAN: cost per iteration"): the vmapped
-# scoring was slower than the loop on the ring's MLPs (0.89x) and mnist5k's DCGAN networks (0.60x), and
+# scoring was slower than the loop on the ring's MLPs (0.86x) and mnist5k's DCGAN networks (0.61x), and
 # level with it on 3x512 MLPs (0.99x); three children each: vmap's batching rules cost more than the
 # loop's few small passes.
 # ``scoring: auto`` follows this table.
