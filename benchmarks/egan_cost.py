@@ -206,12 +206,18 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.steps, args.repeats, args.warmup, args.examples = 2, 2, 1, ["egan-ring.yaml"]
+    unknown = [name for name in args.examples if name not in CASES and not (EXAMPLES / name).is_file()]
+    if unknown:
+        parser.error(f"unknown case or example {', '.join(unknown)}: give a case ({', '.join(CASES)}) or a file in {EXAMPLES}")
     results = {}
     for name in args.examples:
         example, case_overrides = CASES.get(name, (name, []))
         results[name] = measure(EXAMPLES / example, args.steps, args.repeats, args.warmup, [*case_overrides, *args.overrides])
         print(name, results[name], flush=True)
     command = "python benchmarks/egan_cost.py" + (" --quick" if args.quick else f" --steps {args.steps} --repeats {args.repeats}")
+    if args.examples != list(CASES) and not args.quick:
+        command += " --examples " + " ".join(args.examples)
+    command += "".join(f" --set {item}" for item in args.overrides)
     body = report(results, command, args.steps, args.repeats)
     print(f"\n## {TITLE}\n\n{body}")
     if not args.no_write and not args.quick:

@@ -111,10 +111,15 @@ def variant_tag(egan: dict, overrides: list[str]) -> str:
     return tag + (f"-{hashlib.sha1(repr(other).encode()).hexdigest()[:8]}" if other else "")
 
 
+def beside(run_dir: Path, suffix: str) -> Path:
+    """A file next to a run folder, named after all of it (``with_suffix`` would cut a name like ``gamma0.05``)."""
+    return run_dir.parent / f"{run_dir.name}{suffix}"
+
+
 def finished_run(run_dir: Path, config: Path, cmd: list[str], steps: int) -> dict | None:
     """The result of an earlier run in ``run_dir`` that this command would repeat (its saved config equals
     the one the command resolves to, it reached ``steps``, and its timing was kept), else None."""
-    timing_file = run_dir.with_suffix(".timing.json")
+    timing_file = beside(run_dir, ".timing.json")
     if not (timing_file.exists() and (run_dir / "metrics.jsonl").exists()):
         return None
     sets = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--set"]
@@ -151,10 +156,10 @@ def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, o
                     results[(dataset, model, seed)] = earlier
                     print(f"{dataset} {model} seed {seed}: reused {run_dir.name}", flush=True)
                 else:
-                    children[(dataset, model, seed)] = (cmd, run_dir.with_suffix(".log"))
+                    children[(dataset, model, seed)] = (cmd, beside(run_dir, ".log"))
     for key, timing in run_children(children, 1, cwd=ROOT):
         dataset, model, seed = key
-        where[key].with_suffix(".timing.json").write_text(json.dumps(timing))
+        beside(where[key], ".timing.json").write_text(json.dumps(timing))
         results[key] = {**final_coverage(where[key]), **timing}
         r = results[key]
         print(f"{dataset} {model} seed {seed}: {r['modes']:.0f}/{NUM_MODES[dataset]} modes, {r['quality']:.1f}% HQ, {r['cpu']:.0f} s CPU", flush=True)
@@ -313,10 +318,10 @@ def main() -> None:
                     + "".join(f" --{k} {v}" for k, v in (("diversity", args.diversity), ("gamma", args.gamma)) if v is not None))
     body = section(args.datasets, args.seeds, args.steps, args.ablation, results, where, command_line, load, overrides)
     print(f"\n## {TITLE}\n\n{body}")
+    if args.quick:  # a smoke test: results.json keeps the last full run, which --report-only redraws
+        return
     dump = {"command": command_line, "load": load, "overrides": overrides, "results": {"|".join(map(str, k)): v for k, v in results.items()}}
     (HERE / "_work" / "egan-toy" / "results.json").write_text(json.dumps(dump, indent=1))
-    if args.quick:
-        return
     update_section(TITLE, body, RESULTS)
     first = where[(args.datasets[0], "E-GAN", args.seeds[0])]
     subprocess.run([*gan_command(), "egan", "plot", str(first), "--output", str(HERE / "egan-mutations.png"),
