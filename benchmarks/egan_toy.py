@@ -111,6 +111,17 @@ def variant_tag(egan: dict, overrides: list[str]) -> str:
     return tag + (f"-{hashlib.sha1(repr(other).encode()).hexdigest()[:8]}" if other else "")
 
 
+def cpu_cell(runs: list[dict], seeds: list[int]) -> str:
+    """Mean CPU seconds of the runs whose own timing was kept. Runs reused before the timing files were
+    named after the whole run folder shared one file per dataset (``gamma0.05`` cut by ``with_suffix``), so
+    their CPU time was lost and results.json holds ``cpu: null`` for them."""
+    kept = [(r["cpu"], seed) for r, seed in zip(runs, seeds) if r.get("cpu") is not None]
+    if not kept:
+        return "–"
+    cell = f"{sum(cpu for cpu, _ in kept) / len(kept):.0f}"
+    return cell if len(kept) == len(runs) else cell + f" (seeds {', '.join(str(seed) for _, seed in kept)})"
+
+
 def beside(run_dir: Path, suffix: str) -> Path:
     """A file next to a run folder, named after all of it (``with_suffix`` would cut a name like ``gamma0.05``)."""
     return run_dir.parent / f"{run_dir.name}{suffix}"
@@ -248,7 +259,7 @@ def section(datasets, seeds, steps, ablation, results, where, command_line, load
         for model in names:
             rs = [results[(dataset, model, s)] for s in seeds]
             cells = " | ".join(f"{r['modes']:.0f} / {r['quality']:.1f}" for r in rs)
-            lines.append(f"| {model} | {cells} | **{mean([r['modes'] for r in rs]):.1f}** | **{mean([r['quality'] for r in rs]):.1f}** | {mean([r['cpu'] for r in rs]):.0f} |")
+            lines.append(f"| {model} | {cells} | **{mean([r['modes'] for r in rs]):.1f}** | **{mean([r['quality'] for r in rs]):.1f}** | {cpu_cell(rs, seeds)} |")
         published = PACGAN_GAN[dataset]
         lines.append(f"| *PacGAN paper, GAN row (Lin et al. 2018; other networks and length)* | " + " | ".join("" for _ in seeds)
                      + f" | *{published[0]}* | *{published[1]}* | |")
