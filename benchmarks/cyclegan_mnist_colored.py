@@ -325,8 +325,9 @@ def describe(config: dict) -> str:
     algorithm, train = config["algorithm"], config["train"]
     g, d = algorithm["generator"], algorithm["discriminator"]
     upsampling = {"transposed": "transposed convolutions up", "resize": "nearest-neighbour resize + convolution up"}[g.get("upsampling", "transposed")]
-    identity_a = algorithm["identity_weight"] if algorithm.get("identity_weight_a") is None else algorithm["identity_weight_a"]
-    identity_b = algorithm["identity_weight"] if algorithm.get("identity_weight_b") is None else algorithm["identity_weight_b"]
+    from gan_cyclegan.config import CycleGANConfig
+
+    identity_a, identity_b = CycleGANConfig.model_validate({k: v for k, v in algorithm.items() if k != "name"}).identity_weights()
     lambda_a, lambda_b = algorithm["cycle_weight_a"], algorithm["cycle_weight_b"]
     constant = algorithm.get("lr_constant_steps")
     decay = "over the second half" if constant is None else f"from step {constant:,}"
@@ -334,7 +335,7 @@ def describe(config: dict) -> str:
     return (
         f"batch {train['batch_size']}, ResNet generators with {g['channels']} channels, {g['residual_blocks']} residual blocks and "
         f"{upsampling}, {d['layers']}-layer PatchGANs with {d['channels']} channels, {algorithm['loss']['name']} loss, "
-        f"λ_A = {lambda_a:g}, λ_B = {lambda_b:g}, identity terms {lambda_a * identity_a:g}·|F(a) − a| and {lambda_b * identity_b:g}·|G(b) − b|, "
+        f"λ_A = {lambda_a:g}, λ_B = {lambda_b:g}, identity terms {identity_a:g}·|F(a) − a| and {identity_b:g}·|G(b) − b|, "
         f"pools of {algorithm['pool_size']}, Adam {algorithm['lr']:g} (the reference's 2e-4 learned 3x slower in 500-step probes) "
         f"decaying linearly to 0 {decay}, {ema}"
     )

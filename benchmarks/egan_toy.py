@@ -34,6 +34,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from statistics import fmean as mean
 
 import yaml
 
@@ -95,18 +96,24 @@ def command(config: Path, run_dir: Path, seed: int, steps: int, extra: list[str]
     return [*gan_command(), "run", str(config), "--output", str(run_dir), "--overwrite"] + [x for s in sets for x in ("--set", s)]
 
 
-def final_coverage(run_dir: Path) -> dict:
+def final_coverage(run_dir: Path) -> dict | None:
+    """The last mode-coverage score of a run and its curve; None for a run that stopped before its first score."""
     records = [r for r in read_metrics(run_dir) if "mode-coverage/modes" in r]
     if not records:
-        raise SystemExit(f"{run_dir}/metrics.jsonl holds no mode-coverage record")
+        return None
     curve = [(r["step"], r["mode-coverage/modes"], r["mode-coverage/high_quality"]) for r in records]
     return {"modes": curve[-1][1], "quality": curve[-1][2], "curve": curve}
+
+
+def other_overrides(overrides: list[str]) -> list[str]:
+    """The overrides besides the F_d sign and γ (those two have their own columns and folder-name parts)."""
+    return [o for o in overrides if o.split("=", 1)[0] not in ("algorithm.diversity", "algorithm.gamma")]
 
 
 def variant_tag(egan: dict, overrides: list[str]) -> str:
     """The folder suffix of an E-GAN variant: its F_d sign and γ, and a short hash of any other override
     (``--set``), so that runs of different settings keep their own folders."""
-    other = sorted(o for o in overrides if o.split("=", 1)[0] not in ("algorithm.diversity", "algorithm.gamma"))
+    other = sorted(other_overrides(overrides))
     tag = f"-{egan['diversity']}-gamma{egan['gamma']}"
     return tag + (f"-{hashlib.sha1(repr(other).encode()).hexdigest()[:8]}" if other else "")
 
@@ -118,7 +125,7 @@ def cpu_cell(runs: list[dict], seeds: list[int]) -> str:
     kept = [(r["cpu"], seed) for r, seed in zip(runs, seeds) if r.get("cpu") is not None]
     if not kept:
         return "–"
-    cell = f"{sum(cpu for cpu, _ in kept) / len(kept):.0f}"
+    cell = f"{mean([cpu for cpu, _ in kept]):.0f}"
     return cell if len(kept) == len(runs) else cell + f" (seeds {', '.join(str(seed) for _, seed in kept)})"
 
 
@@ -136,10 +143,8 @@ def finished_run(run_dir: Path, config: Path, cmd: list[str], steps: int) -> dic
     sets = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--set"]
     if not saved_config_matches(run_dir, config, sets):
         return None
-    if not any("mode-coverage/modes" in r for r in read_metrics(run_dir)):  # a run that stopped before its first score
-        return None
     coverage = final_coverage(run_dir)
-    if coverage["curve"][-1][0] != steps:
+    if coverage is None or coverage["curve"][-1][0] != steps:
         return None
     return {**coverage, **json.loads(timing_file.read_text()), "reused": True}
 
@@ -171,7 +176,10 @@ def run_all(datasets: list[str], seeds: list[int], steps: int, ablation: bool, o
     for key, timing in run_children(children, 1, cwd=ROOT):
         dataset, model, seed = key
         beside(where[key], ".timing.json").write_text(json.dumps(timing))
-        results[key] = {**final_coverage(where[key]), **timing}
+        coverage = final_coverage(where[key])
+        if coverage is None:
+            raise SystemExit(f"{where[key]}/metrics.jsonl holds no mode-coverage record")
+        results[key] = {**coverage, **timing}
         r = results[key]
         print(f"{dataset} {model} seed {seed}: {r['modes']:.0f}/{NUM_MODES[dataset]} modes, {r['quality']:.1f}% HQ, {r['cpu']:.0f} s CPU", flush=True)
     return {"results": results, "where": where}
@@ -182,7 +190,7 @@ PILOTS = HERE / "_work" / "egan-toy" / "pilots.json"
 
 def other_changes(overrides: list[str]) -> str:
     """The overrides besides the F_d sign and γ, as the variants table shows them."""
-    return "; ".join(o.removeprefix("algorithm.") for o in overrides if o.split("=", 1)[0] not in ("algorithm.diversity", "algorithm.gamma"))
+    return "; ".join(o.removeprefix("algorithm.") for o in other_overrides(overrides))
 
 
 def record_pilots(results: dict, steps: int, overrides: list[str]) -> None:
@@ -220,7 +228,6 @@ def pilot_lines() -> list[str]:
              "| dataset | model | steps | diversity (sign of F_d) | γ | d_steps | eval_size | other changes | seeds | modes per seed | **mean modes** | mean HQ % | CPU s |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     order = lambda item: (dict(item[0])["dataset"] != "ring", dict(item[0])["model"] != "E-GAN", dict(item[0])["steps"], str(item[0]))  # noqa: E731
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     for variant, entries in sorted(groups.items(), key=order):
         v = dict(variant)
         entries.sort(key=lambda e: e["seed"])
@@ -234,7 +241,6 @@ def pilot_lines() -> list[str]:
 
 
 def section(datasets, seeds, steps, ablation, results, where, command_line, load, overrides=()) -> str:
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
     names = list(models(datasets[0], ablation))
     egan = egan_settings(datasets[0], list(overrides))
     scale = {True: "5 seeds (as the issue asks)", False: f"{len(seeds)} seeds (the issue asks for 5)"}[len(seeds) == 5]
