@@ -3,7 +3,7 @@
 A plugin's ``tests/conftest.py`` imports the fixtures it wants; pytest picks
 up fixtures from a conftest's namespace::
 
-    from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+    from gancore.testing import fresh_host, gan, make_run, write_config  # noqa: F401
 
 Fixtures:
 
@@ -12,8 +12,8 @@ Fixtures:
   thread (test processes share the cores);
 * ``gan``: the ``gan`` command line in-process, ``gan("run", "--plugin", "x", ...)``;
 * ``write_config``: a run-config dict written as YAML in ``tmp_path``;
-* ``make_trainer``: a set-up ``Trainer`` for a run-config dict, to drive
-  ``train_step`` by hand;
+* ``make_run``: a ``Run`` built from a run-config dict, nothing trained, to drive
+  ``run.algorithm.train_step(run.next_batch(), step)`` by hand;
 * ``inline_plugin``: register a plugin object (a module or a class with
   hookimpls) for one test.
 
@@ -23,7 +23,8 @@ Conformance checks, plain functions that raise ``AssertionError``:
   every option, and the default run config of each of its algorithms validates;
 * ``check_resume(gan, config_path, out_dir)``: a run stopped half way and resumed
   ends with the same weights, optimizer states, EMA, RNG and counters, bit for
-  bit, as the same run done in one go;
+  bit, as the same run done in one go, and with the same value in every attribute
+  of its algorithm: one that differs is state the algorithm does not declare;
 * ``checkpoint_tensors(run_dir)``: the newest checkpoint's tensors and state.
 """
 
@@ -50,7 +51,7 @@ __all__ = [
     "fresh_host",
     "gan",
     "inline_plugin",
-    "make_trainer",
+    "make_run",
     "run_checked",
     "write_config",
 ]
@@ -103,16 +104,14 @@ def write_config(tmp_path):
 
 
 @pytest.fixture
-def make_trainer(tmp_path):
-    """``make_trainer(config, overrides=()) -> Trainer``: networks, optimizers and data set up, nothing trained."""
+def make_run(tmp_path):
+    """``make_run(config, overrides=()) -> Run``: networks, optimizers and data built, nothing trained."""
     from .config import build_run_config
-    from .trainer import Trainer
+    from .run import Run
 
     def make(config: dict, overrides: tuple[str, ...] | list[str] = ()):
         host = plugins.get_host()
-        trainer = Trainer(build_run_config(host.registry, None, config, list(overrides)), tmp_path / "run", host)
-        trainer.setup()
-        return trainer
+        return Run.from_config(build_run_config(host.registry, None, config, list(overrides)), host, tmp_path / "run")
 
     return make
 
@@ -153,41 +152,123 @@ class _StopAt:
         self.step = step
 
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         if step == self.step:
-            trainer.should_stop = True
+            run.should_stop = True
+
+
+class _Fingerprint:
+    """Keeps what every attribute of a run's algorithm holds when the run ends."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, Any] | None = None
+        self.declared: tuple[str, ...] = ()
+
+    @hookimpl
+    def gan_train_end(self, run, step, status):
+        self.taken, self.declared = attribute_values(run.algorithm), run.algorithm.state_names
+
+
+def attribute_values(algorithm) -> dict[str, Any]:
+    """Every attribute of ``algorithm`` (but its config and context) as comparable values: networks and
+    other objects with ``state_dict`` by their state, tensors copied to the CPU, containers and plain
+    objects walked, a few levels deep."""
+    skip = {"ctx", "config", "_state"}
+    return {name: _comparable(value, 0) for name, value in vars(algorithm).items() if name not in skip}
+
+
+def _comparable(value: Any, depth: int) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(value, torch.Tensor):
+        return ("tensor", value.detach().cpu().clone())
+    if isinstance(value, torch.nn.Module):
+        return {k: ("tensor", v.detach().cpu().clone()) for k, v in value.state_dict().items()}
+    if isinstance(value, torch.Generator):
+        return ("tensor", value.get_state())
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth > 4:
+        return None
+    if hasattr(value, "state_dict") and not isinstance(value, type):
+        return _comparable(value.state_dict(), depth + 1)
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {k: _comparable(v, depth + 1) for k, v in value.items()}
+    if hasattr(value, "__dict__") and not callable(value):
+        return {k: _comparable(v, depth + 1) for k, v in vars(value).items()}
+    return None  # functions, classes, handles: not state
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) and len(a) == 2 and a[0] == "tensor":
+        return not (isinstance(b, tuple) and len(b) == 2 and b[0] == "tensor" and a[1].shape == b[1].shape
+                    and a[1].dtype == b[1].dtype and torch.equal(a[1], b[1]))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) != len(b) or any(_differs(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:  # NaN in both
+        return False
+    return type(a) is not type(b) or a != b
+
+
+def differing_attributes(full: dict[str, Any], resumed: dict[str, Any]) -> list[str]:
+    """The attributes whose values differ between two ``attribute_values`` (present in one only included)."""
+    return sorted(name for name in full.keys() | resumed.keys()
+                  if name not in full or name not in resumed or _differs(full[name], resumed[name]))
 
 
 def check_resume(gan: Callable, config: Path, out_dir: Path, *, stop_at: int, sets: list[str] | tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
-    """Run ``config`` in one go, and again stopped after ``stop_at`` steps and resumed; assert both end alike.
+    """Run ``config`` in one go, and again stopped after ``stop_at`` steps and resumed; assert both end alike:
+    the same checkpoint (weights, optimizer states, EMA, RNG, data positions, declared state) bit for bit,
+    and the same value in every attribute of the algorithm, so that state the algorithm forgot to declare
+    (``register_state``) is named.
 
     The stopped run still plans the full number of steps (schedules such as a
     learning-rate decay depend on it). ``sets`` are ``--set`` overrides for all
     three runs. Returns the final tensors."""
     out_dir = Path(out_dir)
     overrides = [item for s in sets for item in ("--set", s)]
-    result = gan("run", config, "--output", out_dir / "full", *overrides)
-    assert result.exit_code == 0, result.output
     host = plugins.get_host()
-    host.register_plugin(_StopAt(stop_at), "gancore-testing-stop")
-    try:
-        result = gan("run", config, "--output", out_dir / "half", *overrides)
-    finally:
-        host.unregister_plugin("gancore-testing-stop")
-    assert result.exit_code == 0, result.output
+
+    def run(folder: str, *extra: str, plugin: Any = None) -> None:
+        if plugin is not None:
+            host.register_plugin(plugin, "gancore-testing-check-resume")
+        try:
+            result = gan("run", config, "--output", out_dir / folder, *extra, *overrides)
+        finally:
+            if plugin is not None:
+                host.unregister_plugin("gancore-testing-check-resume")
+        assert result.exit_code == 0, result.output
+
+    full, resumed = _Fingerprint(), _Fingerprint()
+    run("full", plugin=full)
+    run("half", plugin=_StopAt(stop_at))
     newest = max(p.name for p in (out_dir / "half" / "checkpoints").iterdir())
     assert newest == f"step-{stop_at:06d}", f"the stopped run's newest checkpoint is {newest}, not step {stop_at}"
-    result = gan("run", config, "--output", out_dir / "half", "--resume", *overrides)
-    assert result.exit_code == 0, result.output
+    run("half", "--resume", plugin=resumed)
 
-    name_a, full, state_a = checkpoint_tensors(out_dir / "full")
-    name_b, resumed, state_b = checkpoint_tensors(out_dir / "half")
+    differ = differing_attributes(full.taken, resumed.taken)
+    undeclared = [name for name in differ if name not in full.declared]
+    hint = (
+        f"; the algorithm's attribute(s) {', '.join(undeclared)} also differ from the uninterrupted run's: they are state "
+        f"that it does not declare (declared: {', '.join(full.declared) or 'nothing'}), so add them with self.register_state(...)"
+        if undeclared else ""
+    )
+    name_a, full_tensors, state_a = checkpoint_tensors(out_dir / "full")
+    name_b, resumed_tensors, state_b = checkpoint_tensors(out_dir / "half")
     assert name_a == name_b, f"the uninterrupted run ended at {name_a}, the resumed one at {name_b}"
-    assert full.keys() == resumed.keys(), f"tensors differ in name: {sorted(full.keys() ^ resumed.keys())}"
-    for key in full:
-        assert torch.equal(full[key], resumed[key]), f"tensor {key} differs after resume"
-    assert state_a == state_b, "the JSON state (step, data positions, algorithm state) differs after resume"
-    return full
+    assert full_tensors.keys() == resumed_tensors.keys(), f"tensors differ in name: {sorted(full_tensors.keys() ^ resumed_tensors.keys())}{hint}"
+    for key in full_tensors:
+        assert torch.equal(full_tensors[key], resumed_tensors[key]), f"tensor {key} differs after resume{hint}"
+    assert state_a == state_b, f"the JSON state (step, data positions, algorithm state) differs after resume{hint}"
+    assert not undeclared, f"after the resume the checkpoints agree{hint}"
+    assert not differ, f"after the resume, the declared state {', '.join(differ)} differs from the uninterrupted run's"
+    return full_tensors
 
 
 def check_plugin(name: str) -> None:

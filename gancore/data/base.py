@@ -117,17 +117,20 @@ class LoaderData:
 
 
 class Order:
-    """The order in which a stream of ``length`` samples is read, from a sample offset."""
+    """The order in which a stream of ``length`` samples is read, from a sample offset.
 
-    def __init__(self, length: int, seed: int, stream: str) -> None:
-        self.length = length
+    Each epoch's permutation is drawn on the CPU (the same on every device and process) and moved to
+    ``device`` once, so that taking a batch's indices copies nothing from the host."""
+
+    def __init__(self, length: int, seed: int, stream: str, device: torch.device | str = "cpu") -> None:
+        self.length, self.device = length, torch.device(device)
         self.seed = (seed * 1_000_003 + zlib.crc32(stream.encode())) % (2**63)
         self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
         if epoch != self._epoch:
             generator = torch.Generator().manual_seed(self.seed + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator)
+            self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator).to(self.device)
         return self._perm
 
     def take(self, start: int, count: int) -> torch.Tensor:
@@ -137,7 +140,7 @@ class Order:
             step = min(self.length - offset, start + count - position)
             parts.append(self._permutation(epoch)[offset : offset + step])
             position += step
-        return torch.cat(parts)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 class Batches:
@@ -148,7 +151,7 @@ class Batches:
 
     def __init__(self, data: TensorData | StreamTensors, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         self.data, self.batch_size, self.rank, self.world_size = data, batch_size, rank, world_size
-        self.orders = {name: Order(len(data.tensors[keys[0]]), seed, name) for name, keys in data.streams.items()}
+        self.orders = {name: Order(len(data.tensors[keys[0]]), seed, name, data.tensors[keys[0]].device) for name, keys in data.streams.items()}
         self.positions = {name: 0 for name in data.streams}
         self.default_stream = next(iter(data.streams))
 
@@ -169,7 +172,7 @@ class Batches:
         keys = self.data.streams[name]
         size = self.batch_size if size is None else size
         start = self.positions[name] + self.rank * size
-        index = self.orders[name].take(start, size).to(self.data.tensors[keys[0]].device)
+        index = self.orders[name].take(start, size)
         self.positions[name] += size * self.world_size
         return {key: self.data.tensors[key].index_select(0, index) for key in keys}
 
@@ -185,13 +188,10 @@ class Batches:
         return {"positions": dict(self.positions)}
 
     def load_state_dict(self, state: dict) -> None:
-        if "positions" in state:
-            unknown = set(state["positions"]) - set(self.positions)
-            if unknown:
-                raise ValueError(f"the checkpoint has data streams {sorted(unknown)} that this data does not have")
-            self.positions.update({k: int(v) for k, v in state["positions"].items()})
-        else:  # checkpoints from before streams had positions of their own: all moved together
-            self.positions = {name: int(state["position"]) for name in self.positions}
+        unknown = set(state["positions"]) - set(self.positions)
+        if unknown:
+            raise ValueError(f"the checkpoint has data streams {sorted(unknown)} that this data does not have")
+        self.positions.update({k: int(v) for k, v in state["positions"].items()})
 
 
 class _IndexBatches:
@@ -268,7 +268,7 @@ class LoaderBatches:
         return {"positions": positions}
 
     def load_state_dict(self, state: dict) -> None:
-        positions = dict(state["positions"]) if "positions" in state else {"x": state["position"]}
+        positions = dict(state["positions"])
         self.position = int(positions.pop("x"))
         if self.extra is not None and positions:
             self.extra.load_state_dict({"positions": positions})
