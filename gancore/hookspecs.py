@@ -268,12 +268,13 @@ def gan_train_step_end(run: Run, step: int, logs: dict[str, Any]) -> None:
         waits for the device: do it every few steps, not at every one.
     :return: nothing.
 
-    Example (early stopping, for any family)::
+    Example::
 
         @hookimpl
         def gan_train_step_end(run, step, logs):
+            # Early stopping, for any family: the discriminator has won, nothing more to learn.
             if step >= 1000 and step % 100 == 0 and float(logs["loss_d"]) < 1e-4:
-                run.should_stop = True  # the discriminator has won: nothing more to learn
+                run.should_stop = True
     """
 
 

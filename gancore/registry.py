@@ -301,11 +301,16 @@ class BuildContext:
         """Build the entry that option ``option`` of this entry names; errors name ``<path>.<option>``."""
         return self.registry.build(ref, f"{self.path}.{option}" if self.path else option, **kwargs)
 
-    def features(self, name: str, options: Any = None) -> Any:
-        """The feature network called ``name`` (a registered one, or a LeNet ``.safetensors`` file), built once per process."""
+    def features(self, name: str, options: Any = None, option: str = "features") -> Any:
+        """The feature network called ``name`` (a registered one, or a LeNet ``.safetensors`` file), built once per
+        process; errors name ``<path>.<option>``."""
+        from .errors import UserError
         from .metrics.features import get_extractor
 
-        return get_extractor(self.registry, name, options)
+        try:
+            return get_extractor(self.registry, name, options)
+        except UserError as exc:
+            raise UserError(f"{self.path}.{option}: {exc}" if self.path else str(exc)) from None
 
 
 def _words(value: Any) -> frozenset[str]:

@@ -136,6 +136,8 @@ class _Loop:
     def evaluate(self) -> None:
         # Every process takes part (metrics combine their shares); the main one logs.
         run = self.run
+        if not run.metrics:  # eval_every with no eval.metrics: nothing to compute or log
+            return
         run.results = run.evaluate()
         run.log({"step": run.step, **run.results})
         run.host.eval_end(run, run.step, run.results)

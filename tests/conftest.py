@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 # The fixtures every plugin's tests use too: fresh plugins per test (autouse), the in-process CLI,
-# config files, a set-up trainer, inline plugins.
-from gancore.testing import fresh_host, gan, inline_plugin, make_trainer, write_config  # noqa: F401
+# config files, a set-up run, inline plugins.
+from gancore.testing import fresh_host, gan, inline_plugin, make_run, write_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -37,18 +37,18 @@ def test_compiled_training_matches_eager_and_checkpoints_plain_weights(gan, writ
     assert checkpoint_tensors(tmp_path / "compiled")[0] == "step-000008"
 
 
-def test_channels_last_networks_and_batches(make_trainer):
+def test_channels_last_networks_and_batches(make_run):
     cfg = _quick(TINY_DIGITS)
-    trainer = make_trainer(cfg, ["train.channels_last=true"])
-    networks = [trainer.algorithm.generator, trainer.algorithm.discriminator]
+    run = make_run(cfg, ["train.channels_last=true"])
+    networks = [run.algorithm.generator, run.algorithm.discriminator]
     conv = next(m for net in networks for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
                 and m.weight.shape[1] > 1 and m.weight.shape[-1] > 1)
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert not conv.weight.is_contiguous()
-    batch = trainer._next_batch()
+    batch = run.next_batch()
     assert batch["x"].dim() == 4 and batch["x"].is_contiguous(memory_format=torch.channels_last)
     # The optimizers still hold the networks' parameters (the format changes in place).
-    optimized = {id(p) for opt in (trainer.algorithm.opt_g, trainer.algorithm.opt_d) for group in opt.param_groups for p in group["params"]}
+    optimized = {id(p) for opt in (run.algorithm.opt_g, run.algorithm.opt_d) for group in opt.param_groups for p in group["params"]}
     assert id(conv.weight) in optimized
 
 

@@ -91,8 +91,8 @@ class LoaderData:
     :param sample_shape: the shape of one ``"x"``.
     :param info: as for ``TensorData``.
     :param num_workers: DataLoader worker processes.
-    :param extra: small streams kept in memory beside the DataLoader's (e.g. the labelled
-        stream of ``labels_per_class``); its streams are drawn like ``TensorData``'s.
+    :param extra: small streams kept in memory beside the DataLoader's (e.g. a few labelled
+        samples that a transform picks); its streams are drawn like ``TensorData``'s.
     """
 
     dataset: Any
@@ -110,28 +110,43 @@ class LoaderData:
         return len(self.dataset)
 
     def head(self, n: int, seed: int = 0) -> TensorData:
-        """A fixed random ``n`` items in memory (for plots and metrics that need real samples)."""
+        """A fixed random ``n`` items in memory (for plots and metrics that need real samples), with the
+        ``extra`` streams as they are, so that an algorithm sees every stream of the data."""
         index = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(seed))[:n]
         items = [self.dataset[int(i)] for i in index]
-        return TensorData({k: torch.stack([item[k] for item in items]) for k in items[0]}, self.kind, self.info)
+        tensors = {k: torch.stack([item[k] for item in items]) for k in items[0]}
+        streams = {"x": list(tensors)}
+        if self.extra is not None:
+            tensors.update(self.extra.tensors)
+            streams.update(self.extra.streams)
+        return TensorData(tensors, self.kind, self.info, streams)
 
 
 class Order:
     """The order in which a stream of ``length`` samples is read, from a sample offset.
 
-    Each epoch's permutation is drawn on the CPU (the same on every device and process) and moved to
-    ``device`` once, so that taking a batch's indices copies nothing from the host."""
+    Each epoch's permutation is drawn on the CPU (the same on every device and process) and kept on
+    ``device``, so taking a batch's indices copies nothing from the host. On a GPU the next epoch's
+    permutation is copied one epoch ahead, from pinned memory without waiting, so that a step that
+    crosses into a new epoch does not wait for the device either."""
 
     def __init__(self, length: int, seed: int, stream: str, device: torch.device | str = "cpu") -> None:
         self.length, self.device = length, torch.device(device)
         self.seed = (seed * 1_000_003 + zlib.crc32(stream.encode())) % (2**63)
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _draw(self, epoch: int) -> torch.Tensor:
+        perm = torch.randperm(self.length, generator=torch.Generator().manual_seed(self.seed + epoch))
+        if self.device.type == "cuda":
+            return perm.pin_memory().to(self.device, non_blocking=True)
+        return perm.to(self.device)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
-        if epoch != self._epoch:
-            generator = torch.Generator().manual_seed(self.seed + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator).to(self.device)
-        return self._perm
+        if epoch not in self._perms:
+            self._perms = {epoch: self._draw(epoch)}
+        if self.device.type == "cuda" and epoch + 1 not in self._perms:
+            self._perms = {epoch: self._perms[epoch], epoch + 1: self._draw(epoch + 1)}
+        return self._perms[epoch]
 
     def take(self, start: int, count: int) -> torch.Tensor:
         parts, position = [], start

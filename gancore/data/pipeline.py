@@ -27,7 +27,7 @@ def from_tensors(x: torch.Tensor, y: torch.Tensor | None, options: ImageOptions,
         info.update(step.info())
     data = TensorData(items, "image", info)
     for step in steps:
-        data = step.finish(data)
+        data = step.finish(data, options.transform_seed)
     if not keep_in_memory(options, len(data), data.sample_shape):
         return LoaderData(TensorItems(data), "image", data.sample_shape, data.info, options.num_workers, extra=_other_streams(data))
     return data
@@ -93,5 +93,5 @@ def from_reader(read: Callable[[int], tuple[torch.Tensor, int | None]], length: 
     else:
         data = LoaderData(items, "image", shape, info, options.num_workers)
     for step in steps:
-        data = step.finish(data)
+        data = step.finish(data, options.transform_seed)
     return data

@@ -62,9 +62,10 @@ class ImageTransform:
         """Facts the dataset adds to ``data.info`` (e.g. a palette); read after ``fit``."""
         return {}
 
-    def finish(self, data):
+    def finish(self, data, seed: int):
         """A step on the whole dataset once its items are made (a ``TensorData`` or ``LoaderData``), e.g. a
-        second stream of some of the samples; returns the dataset to use."""
+        second stream of some of the samples (``seed``: the dataset's ``transform_seed``, to pick them);
+        returns the dataset to use."""
         return data
 
 

@@ -17,7 +17,6 @@ from pydantic import Field, field_validator
 from ..errors import UserError
 from ..registry import StrictModel
 from .base import EvalContext, apply_batched
-from .features import check_extractor_name
 
 
 class ConditionalAccuracyConfig(StrictModel):
@@ -41,7 +40,7 @@ class ConditionalAccuracy:
     def __init__(self, config: ConditionalAccuracyConfig, build) -> None:
         self.config = config
         # Fails here, before training starts, for an unknown network or a missing weights file.
-        self.classifier = build.features(check_extractor_name(build.registry, config.weights or config.classifier))
+        self.classifier = build.features(config.weights or config.classifier, option="weights" if config.weights else "classifier")
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         cfg = self.config

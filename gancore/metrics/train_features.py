@@ -38,14 +38,15 @@ def load_splits(dataset: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.
     """The (train, test) tensors ``{"x", "y"}`` of a dataset's fixed split, and how they were made."""
     from ..data import images
 
+    # The shipped networks' data take no transforms, so no BuildContext is needed to build them.
     if dataset == "mnist5k":
-        train = images.mnist5k(images.MNIST5kConfig(split="train")).tensors
-        test = images.mnist5k(images.MNIST5kConfig(split="test")).tensors
+        train = images.mnist5k(images.MNIST5kConfig(split="train"), None).tensors
+        test = images.mnist5k(images.MNIST5kConfig(split="test"), None).tensors
         return train, test, {"train": "mnist5k split=train", "test": "mnist5k split=test"}
     if dataset == "digits":
         from sklearn.model_selection import train_test_split
 
-        data = images.digits(images.DigitsConfig()).tensors
+        data = images.digits(images.DigitsConfig(), None).tensors
         index = torch.arange(len(data["y"])).numpy()
         train_index, test_index = train_test_split(index, test_size=0.2, stratify=data["y"].numpy(), random_state=0)
         pick = lambda idx: {k: v[torch.from_numpy(idx)] for k, v in data.items()}  # noqa: E731

@@ -157,7 +157,7 @@ def class_count(data, keys: list[str]) -> int:
         raise UserError(
             "algorithm.conditional: true trains on the class y of every sample, and this dataset gives no labels to train on "
             f"(its training stream has {', '.join(keys)}). Use a labelled dataset (digits, mnist5k, mnist, cifar10, an image "
-            "folder with one sub-folder per class) without labels_per_class, or set algorithm.conditional: false."
+            "folder with one sub-folder per class) with no transform that takes its labels away, or set algorithm.conditional: false."
         )
     classes = data.info.get("num_classes")
     return int(classes) if classes else int(data.tensors["y"].max()) + 1

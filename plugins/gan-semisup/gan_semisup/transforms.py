@@ -45,17 +45,9 @@ class LabeledSubsetConfig(StrictModel):
 class LabeledSubset(ImageTransform):
     """Leaves every item as it is; ``finish`` adds the ``labeled`` stream and takes the labels off the ``x`` stream."""
 
-    # The pipeline hands a transform the dataset's transform_seed through fit (with this many images first, which
-    # this transform does not look at): the seed picks the labelled samples.
-    fit_images = 1
-
     def __init__(self, config: LabeledSubsetConfig) -> None:
         self.per_class = config.per_class
         self.keep_labels = config.keep_unlabeled_labels
-        self.seed: int | None = None
-
-    def fit(self, images: torch.Tensor, seed: int) -> None:
-        self.seed = seed
 
     def __call__(self, items: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         return items  # draws nothing: the transforms after this one get the same random numbers as without it
@@ -63,20 +55,19 @@ class LabeledSubset(ImageTransform):
     def info(self) -> dict[str, Any]:
         return {"labels_per_class": self.per_class}
 
-    def finish(self, data: TensorData | LoaderData) -> TensorData | LoaderData:
-        if self.seed is None:
-            raise RuntimeError("labeled-subset: the seed comes from fit(), which the data pipeline calls before finish()")
+    def finish(self, data: TensorData | LoaderData, seed: int) -> TensorData | LoaderData:
+        # seed: the dataset's transform_seed, which picks the labelled samples.
         if isinstance(data, TensorData):
-            return self.in_memory(data)
+            return self.in_memory(data, seed)
         if isinstance(data, LoaderData):
-            return self.through_loader(data)
+            return self.through_loader(data, seed)
         raise TypeError(f"labeled-subset: finish() takes TensorData or LoaderData, not {type(data).__name__}")
 
-    def in_memory(self, data: TensorData) -> TensorData:
+    def in_memory(self, data: TensorData, seed: int) -> TensorData:
         if "y" not in data.tensors:
             raise _no_labels()
         x, y = data.tensors["x"], data.tensors["y"]
-        keep = per_class_subset(y, self.per_class, self.seed)
+        keep = per_class_subset(y, self.per_class, seed)
         dropped = set() if self.keep_labels else {"y"}
         streams = {name: [k for k in keys if k not in dropped] for name, keys in data.streams.items()}
         tensors = {k: v for k, v in data.tensors.items() if k not in dropped}
@@ -84,10 +75,10 @@ class LabeledSubset(ImageTransform):
         streams[LABELED] = list(LABELED_TENSORS)
         return TensorData(tensors, data.kind, _with_classes(data.info, y), streams)
 
-    def through_loader(self, data: LoaderData) -> LoaderData:
+    def through_loader(self, data: LoaderData, seed: int) -> LoaderData:
         # Only the labelled few are held in memory; the whole set streams through the DataLoader.
         labels = torch.tensor([_label(data.dataset, i) for i in range(len(data.dataset))])
-        keep = per_class_subset(labels, self.per_class, self.seed)
+        keep = per_class_subset(labels, self.per_class, seed)
         chosen = [data.dataset[int(i)] for i in keep]
         labelled = {"x_labeled": torch.stack([item["x"] for item in chosen]), "y_labeled": labels[keep]}
         extra = data.extra or StreamTensors({}, {})
