@@ -55,7 +55,7 @@ class TranslationAccuracy:
     def __init__(self, config: TranslationAccuracyConfig, ctx: BuildContext) -> None:
         self.config = config
         # Built here, so an unknown name or a missing weights file fails before training starts.
-        self.classifiers = {"a": ctx.features(config.classifier_a), "b": ctx.features(config.classifier_b)}
+        self.classifiers = {domain: ctx.features(getattr(config, f"classifier_{domain}"), option=f"classifier_{domain}") for domain in ("a", "b")}
         self._reference = ReferenceData(ctx)
 
     def _labelled(self, ctx: EvalContext, domain: str) -> dict[str, torch.Tensor]:

@@ -96,11 +96,11 @@ def test_a_feature_network_of_the_same_name_is_reported_and_refused(inline_plugi
 
 
 def test_an_unknown_classifier_is_refused_when_the_metric_is_built(gan, write_config, tiny_digits, tmp_path):
-    with pytest.raises(UserError, match="unknown feature network 'lenet-mnist-colour'.*lenet-mnist-colored"):
+    with pytest.raises(UserError, match="eval.metrics.0.classifier_b: unknown feature network 'lenet-mnist-colour'.*lenet-mnist-colored"):
         _metric(classifier_b="lenet-mnist-colour")
     tiny_digits["eval"] = {"metrics": [{**DIGITS_METRIC, "classifier_a": "lenet-digit"}]}
     out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
-    assert out.exit_code == 2 and "lenet-digit" in out.output and "Traceback" not in out.output
+    assert out.exit_code == 2 and "classifier_a: unknown feature network 'lenet-digit'" in out.output and "Traceback" not in out.output
 
 
 def test_fid_of_each_direction_through_gancores_translate_source(gan, write_config, tiny_digits, tmp_path):
