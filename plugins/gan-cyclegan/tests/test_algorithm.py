@@ -133,3 +133,14 @@ def test_stopped_and_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(gan,
     assert [r["step"] for r in records if "cycle_a" in r] == [3, 6, 9, 12]
     assert {"loss_g", "loss_d", "loss_d_a", "loss_d_b"} <= set(records[-1])
     assert records[-1]["loss_d"] == pytest.approx(records[-1]["loss_d_a"] + records[-1]["loss_d_b"], rel=1e-6)
+
+
+def test_a_step_reads_no_tensor_on_the_host(make_run, tiny_digits, no_host_reads):
+    # Jitter, both pools (filling at step 1, swapping after) and the losses stay on the device: a GPU never waits in a step.
+    run = make_run(tiny_digits)
+    for step in range(1, 5):
+        batch = run.next_batch()
+        with no_host_reads():
+            logs = run.algorithm.train_step(batch, step)
+    assert run.algorithm.pool_a.count == 4
+    assert all(isinstance(v, torch.Tensor) for k, v in logs.items() if k != "lr")
