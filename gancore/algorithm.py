@@ -52,7 +52,9 @@ stream ``"x"`` with tensors ``x`` (and ``y`` for labelled data); the builtin ``u
 **State.** The checkpoint holds exactly what ``register_state(*names)`` declares: attributes that are
 modules, optimizers, objects with ``state_dict``/``load_state_dict``, tensors, plain values (ints,
 floats, bools, strings, None) or lists, tuples and dicts of those. A counter kept as a plain ``int``
-is saved like a network. Declare everything a resumed run needs to continue bit for bit: an attribute
+is saved like a network. On resume, networks and optimizers load their state onto their own device; a tensor
+comes back on the device of the tensor it replaces (else ``ctx.device``); any other object's ``load_state_dict``
+gets its state on the CPU and moves what it needs. Declare everything a resumed run needs to continue bit for bit: an attribute
 that changes during training but is not declared resumes wrongly, and ``gancore.testing.check_resume``
 names it. Configuration made in ``__init__`` (the config, loss objects without state) is not declared.
 

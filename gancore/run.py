@@ -220,7 +220,8 @@ class Run:
     def sampling(self):
         """EMA weights swapped in, and the training RNG left exactly as it was: a run that samples and
         evaluates trains exactly as one that does not, and resumes bit for bit."""
-        with torch.random.fork_rng(devices=[]), (self.ema.swapped() if self.ema else nullcontext()):
+        device = self.accelerator.device
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), (self.ema.swapped() if self.ema else nullcontext()):
             yield
 
     def generate(self, n: int, seed: int, labels: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:

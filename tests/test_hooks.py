@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 import torch
@@ -169,7 +170,7 @@ def test_hook_gan_register_features(inline_plugin, gan, tmp_path, write_config):
 
     inline_plugin(P(), "p")
     out = gan("list", "features")
-    assert out.exit_code == 0 and "test-brightness  [p]" in out.output
+    assert out.exit_code == 0 and re.search(r"^test-brightness +\[p\]  test: the mean pixel$", out.output, re.M)
     cfg = {"plugin": "gan", "data": {"name": "digits"}, "train": {"steps": 2, "batch_size": 8, "progress": False, "tensorboard": False},
            "algorithm": {"name": "gan", "generator": {"name": "dcgan-generator", "base_channels": 4},
                          "discriminator": {"name": "dcgan-discriminator", "base_channels": 4}},
@@ -213,7 +214,7 @@ def test_hook_gan_register_transforms(inline_plugin, gan):
     negative = registry.build(DatasetRef(name="digits", transforms=[{"name": "test-negative"}]), "data")
     assert torch.equal(negative.tensors["x"], -plain.tensors["x"])
     out = gan("list", "transforms")
-    assert out.exit_code == 0 and "test-negative  [p]" in out.output
+    assert out.exit_code == 0 and re.search(r"^test-negative +\[p\]  test: white on black$", out.output, re.M)
 
 
 def test_hook_gan_register_algorithms(inline_plugin, gan, tmp_path):

@@ -32,7 +32,8 @@ class TensorData:
         expect more, e.g. ``"x_labeled"``/``"y_labeled"`` or ``"x_b"`` (a second domain).
     :param kind: ``"points"`` or ``"image"``; decides how samples are plotted.
     :param info: facts metrics and families may need, e.g. ``{"modes": ..., "std": 0.02}``,
-        ``{"num_classes": 10}`` or ``{"palette": (K, C) tensor}``.
+        ``{"num_classes": 10}`` or ``{"palette": (K, C) tensor}``. It stays on the CPU when the
+        tensors move to the training device: move what a step needs to ``ctx.device`` once.
     :param streams: groups of tensors drawn together, each group with its own order,
         length and position (e.g. a small labelled set beside a large unlabelled one,
         or two unpaired domains). By default all tensors form one stream, ``"x"``. The
