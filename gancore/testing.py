@@ -25,12 +25,19 @@ Conformance checks, plain functions that raise ``AssertionError``:
   ends with the same weights, optimizer states, EMA, RNG and counters, bit for
   bit, as the same run done in one go, and with the same value in every attribute
   of its algorithm: one that differs is state the algorithm does not declare;
-* ``checkpoint_tensors(run_dir)``: the newest checkpoint's tensors and state.
+* ``checkpoint_tensors(run_dir)``: the newest checkpoint's tensors and state;
+* ``check_step_devices(run)``: a dry run of ``train_step`` with every network, optimizer state,
+  tensor and batch on PyTorch's ``meta`` device: a tensor that the step makes on the CPU (it would
+  be on the wrong device on a GPU) or a value it reads on the host (``.item()``, ``if t:``) fails it,
+  on a machine without a GPU;
+* ``no_host_sync()``: inside it, a tensor's value read on the host, a tensor made
+  without a device or copied from host data, by any code but torch's own, fails.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -52,6 +59,8 @@ __all__ = [
     "gan",
     "inline_plugin",
     "make_run",
+    "check_step_devices",
+    "no_host_sync",
     "run_checked",
     "write_config",
 ]
@@ -269,6 +278,177 @@ def check_resume(gan: Callable, config: Path, out_dir: Path, *, stop_at: int, se
     assert not undeclared, f"after the resume the checkpoints agree{hint}"
     assert not differ, f"after the resume, the declared state {', '.join(differ)} differs from the uninterrupted run's"
     return full_tensors
+
+
+# ------------------------------------------------------------- devices and host syncs
+
+# Functions that work on the host by design, in a step: a data stream draws each epoch's order on the CPU and
+# copies it to the device without waiting (gancore.data.base.Order).
+HOST_BY_DESIGN = ("gancore.data.base.Order._draw",)
+READS = ("item", "tolist", "cpu", "numpy", "nonzero", "__bool__", "__float__", "__int__", "__index__")  # each waits for the device
+FROM_HOST = ("tensor", "as_tensor", "from_numpy")  # host data copied to the device, which waits for it
+FACTORIES = ("zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "arange", "linspace", "eye",
+             "scalar_tensor", "normal", "bernoulli")  # on the CPU unless given a device
+
+
+def _outside_torch(allow: tuple[str, ...]) -> str | None:
+    """'file:line (function)' of the code that made the call being watched, when it is not torch's own (nor
+    this watcher's), unless it is, or is called by, a function in ``allow``; None otherwise."""
+    import sys
+
+    torch_dir, here = str(Path(torch.__file__).parent), __file__
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == here:
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_filename.startswith(torch_dir):
+        return None
+    caller = frame
+    while frame is not None:
+        if f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}" in allow:
+            return None
+        frame = frame.f_back
+    return f"{caller.f_code.co_filename}:{caller.f_lineno} ({caller.f_code.co_qualname})"
+
+
+@contextmanager
+def no_host_sync(allow: tuple[str, ...] = ()):
+    """Inside the block, code other than torch's own that reads a tensor's value on the host (``.item()``,
+    ``.tolist()``, ``.cpu()``, ``bool(t)``, ``float(t)``...), makes a tensor without a device (it lands on the
+    CPU), copies host data into a tensor (``torch.tensor``...) or draws on one device with a generator of
+    another fails, naming each place: on a GPU each is a wait for the device or a wrong device. ``allow``:
+    qualified names of functions (``module.Class.method``) that may, e.g. a family's documented host decision."""
+    from torch.overrides import TorchFunctionMode
+
+    allowed = (*HOST_BY_DESIGN, *allow)
+    found: list[str] = []
+    originals = {name: getattr(torch.Tensor, name) for name in READS}
+
+    def watched(name):
+        def read(self, *args, **kwargs):
+            where = _outside_torch(allowed)
+            if where:
+                found.append(f"Tensor.{name} at {where}")
+            return originals[name](self, *args, **kwargs)
+
+        return read
+
+    class Factories(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = getattr(func, "__name__", "")
+            if getattr(torch, name, None) is func and (name in FROM_HOST or (name in FACTORIES and kwargs.get("device") is None)
+                                                        or _generator_elsewhere(kwargs)):
+                where = _outside_torch(allowed)
+                if where:
+                    found.append(f"torch.{name} at {where}")
+            return func(*args, **kwargs)
+
+    for name in READS:
+        setattr(torch.Tensor, name, watched(name))
+    try:
+        with Factories():
+            yield found
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
+    assert not found, "host syncs or tensors on the wrong device in a step: " + "; ".join(dict.fromkeys(found))
+
+
+def _generator_elsewhere(kwargs: dict) -> bool:
+    generator, device = kwargs.get("generator"), kwargs.get("device")
+    return generator is not None and device is not None and torch.device(generator.device).type != torch.device(device).type
+
+
+def check_step_devices(run, steps: int = 2) -> None:
+    """Dry-run ``steps`` steps of ``run``'s algorithm with everything on the ``meta`` device (no values, only
+    shapes and devices): networks, optimizer states, the algorithm's tensors, the data. A tensor that a step
+    makes on the CPU meets the others there and fails ("Tensor on device cpu is not on the expected device
+    meta"), and so does a value read on the host (``.item()``, ``if t:``): on a GPU the first would be on the
+    wrong device and the second a wait. The run cannot be used for anything else afterwards."""
+    from .data import Batches
+
+    meta = torch.device("meta")
+    params: dict[int, torch.nn.Parameter] = {}
+    _to_meta(run.algorithm, params, set(), depth=0)
+    for optimizer in _optimizers(run.algorithm):
+        _optimizer_to_meta(optimizer, params)
+    run.data = run.ctx.data = run.data.to(meta)
+    run.batches = Batches(run.data, run.config.train.batch_size, run.config.train.seed)
+    run.ctx.__class__ = type("MetaTrainContext", (type(run.ctx),), {"device": property(lambda self: meta)})
+    algorithm = run.algorithm
+    for step in range(run.step + 1, run.step + 1 + steps):
+        try:
+            algorithm.train_step(run.next_batch(size=algorithm.batch_size(step)), step)
+        except (RuntimeError, NotImplementedError) as exc:
+            text = str(exc).splitlines()[0]
+            if "meta" not in text:
+                raise
+            raise AssertionError(f"step {step} of {type(algorithm).__name__} on the meta device: {text}, at {_where(exc)}") from None
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of a traceback that is not torch's own code."""
+    import traceback
+
+    torch_dir = str(Path(torch.__file__).parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(torch_dir)]
+    return f"{frames[-1].filename}:{frames[-1].lineno} ({frames[-1].line})" if frames else "?"
+
+
+def _to_meta(value: Any, params: dict[int, torch.nn.Parameter], seen: set[int], depth: int) -> Any:
+    """``value`` with its tensors on the meta device: modules in place (their new parameters recorded in ``params``
+    by the old ones' ids), tensors copied, containers and plain objects walked (a few levels deep)."""
+    if id(value) in seen or depth > 6:
+        return value
+    if isinstance(value, torch.nn.Module):
+        seen.add(id(value))
+        before = dict(value.named_parameters())
+        value.to("meta")
+        after = dict(value.named_parameters())
+        params.update({id(p): after[name] for name, p in before.items()})
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.to("meta") if value.device.type != "meta" else value
+    if isinstance(value, (torch.optim.Optimizer, torch.Generator, type)) or callable(value) and not hasattr(value, "__dict__"):
+        return value
+    seen.add(id(value))
+    if isinstance(value, list):
+        value[:] = [_to_meta(v, params, seen, depth + 1) for v in value]
+    elif isinstance(value, tuple):
+        return type(value)(_to_meta(v, params, seen, depth + 1) for v in value) if not hasattr(value, "_fields") else value
+    elif isinstance(value, dict):
+        for key in list(value):
+            if key != "step":  # an optimizer state's step counter: torch keeps it on the CPU, on every device
+                value[key] = _to_meta(value[key], params, seen, depth + 1)
+    elif hasattr(value, "__dict__") and not isinstance(value, (str, bytes)) and type(value).__module__.split(".")[0] not in ("torch", "accelerate", "pydantic"):
+        for key, item in list(vars(value).items()):
+            moved = _to_meta(item, params, seen, depth + 1) if key not in ("ctx", "config") else item
+            if moved is not item:
+                object.__setattr__(value, key, moved)  # frozen dataclasses too
+    return value
+
+
+def _optimizers(algorithm) -> list[torch.optim.Optimizer]:
+    found = []
+    for value in vars(algorithm).values():
+        inner = getattr(value, "optimizer", value)
+        if isinstance(inner, torch.optim.Optimizer) and all(inner is not o for o in found):
+            found.append(inner)
+    return found
+
+
+def _optimizer_to_meta(optimizer: torch.optim.Optimizer, params: dict[int, torch.nn.Parameter]) -> None:
+    """Point ``optimizer`` at the meta parameters that replaced its own, its state moved along (the CPU step
+    counters of torch's optimizers stay on the CPU, where torch keeps them)."""
+    state = {}
+    for group in optimizer.param_groups:
+        moved = [params.get(id(p), p) for p in group["params"]]
+        for old, new in zip(group["params"], moved):
+            if old in optimizer.state:
+                state[new] = {k: (v if k == "step" or not isinstance(v, torch.Tensor) else v.to("meta")) for k, v in optimizer.state[old].items()}
+        group["params"] = moved
+    optimizer.state.clear()
+    optimizer.state.update(state)
 
 
 def check_plugin(name: str) -> None:

@@ -67,3 +67,91 @@ def test_the_early_stopping_example_stops_every_family(plugin, algorithm, overri
     assert [r["step"] for r in records] == [1, 2] and all("loss_d" in r for r in records)
     assert (tmp_path / "r" / "checkpoints" / "step-000002").is_dir()
     assert re.search(r'"status": "interrupted"', (tmp_path / "r" / "run.json").read_text())
+
+
+# ------------------------------------------------------------------ devices and host syncs, on the CPU
+
+# E-GAN's selection is the one host decision a family makes per step (documented in its algorithm).
+HOST_DECISIONS = {"egan": ("gan_evolutionary.algorithm.select",)}
+SMALL = {  # networks small enough for a dry run in a second
+    "cyclegan": ["algorithm.generator.residual_blocks=1", "algorithm.generator.channels=4", "algorithm.discriminator.channels=4"],
+}
+
+
+def _run(make_run, plugin, algorithm):
+    from gancore.config import default_run_dict
+
+    config = default_run_dict(get_host().registry, plugin, algorithm)
+    return make_run(config, [*TINY, "train.steps=4", *SMALL.get(algorithm, [])])
+
+
+@pytest.mark.parametrize("plugin,algorithm,overrides", ALGORITHMS, ids=[a for _, a, _ in ALGORITHMS])
+def test_a_step_makes_its_tensors_on_the_run_device_and_reads_none_on_the_host(plugin, algorithm, overrides, make_run, monkeypatch):
+    from gancore.testing import check_step_devices, no_host_sync
+
+    run = _run(make_run, plugin, algorithm)
+    with no_host_sync(allow=HOST_DECISIONS.get(algorithm, ())):
+        for step in (1, 2):
+            run.algorithm.train_step(run.next_batch(size=run.algorithm.batch_size(step)), step)
+    run.step = 2
+    if algorithm == "egan":  # its host decision cannot be taken on meta tensors, which have no values
+        import gan_evolutionary.algorithm as egan
+
+        monkeypatch.setattr(egan, "select", lambda fitness, count: list(range(count)))
+    check_step_devices(run, steps=2)
+
+
+class _Planted:
+    """A tiny family whose step does one wrong thing, chosen by ``mistake``: a tensor made on the CPU, a value
+    read on the host, or a generator of one device drawing on another."""
+
+    @staticmethod
+    def algorithm(mistake):
+        import torch
+
+        from gancore import GANAlgorithm
+
+        class Planted(GANAlgorithm):
+            def __init__(self, config, ctx):
+                super().__init__(config, ctx)
+                generator = torch.nn.Linear(2, 2)
+                self.generator, self.opt = ctx.prepare(generator, torch.optim.Adam(generator.parameters()))
+                self.register_state("generator", "opt")
+
+            def train_step(self, batch, step):
+                fake = self.generator(self.noise(len(batch["x"]), 2))
+                loss = (fake - batch["x"]).pow(2).mean()
+                if mistake == "cpu tensor":
+                    loss = loss + (fake * torch.ones(len(fake), 1)).mean()  # no device=: made on the CPU
+                elif mistake == "host read":
+                    loss = loss * (2.0 if loss.item() > 1 else 1.0)
+                self.ctx.update(self.opt, loss)
+                return {"loss_d": loss.detach(), "loss_g": loss.detach()}
+
+        return Planted
+
+
+@pytest.mark.parametrize("mistake", ["cpu tensor", "host read", None])
+def test_the_device_checks_fail_on_a_planted_cpu_tensor_and_a_host_read(mistake, inline_plugin, make_run):
+    from gancore import Algorithm, StrictModel, hookimpl
+    from gancore.testing import check_step_devices, no_host_sync
+
+    class Plugin:
+        @hookimpl
+        def gan_register_algorithms(self, register):
+            register(Algorithm("planted", _Planted.algorithm(mistake), StrictModel, "test", defaults={"data": {"name": "ring", "num_samples": 64}}))
+
+    inline_plugin(Plugin(), "planted")
+    run = make_run({"plugin": "planted", "algorithm": {"name": "planted"}, "train": {"batch_size": 8}})
+    if mistake is None:  # the same family without the mistake passes both
+        with no_host_sync():
+            run.algorithm.train_step(run.next_batch(), 1)
+        check_step_devices(run)
+        return
+    expected = {"cpu tensor": r"torch\.ones at .*test_families\.py", "host read": r"Tensor\.item at .*test_families\.py"}[mistake]
+    with pytest.raises(AssertionError, match=expected):
+        with no_host_sync():
+            run.algorithm.train_step(run.next_batch(), 1)
+    on_meta = {"cpu tensor": "Tensor on device cpu is not on the expected device meta", "host read": "cannot be called on meta tensors"}[mistake]
+    with pytest.raises(AssertionError, match=rf"step \d of Planted on the meta device: .*{on_meta}.*test_families\.py"):
+        check_step_devices(run)

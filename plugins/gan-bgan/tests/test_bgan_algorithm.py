@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+
+from gancore.testing import no_host_sync
 from pydantic import Field
 from torch import nn
 
@@ -209,23 +211,23 @@ def test_continuous_images_run(make_run):
     ("binary", {}), ("palette", {}), ("binary", {"discriminator_samples": "all", "baseline": True, "instance_noise": 0.1, "instance_noise_steps": 4}),
     ("binary", {"augment": {"policy": ["translation", "cutout"], "adaptive": True, "interval": 1}}),
 ])
-def test_a_step_reads_no_tensor_on_the_host(data, option, tiny_binary, tiny_palette, make_run, no_host_reads):
+def test_a_step_reads_no_tensor_on_the_host(data, option, tiny_binary, tiny_palette, make_run):
     # The m-sample draw, the scores, the weights and the palette one-hot stay on the device: a GPU never waits in a step.
     config = tiny_binary if data == "binary" else tiny_palette
     config["algorithm"].update(option)
     run = make_run(config)
     for step in range(1, 4):
         batch = run.next_batch()
-        with no_host_reads():
+        with no_host_sync():
             logs = run.algorithm.train_step(batch, step)
     assert all(isinstance(v, torch.Tensor) for v in logs.values())
 
 
-def test_a_continuous_step_reads_no_tensor_on_the_host(make_run, no_host_reads):
+def test_a_continuous_step_reads_no_tensor_on_the_host(make_run):
     config = {"plugin": "bgan", "algorithm": {"name": "bgan-continuous", "latent_dim": 8, "instance_noise": 0.05,
               "generator": {"name": "dcgan-generator", "base_channels": 8}, "discriminator": {"name": "bgan-discriminator", "base_channels": 8}},
               "data": {"name": "digits"}, "train": {"steps": 1, "batch_size": 16, "progress": False, "tensorboard": False}}
     run = make_run(config)
     batch = run.next_batch()
-    with no_host_reads():
+    with no_host_sync():
         run.algorithm.train_step(batch, 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
@@ -61,39 +60,3 @@ def gan_cli():
     plugin.gan_register_commands(group)
     runner = CliRunner()
     return lambda *args: runner.invoke(group, [str(a) for a in args], catch_exceptions=False)
-
-
-READS = ("item", "tolist", "cpu", "numpy", "nonzero", "__bool__", "__int__", "__float__", "__index__")
-
-
-@pytest.fixture
-def no_host_reads(monkeypatch):
-    """Inside ``with no_host_reads():`` a tensor's value read on the host (``.item()``, ``.tolist()``, ``bool()``,
-    ``int()``...) by any code but torch's own (its CPU optimizers read their step counters) fails the test:
-    on a GPU each such read is a wait for the device (issue 26)."""
-    import inspect
-    from contextlib import contextmanager
-
-    import torch
-
-    @contextmanager
-    def guard():
-        original = {name: getattr(torch.Tensor, name) for name in READS}
-
-        def reader(name):
-            def read(self, *args, **kwargs):
-                caller = inspect.stack()[1]
-                if f"site-packages{os.sep}torch" not in caller.filename:
-                    raise AssertionError(f"a step read a tensor's value on the host: {name} at {caller.filename}:{caller.lineno}")
-                return original[name](self, *args, **kwargs)
-            return read
-
-        for name in READS:
-            monkeypatch.setattr(torch.Tensor, name, reader(name))
-        try:
-            yield
-        finally:
-            for name in READS:
-                monkeypatch.setattr(torch.Tensor, name, original[name])
-
-    return guard

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from gan_cyclegan.augment import jitter
-from gancore.testing import check_resume, checkpoint_tensors
+from gancore.testing import check_resume, checkpoint_tensors, no_host_sync
 
 
 def _batches(run):
@@ -135,12 +135,12 @@ def test_stopped_and_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(gan,
     assert records[-1]["loss_d"] == pytest.approx(records[-1]["loss_d_a"] + records[-1]["loss_d_b"], rel=1e-6)
 
 
-def test_a_step_reads_no_tensor_on_the_host(make_run, tiny_digits, no_host_reads):
+def test_a_step_reads_no_tensor_on_the_host(make_run, tiny_digits):
     # Jitter, both pools (filling at step 1, swapping after) and the losses stay on the device: a GPU never waits in a step.
     run = make_run(tiny_digits)
     for step in range(1, 5):
         batch = run.next_batch()
-        with no_host_reads():
+        with no_host_sync():
             logs = run.algorithm.train_step(batch, step)
     assert run.algorithm.pool_a.count == 4
     assert all(isinstance(v, torch.Tensor) for k, v in logs.items() if k != "lr")
