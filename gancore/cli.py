@@ -60,7 +60,7 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
     """Train a GAN: defaults of the plugin, then CONFIG_FILE, then --set overrides."""
     from .config import build_run_config, load_yaml
     from .errors import Interrupted
-    from .launch import inside_launch, relaunch
+    from .launch import check_devices, inside_launch, relaunch
     from .run import Run, default_run_dir
     from .rundir import check_run_dir, claimed
     from .trainer import fit
@@ -90,6 +90,8 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
     config = build_run_config(host.registry, plugin, file_data, overrides)
     run_dir = default_run_dir(config)
     if num_processes > 1 and not inside_launch():
+        if not config.train.cpu:
+            check_devices(num_processes)
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # fail here, once, not in every process
         argv = ["run", *(["--plugin", plugin] if plugin else []), *([config_file] if config_file else [])]
         argv += [f"--set={item}" for item in overrides] + (["--resume"] if resume else []) + (["--overwrite"] if overwrite else [])
@@ -204,12 +206,13 @@ def config(plugin, overrides, schema):
 @click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncation trick for every metric's samples: latent values beyond this magnitude are drawn again")
 def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_processes, truncation):
     """Compute metrics for a trained run."""
-    from .launch import inside_launch, relaunch
+    from .launch import check_devices, inside_launch, relaunch
     from .metrics.evaluation import evaluate_run, metric_refs
 
     host = _host()
     refs = metric_refs(host.registry, metric_specs, num_samples)  # validated before any process starts
     if num_processes > 1 and not inside_launch():
+        check_devices(num_processes)
         argv = ["eval", run_dir, *[f"--metric={m}" for m in metric_specs]]
         argv += (["-n", str(num_samples)] if num_samples else []) + ([f"--checkpoint={checkpoint_path}"] if checkpoint_path else [])
         argv += [f"--truncation={truncation}"] if truncation is not None else []

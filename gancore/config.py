@@ -42,6 +42,11 @@ class TrainConfig(StrictModel):
         "CUDA graphs on a GPU); the first steps are slow while it compiles. Checkpoints hold the plain weights, so a run can be "
         "resumed with or without it",
     )
+    fused_optimizers: bool = Field(
+        False,
+        description="the fused implementation of the optimizers that have one (Adam, AdamW, SGD): one kernel per update "
+        "instead of several per parameter, which matters on a GPU where small steps wait for the host",
+    )
     deterministic: bool = Field(
         False,
         description="deterministic algorithms (torch.use_deterministic_algorithms, the cuBLAS workspace setting, no cuDNN "

@@ -21,6 +21,9 @@ from . import accelerate_adapter
 from .data import TensorData
 from .registry import LossRef, ModelRef, Registry
 
+# torch's optimizers with a fused implementation (``fused=True``), for ``train.fused_optimizers``.
+FUSABLE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD)
+
 
 @dataclass
 class TrainContext:
@@ -70,11 +73,16 @@ class TrainContext:
 
     def prepare(self, *objects: Any) -> Any:
         """Networks and optimizers for the device, mixed precision, several processes and
-        (``train.channels_last``, ``train.compile``) the memory format and compilation."""
-        if self.train.channels_last:
-            for obj in objects:
-                if isinstance(obj, nn.Module):
-                    obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
+        (``train.channels_last``, ``train.compile``, ``train.fused_optimizers``) the memory format,
+        compilation and fused optimizer updates."""
+        for obj in objects:
+            if self.train.channels_last and isinstance(obj, nn.Module):
+                obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
+            if self.train.fused_optimizers and isinstance(obj, FUSABLE):
+                # The optimizers read these at every step; their state is made at the first one, after this.
+                obj.defaults.update(fused=True, foreach=False)
+                for group in obj.param_groups:
+                    group.update(fused=True, foreach=False)
         return self.accelerator.prepare(*objects)
 
     def release(self, *objects: Any) -> None:
