@@ -43,19 +43,16 @@ def train(work: Path, steps: int) -> None:
 def evaluate(work: Path) -> dict:
     import torch
 
-    from gancore.metrics import EvalContext
-    from gancore.plugins import get_host
-    from gancore.registry import MetricRef
-    from gancore.sampling import load_trainer
+    from gancore.data import TensorData
     from gancore.visual import save_grid
+    from scoring import load_run, score_samples, values_of
 
     torch.set_num_threads(1)
-    host = get_host()
-    trainer = load_trainer(host, work / "bgan")
-    algorithm, data = trainer.algorithm, trainer.data
+    run = load_run(work / "bgan")
+    algorithm, data = run.algorithm, run.data
     real_index, real_x = data.tensors["index"].cpu(), data.tensors["x"].cpu()
     k = algorithm.space.num_colors
-    with trainer._sampling():
+    with run.sampling():
         save_grid(algorithm.sample(64, seed=0).cpu(), HERE / "bgan-quantized-lfw.png")
         index = algorithm.sample_indices(len(real_index), seed=1).cpu()
         with_mode = algorithm.config.sample_mode
@@ -75,15 +72,13 @@ def evaluate(work: Path) -> dict:
           "real half vs other half": 0.5 * float((histogram(a) - histogram(b)).abs().sum())}
 
     # Both against the same real half, with as many samples as it has: SWD depends on the sample count.
-    from gancore.data import TensorData
-
     other = TensorData({"x": real_x[perm[half:]]}, "image", data.info)
     half_x = real_x[perm[:half]]
-    swd = host.registry.build(MetricRef(name="swd", num_samples=half), "swd")
-    with trainer._sampling():
-        swd_generated = swd(EvalContext(lambda n, s: algorithm.sample(n, seed=s).cpu(), other, algorithm, None, 12345))
-    swd_real = swd(EvalContext(lambda n, s: half_x[s - 12345 : s - 12345 + n], other, None, None, 12345))
-    return {"step": trainer.step, "minutes": train_minutes(work / "bgan"), "colors": k, "palette": data.info["palette"].flatten().tolist(), "tv": tv,
+    swd = [{"name": "swd", "num_samples": half}]
+    with run.sampling():
+        swd_generated = values_of(score_samples(lambda n, s: algorithm.sample(n, seed=s).cpu(), other, swd, algorithm=algorithm), "swd")
+    swd_real = values_of(score_samples(lambda n, s: half_x[s - 12345 : s - 12345 + n], other, swd), "swd")
+    return {"step": run.step, "minutes": train_minutes(work / "bgan"), "colors": k, "palette": data.info["palette"].flatten().tolist(), "tv": tv,
             "swd": swd_generated, "swd_real": swd_real, "sample_mode": with_mode, "images": len(real_x)}
 
 

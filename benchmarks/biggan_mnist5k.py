@@ -113,10 +113,8 @@ def cmd_rescore(args) -> None:
     Training never reads the EMA, so a fix to how the EMA is swapped in for sampling changes the scores, not
     the runs: each mark's checkpoint is the state the run had there. The scores taken during training are
     kept in the JSON under ``scored_during_training``."""
-    from gancore.metrics.evaluation import evaluate_run
-    from gancore.plugins import get_host
+    from scoring import load_run, score_run
 
-    host = get_host()
     names = args.runs or sorted(p.stem for p in WORK.glob("*.json") if p.stem == "biggan" or p.stem.startswith("tune-"))
     for name in names:
         path = WORK / f"{name}.json"
@@ -128,7 +126,7 @@ def cmd_rescore(args) -> None:
                 print(f"{name}: no checkpoint at step {mark['step']}; its scores stay as taken", flush=True)
                 continue
             done += 1
-            scores, _, _ = evaluate_run(host, WORK / name, None, checkpoint, used={})
+            scores = score_run(load_run(WORK / name, checkpoint, used={}))  # the run's own eval.metrics, as `gan eval` scores them
             before = {k: v for k, v in mark.items() if k in scores}
             mark.setdefault("scored_during_training", before)
             mark.update(scores)
@@ -148,16 +146,14 @@ def grid() -> None:
 
 def cmd_truncated(args) -> None:
     """Conditional accuracy (1,000 per class) of BigGAN's last checkpoint with truncated latents, as `gan eval --truncation T` gives it."""
-    from gancore.metrics.evaluation import evaluate_run, metric_refs
-    from gancore.plugins import get_host
+    from scoring import load_run, score_run
 
-    host = get_host()
-    refs = metric_refs(host.registry, [ACCURACY], None)
     rows = {}
     for threshold in args.thresholds:
-        began = time.process_time()
-        results, step, _ = evaluate_run(host, WORK / "biggan", refs, None, used={}, truncation=threshold)
-        rows[str(threshold)] = {**results, "step": step, "cpu_seconds": time.process_time() - began}
+        began = time.process_time()  # each threshold loads the run afresh, as `gan eval` does: its CPU seconds include that
+        run = load_run(WORK / "biggan", used={})
+        results = score_run(run, [ACCURACY], truncation=threshold)
+        rows[str(threshold)] = {**results, "step": run.step, "cpu_seconds": time.process_time() - began}
         print(threshold, json.dumps(rows[str(threshold)]), flush=True)
     (WORK / "truncated-accuracy.json").write_text(json.dumps(rows, indent=1))
     report()

@@ -145,7 +145,8 @@ def run_cell(args: list[str], setting: str, log_every: int, seconds: float, out:
     if setting == "auto":
         found = re.search(r"auto chose (\d+)", stderr)
         row["chose"] = int(found.group(1)) if found else None
-        row["message"] = next((line for line in stderr.splitlines() if line.startswith("threads:")), None)
+        # The measured choice (with its trial's ms/step); the session also announces the trial with a first "threads:" line.
+        row["message"] = next((line for line in stderr.splitlines() if line.startswith("threads: auto chose")), None)
         if decided is not None:  # the trial's own seconds, from the records up to the decision
             before = [r for r in recs if r["step"] <= after]
             row["trial_seconds"] = round(sum((r["step"] - p) / r["steps_per_second"] for p, r in zip([0] + [x["step"] for x in before], before)), 2)

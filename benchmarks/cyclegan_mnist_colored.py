@@ -41,9 +41,10 @@ from results import read_metrics, run_children, update_section  # noqa: E402
 
 TITLE = "CycleGAN: grey <-> coloured mnist5k (class kept, FID)"
 TEST_A = {"name": "mnist5k", "split": "test", "channels": 3}
-TEST_B = {"name": "mnist5k", "split": "test", "colorize": {"mode": "random"}}
+COLORIZE = [{"name": "colorize", "mode": "random"}]  # gan-cyclegan's transform: a random stroke and background colour per image
+TEST_B = {"name": "mnist5k", "split": "test", "transforms": COLORIZE}
 TRAIN_A = {"name": "half", "half": "first", "of": {"name": "mnist5k", "split": "train", "channels": 3}}
-TRAIN_B = {"name": "half", "half": "second", "of": {"name": "mnist5k", "split": "train", "colorize": {"mode": "random"}}}
+TRAIN_B = {"name": "half", "half": "second", "of": {"name": "mnist5k", "split": "train", "transforms": COLORIZE}}
 # 500-step probes run before the benchmark (same example, learning rate held constant), if their folders exist.
 PROBES = {
     "the reference's settings (lr 2e-4, λ_A = λ_B = 10, identity 0.5)": "cyclegan-mnist-colored-lambda10",
@@ -69,7 +70,8 @@ FOLLOW_UPS = (
 FOLLOW_UP_LABELS = [label for label, _ in FOLLOW_UPS]  # a follow-up's number is its place here, in every table
 # The control: domain B painted with one colour pair, so that the translation is one-to-one.
 CONTROL = ("control, not an algorithm option: domain B painted with one fixed colour pair, red strokes on black, in training "
-           "and in the test split (`--set 'data.b.of.colorize={mode: fixed}' --set 'eval.metrics.0.test_b.colorize={mode: fixed}'`)")
+           "and in the test split (`--set 'data.b.of.transforms=[{name: colorize, mode: fixed}]' "
+           "--set 'eval.metrics.0.test_b.transforms=[{name: colorize, mode: fixed}]'`)")
 # Shorter follow-ups, run by hand on 2026-11-30 with the example's other settings, --steps 2000 (so the learning
 # rate decays over steps 1,000-2,000) and train.eval_every=500, if their folders exist: one table, one row each.
 SHORT_FOLLOW_UPS = (
@@ -111,35 +113,37 @@ def train(steps: int) -> float:
 
 
 def tensors(ref: dict) -> dict[str, torch.Tensor]:
-    from gancore import DatasetRef, plugins
+    from scoring import dataset
 
-    return {k: v.cpu() for k, v in plugins.get_registry().build(DatasetRef(**ref), "benchmark").tensors.items()}
+    return {k: v.cpu() for k, v in dataset(ref, path="benchmark").tensors.items()}
+
+
+def translate_all(run, x: torch.Tensor, direction: str) -> torch.Tensor:
+    """``run``'s translation of ``x`` (``a2b`` or ``b2a``) in batches of 100, with the weights it samples with (EMA if any)."""
+    with run.sampling():
+        return torch.cat([run.algorithm.translate(x[i : i + 100], direction).cpu() for i in range(0, len(x), 100)])
 
 
 def evaluate() -> dict:
-    from gancore import MetricRef, plugins
+    from gancore import plugins
     from gancore.metrics.fid_kid import frechet_distance
     from gancore.metrics.features import extract, get_extractor
-    from gancore.sampling import load_trainer
     from gancore.visual import save_rows
+    from scoring import load_run, metrics, score_run, values_of
 
-    host = plugins.get_host()
-    trainer = load_trainer(host, RUN)
-    algorithm = trainer.algorithm
-    metric = host.registry.build(MetricRef(**METRIC), "benchmark")
-    with trainer._sampling():
-        kept = metric(trainer.eval_context())
+    registry = plugins.get_host().registry
+    run = load_run(RUN)
+    ((key, metric),) = built = metrics([METRIC])
+    kept = values_of(score_run(run, built), key)
 
     test_a, test_b = tensors(TEST_A), tensors(TEST_B)
     train_a, train_b = tensors(TRAIN_A), tensors(TRAIN_B)
-    translate = lambda x, d: torch.cat([algorithm.translate(x[i : i + 100], d).cpu() for i in range(0, len(x), 100)])  # noqa: E731
-    with trainer._sampling():
-        fake_b, fake_a = translate(test_a["x"], "a2b"), translate(test_b["x"], "b2a")
-        back_a, back_b = translate(fake_b, "b2a"), translate(fake_a, "a2b")
+    fake_b, fake_a = translate_all(run, test_a["x"], "a2b"), translate_all(run, test_b["x"], "b2a")
+    back_a, back_b = translate_all(run, fake_b, "b2a"), translate_all(run, fake_a, "a2b")
     noise = torch.Generator().manual_seed(0)
 
     def fid_rows(features: str, real_test, real_train, translated, source):
-        net = get_extractor(features)
+        net = get_extractor(registry, features)
         reference = extract(net, real_test)
         pick = torch.randperm(len(real_train), generator=torch.Generator().manual_seed(0))[: len(real_test)]
         rows = {
@@ -164,7 +168,7 @@ def evaluate() -> dict:
     first_b = [int((test_b["y"] == c).nonzero()[0]) for c in range(10)]
     save_rows([test_a["x"][first], fake_b[first], back_a[first], test_b["x"][first_b], fake_a[first_b], back_b[first_b]], PICTURE)
     config = yaml.safe_load((RUN / "config.yaml").read_text())
-    return {"kept": kept, "fid": fid, "cycle_l1": cycle, "figure_ground": split, "contrast": contrast, "step": trainer.step, "config": config}
+    return {"kept": kept, "fid": fid, "cycle_l1": cycle, "figure_ground": split, "contrast": contrast, "step": run.step, "config": config}
 
 
 def mean_colours(images: torch.Tensor, stroke: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -196,23 +200,21 @@ def colours_by_checkpoint(runs: dict[str, Path]) -> dict:
     each run kept (``runs``), and of the real coloured test digits (``real``)."""
     from gancore import plugins
     from gancore.checkpoint import list_checkpoints
-    from gancore.sampling import load_trainer
-    from gan_cyclegan.classifier import load_classifier
+    from gancore.metrics.features import get_extractor
+    from scoring import load_run
 
-    host = plugins.get_host()
     test_a = tensors(TEST_A)
     stroke = test_a["x"][:, 0] > 0  # the test splits hold the same digits in the same order
-    judge = load_classifier(METRIC["classifier_b"])
+    judge = get_extractor(plugins.get_host().registry, METRIC["classifier_b"])  # a feature network with class logits
     found = {}
-    for label, run in runs.items():
+    for label, run_dir in runs.items():
         rows = []
-        for path in list_checkpoints(run):
-            trainer = load_trainer(host, run, path, used={})
-            with trainer._sampling():
-                fake = torch.cat([trainer.algorithm.translate(test_a["x"][i : i + 100], "a2b").cpu() for i in range(0, len(test_a["x"]), 100)])
+        for path in list_checkpoints(run_dir):
+            run = load_run(run_dir, path, used={})
+            fake = translate_all(run, test_a["x"], "a2b")
             with torch.no_grad():
                 kept = 100 * (judge.logits(fake).argmax(dim=1) == test_a["y"]).float().mean().item()
-            rows.append({"step": trainer.step, "kept": kept, **colour_spread(fake, stroke)})
+            rows.append({"step": run.step, "kept": kept, **colour_spread(fake, stroke)})
         found[label] = rows
     return {"real": colour_spread(tensors(TEST_B)["x"], stroke), "runs": found}
 
@@ -351,7 +353,8 @@ def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str,
         return f"{found[0]['translation-accuracy/a2b']:.1f} / {found[0]['translation-accuracy/b2a']:.1f}" if found else "–"
     lines = [
         "Written by `benchmarks/cyclegan_mnist_colored.py` (plugin `gan-cyclegan`). Domain A: grey mnist5k digits; domain B: "
-        "the same kind of digits painted with a random stroke and background colour (`colorize: {mode: random}`). Each domain is "
+        "the same kind of digits painted with a random stroke and background colour (gan-cyclegan's transform "
+        "`transforms: [{name: colorize, mode: random}]`). Each domain is "
         "a disjoint half of the 4,000-image train split (`half` dataset), so no digit has its coloured twin on the other side. "
         f"Example `plugins/gan-cyclegan/examples/cyclegan-mnist-colored.yaml`: {result['step']:,} steps, {describe(result['config'])}. "
         "One seed, one thread.",

@@ -29,11 +29,10 @@ def data_only(batches: int) -> dict[str, float]:
     import torch
 
     from gancore.data import Batches, LoaderBatches, LoaderData, TensorItems
-    from gancore.plugins import get_registry
-    from gancore.registry import DatasetRef
+    from scoring import dataset
 
     torch.set_num_threads(1)
-    data = get_registry().build(DatasetRef(name="mnist5k"), "data")
+    data = dataset({"name": "mnist5k"})
     rates = {}
     streams = {
         "in memory (index_select)": lambda: Batches(data, 64, seed=0),

@@ -3,13 +3,13 @@ E-GAN iteration against one step of the builtin ``gan`` with the same networks, 
 
 For each case (``egan-ring.yaml``: MLPs on points; ``egan-mnist5k.yaml``: DCGAN networks on
 28x28 images; ``authors-toy``: ``egan-grid.yaml`` at the sizes of the authors' toy script, below) three
-trainers are set up in this one process (one thread):
+runs are set up in this one process (one thread), nothing trained (``fresh_run`` of benchmarks/scoring.py):
 
-* ``egan`` with ``scoring: loop`` and with ``scoring: batched``;
+* ``egan`` with ``scoring: loop`` and with ``scoring: vmap``;
 * the builtin ``gan`` (non-saturating loss) with the same networks, optimizers, batch size and
   ``d_steps``.
 
-After a warm-up, ``--repeats`` rounds each time ``--steps`` consecutive steps of every trainer in
+After a warm-up, ``--repeats`` rounds each time ``--steps`` consecutive steps of every run in
 turn (so the machine's load hits all alike); CPU seconds of this process (``time.process_time``)
 per step, medians over rounds. The scoring alone is timed the same way, on the same children.
 For ``authors-toy`` the report also projects the CPU hours of the authors' toy protocol (100,000
@@ -51,21 +51,16 @@ CASES = {"egan-ring.yaml": ("egan-ring.yaml", []), "egan-mnist5k.yaml": ("egan-m
 QUIET = ["train.progress=false", "train.tensorboard=false", "train.sample_every=0", "train.checkpoint_every=0", "train.eval_every=0"]
 
 
-def trainer_for(example: Path, overrides: list[str], run_dir: Path, baseline: bool = False):
+def run_for(example: Path, overrides: list[str], run_dir: Path, baseline: bool = False):
+    """The example's run (or, with ``baseline``, the builtin gan with its networks) with ``overrides``, nothing trained."""
     import yaml
 
-    from gancore.config import build_run_config
-    from gancore.plugins import get_host
-    from gancore.trainer import Trainer
+    from scoring import fresh_run
 
-    host = get_host()
     raw = yaml.safe_load(example.read_text())
     if baseline:
         raw = {**raw, **baseline_of(raw)}
-    config = build_run_config(host.registry, None, raw, [*QUIET, *overrides])
-    trainer = Trainer(config, run_dir, host)
-    trainer.setup()
-    return trainer
+    return fresh_run(raw, run_dir, [*QUIET, *overrides])
 
 
 def baseline_of(raw: dict) -> dict:
@@ -76,16 +71,16 @@ def baseline_of(raw: dict) -> dict:
 
 
 class Timed:
-    """One trainer, stepped by hand, and the CPU seconds of each round of steps."""
+    """One run, stepped by hand, and the CPU seconds of each round of steps."""
 
-    def __init__(self, trainer) -> None:
-        self.trainer, self.step, self.rounds, self.scoring_rounds = trainer, 0, [], []
+    def __init__(self, run) -> None:
+        self.gan_run, self.step, self.rounds, self.scoring_rounds = run, 0, [], []
 
     def run(self, steps: int) -> None:
         start = time.process_time()
         for _ in range(steps):
             self.step += 1
-            self.trainer.algorithm.train_step(self.trainer._next_batch(), self.step)
+            self.gan_run.algorithm.train_step(self.gan_run.next_batch(), self.step)
         self.rounds.append((time.process_time() - start) / steps)
 
     def time_scoring(self, children, z, real, steps: int) -> None:
@@ -95,8 +90,8 @@ class Timed:
         self.scoring_rounds.append((time.process_time() - start) / steps)
 
     def score(self, children, z, real):
-        """The trainer's scorer on given children, latents and real batch."""
-        algorithm = self.trainer.algorithm
+        """The run's scorer on given children, latents and real batch."""
+        algorithm = self.gan_run.algorithm
         unwrap = algorithm.ctx.unwrap
         states = [c.generator for c in children]
         return algorithm.scorer(unwrap(algorithm.generator), unwrap(algorithm.discriminator), states, z, real, algorithm.discriminator_objective)
@@ -108,7 +103,7 @@ def children_of(algorithm) -> list:
     z = algorithm.noise(algorithm.ctx.train.batch_size, cfg.latent_dim)
     children = [algorithm.make_child(p, m, z) for p in range(cfg.parents) for m in range(len(algorithm.mutations))]
     algorithm.ctx.restore(algorithm.generator, algorithm.parents[0]["generator"])
-    algorithm.ctx.restore(algorithm.opt_generator, algorithm.parents[0]["optimizer"])
+    algorithm.ctx.restore(algorithm.opt_g, algorithm.parents[0]["optimizer"])
     return children
 
 
@@ -116,34 +111,34 @@ def measure(example: Path, steps: int, repeats: int, warmup: int, overrides: lis
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         timed = {
-            "loop": Timed(trainer_for(example, ["algorithm.scoring=loop", *overrides], Path(tmp) / "loop")),
-            "batched": Timed(trainer_for(example, ["algorithm.scoring=batched", *overrides], Path(tmp) / "batched")),
-            "gan": Timed(trainer_for(example, overrides, Path(tmp) / "gan", baseline=True)),
+            "loop": Timed(run_for(example, ["algorithm.scoring=loop", *overrides], Path(tmp) / "loop")),
+            "vmap": Timed(run_for(example, ["algorithm.scoring=vmap", *overrides], Path(tmp) / "vmap")),
+            "gan": Timed(run_for(example, overrides, Path(tmp) / "gan", baseline=True)),
         }
         for t in timed.values():
             t.run(warmup)
             t.rounds.clear()
-        algorithm = timed["loop"].trainer.algorithm
+        algorithm = timed["loop"].gan_run.algorithm
         children = children_of(algorithm)
         z = algorithm.noise(algorithm.config.eval_size, algorithm.config.latent_dim)
         real = algorithm.ctx.next_batch(size=algorithm.config.eval_size)["x"]
         for _ in range(repeats):
             for t in timed.values():
                 t.run(steps)
-            for name in ("loop", "batched"):
+            for name in ("loop", "vmap"):
                 timed[name].time_scoring(children, z, real, steps)
-        # The same children, latents and real batch scored both ways (with the loop trainer's
+        # The same children, latents and real batch scored both ways (with the loop run's
         # discriminator) give the same fitness, up to float rounding.
-        timed["batched"].trainer.algorithm.discriminator = algorithm.discriminator
+        timed["vmap"].gan_run.algorithm.discriminator = algorithm.discriminator
         loop_scores = torch.stack(timed["loop"].score(children, z, real))
-        batched_scores = torch.stack(timed["batched"].score(children, z, real))
-        config = timed["loop"].trainer.config
+        vmap_scores = torch.stack(timed["vmap"].score(children, z, real))
+        config = timed["loop"].gan_run.config
     med = {name: statistics.median(t.rounds) for name, t in timed.items()}
-    scoring = {name: statistics.median(timed[name].scoring_rounds) for name in ("loop", "batched")}
+    scoring = {name: statistics.median(timed[name].scoring_rounds) for name in ("loop", "vmap")}
     return {
         "step": med, "scoring": scoring, "children": len(children), "batch": config.train.batch_size,
         "eval_size": config.algorithm.eval_size, "d_steps": config.algorithm.d_steps,
-        "agree": float((loop_scores - batched_scores).abs().max()),
+        "agree": float((loop_scores - vmap_scores).abs().max()),
     }
 
 
@@ -154,31 +149,31 @@ def report(results: dict[str, dict], command: str, steps: int, repeats: int) -> 
         "One E-GAN iteration (d_steps discriminator updates, one child per mutation, their fitness, selection) against one",
         "step of the builtin `gan` (d_steps discriminator updates and one generator update) with the same networks, optimizers,",
         f"batch size and d_steps; and the scoring of one generation of children alone, child by child (`loop`) or in one",
-        f"`torch.func.vmap` pass over their stacked parameters (`batched`). CPU seconds of one process with one thread;",
-        f"{repeats} rounds of {steps} steps of each trainer in turn, medians. Machine: {platform.machine()}, {os.cpu_count()} cores,",
+        f"`torch.func.vmap` pass over their stacked parameters (`vmap`). CPU seconds of one process with one thread;",
+        f"{repeats} rounds of {steps} steps of each run in turn, medians. Machine: {platform.machine()}, {os.cpu_count()} cores,",
         f"Python {platform.python_version()}, torch {torch.__version__}; load average at the end: "
         + ", ".join(f"{x:.2f}" for x in os.getloadavg()) + ".",
         f"Command: `{command}`.",
         "",
-        "| example | children | batch / eval | d_steps | scoring loop ms | scoring batched ms | batched speed-up | E-GAN iteration ms (loop) | (batched) | `gan` step ms | E-GAN / `gan` |",
+        "| example | children | batch / eval | d_steps | scoring loop ms | scoring vmap ms | vmap speed-up | E-GAN iteration ms (loop) | (vmap) | `gan` step ms | E-GAN / `gan` |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
         s, c = r["step"], r["scoring"]
-        best = min(s["loop"], s["batched"])
+        best = min(s["loop"], s["vmap"])
         lines.append(
-            f"| `{name}` | {r['children']} | {r['batch']} / {r['eval_size']} | {r['d_steps']} | {1e3 * c['loop']:.1f} | {1e3 * c['batched']:.1f} | "
-            f"{c['loop'] / c['batched']:.2f}x | {1e3 * s['loop']:.1f} | {1e3 * s['batched']:.1f} | {1e3 * s['gan']:.1f} | **{best / s['gan']:.2f}** |"
+            f"| `{name}` | {r['children']} | {r['batch']} / {r['eval_size']} | {r['d_steps']} | {1e3 * c['loop']:.1f} | {1e3 * c['vmap']:.1f} | "
+            f"{c['loop'] / c['vmap']:.2f}x | {1e3 * s['loop']:.1f} | {1e3 * s['vmap']:.1f} | {1e3 * s['gan']:.1f} | **{best / s['gan']:.2f}** |"
         )
     lines += [
         "",
         "E-GAN / `gan` uses the faster scoring. Largest difference between the two scorings' F_q or F_d on the same children: "
         + ", ".join(f"`{name}` {r['agree']:.1e}" for name, r in results.items()) + ".",
-        "`scoring: auto` (the default) uses the faster one for each kind of data (`FASTER_SCORING` in `gan_evolutionary/algorithm.py`).",
+        "`scoring: loop` is the default; `scoring: vmap` is the option (the config chooses; nothing picks one by the kind of data).",
     ]
     if "authors-toy" in results:
         s = results["authors-toy"]["step"]
-        egan_hours = AUTHORS_TOY_ITERATIONS * min(s["loop"], s["batched"]) / 3600
+        egan_hours = AUTHORS_TOY_ITERATIONS * min(s["loop"], s["vmap"]) / 3600
         gan_hours = AUTHORS_TOY_ITERATIONS * s["gan"] / 3600
         total = 5 * 2 * (egan_hours + 3 * gan_hours)
         cores = os.cpu_count() or 1

@@ -8,7 +8,7 @@
 
 Each trains in its own ``gan run`` child (one thread, one at a time) until its training loop has used
 ``--cpu-minutes`` of CPU time (measured from ``gan_train_start`` by a small hook that then asks the
-trainer to stop; the run ends with a checkpoint), so both get the same CPU, not the same steps.
+run to stop; the run ends with a checkpoint), so both get the same CPU, not the same steps.
 Then ``gan eval`` scores the newest checkpoint (EMA weights): FID on ``lenet-mnist`` features, 2,000
 samples against the 1,000 test digits. The mutation-share plot of the E-GAN run is copied to
 ``benchmarks/egan-mutations-mnist5k.png``. The section "E-GAN vs DCGAN on mnist5k (FID at equal CPU
@@ -49,13 +49,13 @@ def child_main(config: str, run_dir: str, cpu_seconds: float) -> None:
         start = 0.0
 
         @hookimpl
-        def gan_train_start(self, trainer):
+        def gan_train_start(self, run):
             self.start = time.process_time()
 
         @hookimpl
-        def gan_train_step_end(self, trainer, step, logs):
+        def gan_train_step_end(self, run, step, logs):
             if time.process_time() - self.start >= cpu_seconds:
-                trainer.should_stop = True
+                run.should_stop = True
 
     plugins.get_host().register_plugin(CPUBudget(), "cpu-budget")
     from gancore.cli import cli

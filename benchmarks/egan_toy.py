@@ -42,7 +42,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLES = ROOT / "plugins" / "gan-evolutionary" / "examples"
 sys.path.insert(0, str(HERE))
-from results import RESULTS, read_metrics, run_children, saved_config_matches, update_section  # noqa: E402
+from results import RESULTS, read_metrics, run_children, update_section  # noqa: E402
+from scoring import saved_config_matches  # noqa: E402
 
 TITLE = "E-GAN vs single losses: ring and grid (mode coverage)"
 NUM_MODES = {"ring": 8, "grid": 25}

@@ -232,7 +232,7 @@ class _RaisingHook:
         self.at = at
 
     @hookimpl
-    def gan_eval_end(self, trainer, step, metrics):
+    def gan_eval_end(self, run, step, metrics):
         if step == self.at:
             raise RuntimeError("the logger is down")
 
@@ -262,6 +262,7 @@ class _NaNAt(GANAlgorithm):
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
         self.generator = torch.nn.Linear(2, 2)
+        self.register_state("generator")  # plugin API 3: the checkpoint (and its NaN guard) holds what is declared
 
     def train_step(self, batch, step):
         with torch.no_grad():

@@ -73,27 +73,27 @@ def child_main(config: str, run_dir: str, marks: list[float], sets: list[str], s
         start, excluded = 0.0, 0.0
 
         @hookimpl
-        def gan_train_start(self, trainer):
+        def gan_train_start(self, run):
             self.start, self.pending = time.process_time(), sorted(marks)
 
         @hookimpl
-        def gan_train_step_end(self, trainer, step, logs):
+        def gan_train_step_end(self, run, step, logs):
             used = time.process_time() - self.start - self.excluded
             if not self.pending or used < self.pending[0]:
                 return
             mark = self.pending.pop(0)
             began = time.process_time()
-            trainer.save_checkpoint()
-            trainer.write_samples()
-            record = {"mark_minutes": mark / 60, "train_cpu_minutes": used / 60, "step": step, **trainer.run_eval()}
+            run.save_checkpoint()
+            run.write_samples()
+            record = {"mark_minutes": mark / 60, "train_cpu_minutes": used / 60, "step": step, **evaluate_now(run, step)}
             if swd_faces:
-                record.update(faces_swd(trainer))
-            with open(Path(trainer.run_dir) / "marks.jsonl", "a") as fh:
+                record.update(faces_swd(run))
+            with open(Path(run.run_dir) / "marks.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
             print(json.dumps(record), flush=True)
             self.excluded += time.process_time() - began  # scoring and saving are not training
             if not self.pending:
-                trainer.should_stop = True
+                run.should_stop = True
 
     plugins.get_host().register_plugin(CPUMarks(), "cpu-marks")
     from gancore.cli import cli
@@ -104,17 +104,30 @@ def child_main(config: str, run_dir: str, marks: list[float], sets: list[str], s
     cli(["run", config, "--output", run_dir, "--overwrite", *[x for s in sets for x in ("--set", s)]], standalone_mode=False)
 
 
-def faces_swd(trainer, n: int = 50) -> dict:
+def evaluate_now(run, step: int) -> dict[str, float]:
+    """The run's eval.metrics at this step, as an evaluation of the loop is: scored (``score_run``), kept as
+    ``run.results``, logged to metrics.jsonl and handed to the ``gan_eval_end`` hooks."""
+    from scoring import score_run
+
+    results = score_run(run)
+    if results:
+        run.results = results
+        run.log({"step": step, **results})
+        run.host.eval_end(run, step, results)
+    return results
+
+
+def faces_swd(run, n: int = 50) -> dict:
     """SWD of n EMA samples against n real faces, and of those real faces against the other n; samples saved."""
     import torch
 
     from gancore.metrics.swd import swd
-    from gancore.trainer import EVAL_SEED
+    from gancore.run import EVAL_SEED
+    from scoring import sample_run
 
-    real = trainer.real_cpu.float()
-    with trainer._sampling():
-        fake = trainer.generate(2 * n, seed=EVAL_SEED).cpu().float()
-    torch.save(fake, Path(trainer.run_dir) / f"faces-{trainer.step:06d}.pt")
+    real = run.data.tensors["x"].cpu().float()
+    fake = sample_run(run, 2 * n, seed=EVAL_SEED).float()
+    torch.save(fake, Path(run.run_dir) / f"faces-{run.step:06d}.pt")
     options = {"min_resolution": 16}
     return {"swd_fake": swd(real[:n], fake[:n], **options)["avg"], "swd_real_halves": swd(real[:n], real[n : 2 * n], **options)["avg"]}
 
@@ -183,11 +196,10 @@ def cmd_lfw(args) -> None:
 def faces_grid(folder: Path, per_row: int = 12, rows: int = 3) -> None:
     import torch
 
-    from gancore.plugins import get_registry
-    from gancore.registry import DatasetRef
     from gancore.visual import save_rows
+    from scoring import dataset
 
-    real = get_registry().build(DatasetRef(name="lfw-subset", subset="faces", image_size=32), "data").tensors["x"]
+    real = dataset({"name": "lfw-subset", "subset": "faces", "image_size": 32}).tensors["x"]
     grid = [real[i * per_row : (i + 1) * per_row] for i in range(rows)]
     for name in ("plain", "augment"):
         latest = sorted((folder / name).glob("faces-*.pt"))[-1]
@@ -205,8 +217,9 @@ def cmd_families(args) -> None:
         "bgan/plain": (BGAN, [], folder / "bgan-plain"),
         "bgan/augment": (BGAN, [augment], folder / "bgan-augment"),
     }
-    bgan_metrics = (f"eval.metrics=[{{name: fid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {{name: mnist5k, split: test, binarize: 0.5}}}},"
-                    f" {{name: kid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {{name: mnist5k, split: test, binarize: 0.5}}}}]")
+    binary_test = "{name: mnist5k, split: test, transforms: [{name: binarize, threshold: 0.5}]}"  # gan-bgan's binarize transform
+    bgan_metrics = (f"eval.metrics=[{{name: fid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {binary_test}}},"
+                    f" {{name: kid, features: lenet-mnist, num_samples: {SAMPLES}, reference: {binary_test}}}]")
     for key in ("bgan/plain", "bgan/augment"):
         runs[key][1].append(bgan_metrics)
     run({k: v for k, v in runs.items() if not args.only or k in args.only}, [60 * m for m in args.marks])

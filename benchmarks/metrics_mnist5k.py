@@ -90,18 +90,14 @@ def metric_refs(n: int):
 def evaluate_all(n: int) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
     import torch
 
-    from gancore.data.images import MNIST5kConfig, mnist5k
-    from gancore.metrics import EvalContext, evaluate
-    from gancore.plugins import get_host
-    from gancore.metrics.evaluation import evaluate_run
+    from gancore.metrics import EvalContext
+    from scoring import dataset, load_run, score_run, score_samples
 
     torch.set_num_threads(1)
-    host = get_host()
-    refs = [host.registry.resolve(ref, ref.name) for ref in metric_refs(n)]
     seconds = {}
 
     # The candidates other than the GAN replay fixed tensors through EvalContext's sample(n, seed).
-    everything = mnist5k(MNIST5kConfig(split="all"))
+    everything = dataset(REFERENCE)
     ctx_seed = EvalContext(None, everything).seed
     order = torch.randperm(len(everything), generator=torch.Generator().manual_seed(ctx_seed))
     half_b = everything.tensors["x"][order[n : 2 * n]]  # the reference is order[:n], drawn by the metrics
@@ -111,11 +107,11 @@ def evaluate_all(n: int) -> tuple[dict[str, dict[str, float]], dict[str, float]]
     rows = {}
     for label, sample in [("real vs real (half B vs half A)", replay(half_b)), ("real vs noise (uniform in [-1, 1])", noise)]:
         start = time.perf_counter()
-        metrics = [(ref.name, host.registry.build(ref)) for ref in refs]
-        rows[label] = evaluate(metrics, EvalContext(sample, everything))
+        rows[label] = score_samples(sample, everything, metric_refs(n), seed=ctx_seed)
         seconds[label] = time.perf_counter() - start
     start = time.perf_counter()
-    rows["DCGAN (EMA generator)"], step, _ = evaluate_run(host, WORK / "run", refs, None)
+    run = load_run(WORK / "run")
+    rows["DCGAN (EMA generator)"], step = score_run(run, metric_refs(n)), run.step
     seconds["DCGAN (EMA generator)"] = time.perf_counter() - start
     order_rows = ["real vs real (half B vs half A)", "DCGAN (EMA generator)", "real vs noise (uniform in [-1, 1])"]
     return {k: rows[k] for k in order_rows}, {**seconds, "step": step}

@@ -90,11 +90,11 @@ class Interleave:
     totals = {"gancore_steps": 0, "gancore_seconds": 0.0, "plain_steps": 0, "plain_seconds": 0.0, "blocks": [], "skipped_blocks": 0}
 
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         if step < warmup or step % block:
             return
         now_threads = torch.get_num_threads()
-        if trainer.threads is None or now_threads != trainer.threads.threads or now_threads != self.threads_at_start:
+        if run.threads is None or now_threads != run.threads.threads or now_threads != self.threads_at_start:
             # auto is still (or again) trying thread counts: the block behind is not one setting; start afresh
             self.threads_at_start, self.since = now_threads, time.perf_counter()
             self.totals["skipped_blocks"] += 1
@@ -116,7 +116,7 @@ class Interleave:
         self.threads_at_start, self.since = torch.get_num_threads(), time.perf_counter()
 
     @hookimpl
-    def gan_train_end(self, trainer, step, status):
+    def gan_train_end(self, run, step, status):
         print("INTERLEAVED", json.dumps({**self.totals, "threads": torch.get_num_threads()}), flush=True)
 
 plugins.get_host().register_plugin(Interleave(), "interleave")
@@ -143,22 +143,25 @@ def run_interleaved(steps: int, work: Path) -> dict:
     return totals
 
 
+# `gan run` in this process with `gancore.trainer.fit` (the loop: the thread choice, the steps and what ends a run)
+# under cProfile, and the run's final checkpoint and sample grid switched off (Run.save_checkpoint, Run.write_samples).
 PROFILE_CHILD = r'''
 import cProfile, sys
 from gancore import trainer
+from gancore.run import Run
 profiler, out = cProfile.Profile(), sys.argv[1]
-loop = trainer.Trainer._loop
-def profiled(self):
+fit = trainer.fit
+def profiled(run):
     profiler.enable()
     try:
-        return loop(self)
+        return fit(run)
     finally:
         profiler.disable()
         profiler.dump_stats(out)
-trainer.Trainer._loop = profiled
+trainer.fit = profiled  # the CLI imports fit from gancore.trainer when it runs
 # Only the steps: the run's final checkpoint and sample grid are left out.
-trainer.Trainer.save_checkpoint = lambda self: None
-trainer.Trainer.write_samples = lambda self: None
+Run.save_checkpoint = lambda self: None
+Run.write_samples = lambda self: None
 from gancore.cli import main
 sys.argv = ["gan", *sys.argv[2:]]
 main()
@@ -167,7 +170,8 @@ main()
 # Where the loop's own time goes, by the file of each function (torch's C functions have none: "~").
 GROUPS = (("importlib, inspect (Accelerate's per-call checks)", ("importlib", "inspect.py", "<frozen")),
           ("accelerate", ("/accelerate/",)), ("pluggy", ("/pluggy/",)), ("tqdm", ("/tqdm/",)),
-          ("gancore: trainer, data, algorithm contract", ("/gancore/trainer", "/gancore/train_context.py", "/gancore/data", "/gancore/algorithm.py", "/gancore/plugins.py", "/gancore/threads.py")),
+          ("gancore: trainer, data, algorithm contract", ("/gancore/trainer", "/gancore/run.py", "/gancore/train_context.py", "/gancore/accelerate_adapter.py",
+                                                          "/gancore/data", "/gancore/algorithm.py", "/gancore/plugins.py", "/gancore/threads.py", "/gancore/builtin/threads.py")),
           ("gancore: networks, losses (the family's work)", ("/gancore/",)),
           ("torch (Python: modules, optimizers, autograd)", ("/torch/",)))
 
@@ -175,7 +179,8 @@ GROUPS = (("importlib, inspect (Accelerate's per-call checks)", ("importlib", "i
 def profile(steps: int, work: Path, gancore_path: str | None = None) -> tuple[float, dict[str, float], dict[str, tuple[float, float]]]:
     """cProfile of the loop of `gan run` for ``steps`` steps (one thread): seconds per step in all, per group of
     ``GROUPS``, and (calls, cumulative seconds) per step of the framework's functions. ``gancore_path``: a
-    folder holding another gancore (e.g. an older commit's, from git archive) to profile instead."""
+    folder holding another gancore (e.g. an older commit's, from git archive) to profile instead; it must have
+    ``gancore.trainer.fit(run)`` (plugin API 3 or later: commit 103df93 and after)."""
     import pstats
 
     config = work / "profile.yaml"
@@ -183,6 +188,9 @@ def profile(steps: int, work: Path, gancore_path: str | None = None) -> tuple[fl
     out = work / "profile.prof"
     out.unlink(missing_ok=True)
     env = {**auto_env(), **({"PYTHONPATH": gancore_path} if gancore_path else {})}
+    if gancore_path and not (Path(gancore_path) / "gancore" / "run.py").is_file():
+        raise SystemExit(f"--baseline {gancore_path}: profiling needs a gancore with gancore.trainer.fit(run) (commit 103df93 or later); "
+                         "profile an older one with the overhead.py of its own commit")
     subprocess.run([sys.executable, "-c", PROFILE_CHILD, str(out), "run", str(config), "--steps", str(steps),
                     "--output", str(work / "profile-run"), "--overwrite"], env=env, capture_output=True, text=True, check=True, cwd=work)
     stats = pstats.Stats(str(out)).stats  # (file, line, name) -> (calls, primitive calls, tottime, cumtime, callers)
@@ -191,9 +199,11 @@ def profile(steps: int, work: Path, gancore_path: str | None = None) -> tuple[fl
     for (path, _, name), (_, _, tottime, _, _) in stats.items():
         group = next((g for g, needles in GROUPS if any(n in path for n in needles)), "torch C operators and other built-ins")
         per_group[group] = per_group.get(group, 0.0) + tottime / steps
-    framework = ("/accelerate/", "/gancore/trainer", "/gancore/train_context.py", "/gancore/algorithm.py", "/pluggy/", "/gancore/plugins.py", "inspect.py", "importlib")
+    framework = ("/accelerate/", "/gancore/trainer", "/gancore/run.py", "/gancore/train_context.py", "/gancore/accelerate_adapter.py", "/gancore/algorithm.py",
+                 "/pluggy/", "/gancore/plugins.py", "inspect.py", "importlib")
+    whole_loop = {("trainer.py", "fit"), ("trainer.py", "steps")}  # the loop itself, every step inside it
     functions = {f"{path.rsplit('/', 1)[-1]}:{name}": (v[0] / steps, v[3] / steps) for (path, _, name), v in stats.items()
-                 if any(n in path for n in framework) and name not in ("_loop", "<module>")}
+                 if any(n in path for n in framework) and name != "<module>" and (path.rsplit("/", 1)[-1], name) not in whole_loop}
     return total / steps, per_group, functions
 
 
@@ -226,11 +236,12 @@ def main() -> None:
         work = HERE / "_work" / "cpu" / "profile"
         work.mkdir(parents=True, exist_ok=True)
         table = profile_section(args.steps, work, args.baseline)
-        body = f"""cProfile of `gan run`'s loop (`Trainer._loop`, without the run's final checkpoint and grid) for {args.steps} steps
+        body = f"""cProfile of `gan run`'s loop (`gancore.trainer.fit`, without the run's final checkpoint and grid) for {args.steps} steps
 of the overhead benchmark's DCGAN at one thread; own time of every function, grouped by where it lives. The
 profiler inflates each Python call, so the Python rows read large next to the real step; they are what the
-trainer adds. **before** is gancore at commit 11985f6 (`git archive 11985f6 gancore | tar -x -C BASE`), **now**
-is this tree. Command: `python benchmarks/overhead.py --profile --steps {args.steps}{' --baseline BASE' if args.baseline else ''}`.
+trainer adds. **before** (with `--baseline BASE`) is the gancore in BASE (`git archive COMMIT gancore | tar -x -C BASE`, a
+commit with `gancore.trainer.fit`; the findings below compared commit 11985f6, profiled through its own loop method by that
+commit's overhead.py), **now** is this tree. Command: `python benchmarks/overhead.py --profile --steps {args.steps}{' --baseline BASE' if args.baseline else ''}`.
 
 {table}
 

@@ -133,18 +133,16 @@ def picture(state: dict) -> None:
     import torch.nn.functional as F
     from torchvision.utils import make_grid
 
-    from gancore.plugins import get_host
-    from gancore.sampling import load_trainer
+    from scoring import load_run, sample_run
 
     panels = []
     for side, step in STAGE_ENDS.items():
-        trainer = load_trainer(get_host(), WORK / "progressive", WORK / "progressive" / "checkpoints" / f"step-{step:06d}")
-        with trainer._sampling():
-            images = trainer.algorithm.sample_native(36, seed=0)
+        run = load_run(WORK / "progressive", WORK / "progressive" / "checkpoints" / f"step-{step:06d}")
+        with run.sampling():  # the stage's own resolution: the family's sample_native, not the upsampled sample
+            images = run.algorithm.sample_native(36, seed=0)
         panels.append((f"{side}x{side}, step {step}", images))
-    dcgan = load_trainer(get_host(), WORK / "dcgan", None)
-    with dcgan._sampling():
-        panels.append((f"DCGAN 32x32, step {dcgan.step}", dcgan.algorithm.sample(36, seed=0)))
+    dcgan = load_run(WORK / "dcgan")
+    panels.append((f"DCGAN 32x32, step {dcgan.step}", sample_run(dcgan, 36, seed=0)))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), dpi=100)
     for ax, (title, images) in zip(axes, panels):
         images = F.interpolate(images.float().cpu(), size=(32, 32), mode="nearest")

@@ -32,7 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from results import read_metrics, run_children, run_config, saved_config_matches, update_section  # noqa: E402
+from results import read_metrics, run_children, update_section  # noqa: E402
+from scoring import run_config, saved_config_matches  # noqa: E402
 
 EXAMPLES = ROOT / "plugins" / "gan-semisup" / "examples"
 RUNS = {
@@ -77,33 +78,20 @@ def curve(run: Path, key: str) -> list[tuple[int, float]]:
 
 def encoder_probe(work: Path, seed: int, steps: int | None, features: str = "latent") -> float:
     """The linear probe on the BiGAN run's encoder after ``steps`` (its checkpoint), or before any training
-    (``steps`` None: the trainer set up from the run's own config and seed, no checkpoint loaded), on E(x)
+    (``steps`` None: the run built from its own config and seed, no checkpoint loaded), on E(x)
     (``features`` latent) or on E's last hidden layer (hidden)."""
     import torch
 
-    from gancore.config import resolve_run_config
-    from gancore.metrics import evaluate
-    from gancore.plugins import get_host
-    from gancore.trainer import Trainer
-
-    import yaml
+    from scoring import fresh_run, load_run, saved_config, score_run
 
     torch.set_num_threads(1)
-    host = get_host()
-    run = run_dir(work, "bigan", seed)
-    config = resolve_run_config(host.registry, yaml.safe_load((run / "config.yaml").read_text()))
+    run_folder = run_dir(work, "bigan", seed)
     if steps is None:
-        trainer = Trainer(config, work / "bigan-init-unused", host)
-        trainer.setup()
+        run = fresh_run(saved_config(run_folder), work / "bigan-init-unused")
     else:
-        from gancore.sampling import load_trainer
-
-        trainer = load_trainer(host, run, run / "checkpoints" / f"step-{steps:06d}")
-    trainer.algorithm.config.encode_features = features
-    metrics = [(m.name, host.registry.build(m, "eval")) for m in config.eval.metrics]
-    with trainer._sampling():
-        results = evaluate(metrics, trainer.eval_context())
-    return results["linear-probe/accuracy"]
+        run = load_run(run_folder, run_folder / "checkpoints" / f"step-{steps:06d}")
+    run.algorithm.config.encode_features = features
+    return score_run(run)["linear-probe/accuracy"]  # the run's own eval.metrics: the probe
 
 
 def reconstructions(work: Path, seed: int, steps: int, image: Path) -> None:
@@ -111,19 +99,16 @@ def reconstructions(work: Path, seed: int, steps: int, image: Path) -> None:
     import torch
     from torchvision.utils import save_image
 
-    from gancore.plugins import get_host
-    from gancore.registry import DatasetRef
-    from gancore.sampling import load_trainer
+    from scoring import dataset, load_run
 
     torch.set_num_threads(1)
-    host = get_host()
-    run = run_dir(work, "bigan", seed)
-    trainer = load_trainer(host, run, run / "checkpoints" / f"step-{steps:06d}")
-    test = host.registry.build(DatasetRef(name="mnist5k", split="test"), "data").tensors["x"]
+    run_folder = run_dir(work, "bigan", seed)
+    run = load_run(run_folder, run_folder / "checkpoints" / f"step-{steps:06d}")
+    test = dataset({"name": "mnist5k", "split": "test"}).tensors["x"]
     pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:48]
     x = test[pick]
-    with trainer._sampling():
-        recon = trainer.algorithm.reconstruct(x)
+    with run.sampling():
+        recon = run.algorithm.reconstruct(x)
     rows = []
     for i in range(0, 48, 12):
         rows += [x[i : i + 12], recon[i : i + 12].cpu()]
@@ -212,7 +197,7 @@ BiGAN (`plugins/gan-semisup/examples/bigan-mnist5k.yaml`, no labels in training;
 latent, Adam {bigan['lr']}, batch {bigan['batch']}, {bigan_steps:,} steps = {bigan_steps * bigan['batch'] // 4000} passes over the 4,000 images). Linear
 probe: gancore's `linear-probe` (scikit-learn logistic regression on standardized features), fitted on the 4,000 train
 images with their labels, scored on the 1,000 test images. "At initialisation": the same run's encoder before its first
-step (the trainer set up from the run's config and seed, no checkpoint loaded). Seed 001 (axeloh/gan-pytorch, full
+step (the run built from its config and seed, no checkpoint loaded). Seed 001 (axeloh/gan-pytorch, full
 MNIST, 400 epochs, a linear layer trained by SGD on unstandardized features) reports 0.8662 for BiGAN against 0.3269 for
 a random encoder.
 

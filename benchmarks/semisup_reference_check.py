@@ -125,12 +125,15 @@ class ReferenceAdam:
 
 
 def load(seed: int):
-    from gancore.plugins import get_host
-    from gancore.registry import DatasetRef
+    import sys
 
-    build = get_host().registry.build
-    train = build(DatasetRef(name="mnist5k", split="train", labels_per_class=10, transform_seed=seed), "data").tensors
-    test = build(DatasetRef(name="mnist5k", split="test"), "data").tensors
+    sys.path.insert(0, str(HERE))
+    from scoring import dataset
+
+    # gan-semisup's labeled-subset transform: 10 labels per class in the 'labeled' stream (x_labeled, y_labeled),
+    # picked with the dataset's transform_seed, as the plugin's runs pick them.
+    train = dataset({"name": "mnist5k", "split": "train", "transforms": [{"name": "labeled-subset", "per_class": 10}], "transform_seed": seed}).tensors
+    test = dataset({"name": "mnist5k", "split": "test"}).tensors
     to_unit = lambda t: (t.flatten(1) + 1) / 2  # gancore keeps pixels in [-1, 1], the reference in [0, 1]
     return to_unit(train["x"]), to_unit(train["x_labeled"]), train["y_labeled"], to_unit(test["x"]), test["y"]
 

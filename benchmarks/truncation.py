@@ -41,25 +41,19 @@ METRICS = [
 def measure() -> dict:
     import torch
 
-    from gancore.config import EvalMetricRef
-    from gancore.metrics.base import build_metrics, evaluate
-    from gancore.plugins import get_host
-    from gancore.sampling import load_trainer
+    from scoring import load_run, metrics, sample_run, score_run
 
-    host = get_host()
-    trainer = load_trainer(host, RUN)
-    refs = [host.registry.resolve(EvalMetricRef(**m), f"metric {m['name']}") for m in METRICS]
-    metrics = build_metrics(host.registry, refs)
+    run = load_run(RUN)
+    built = metrics(METRICS)
     rows, strips = [], []
     for threshold in THRESHOLDS:
         began = time.process_time()
-        with trainer._sampling():
-            values = evaluate(metrics, trainer.eval_context(truncation=threshold))
-            strips.append(trainer.generate(10, seed=7, labels=torch.arange(10), truncation=threshold))
+        values = score_run(run, built, truncation=threshold)
+        strips.append(sample_run(run, 10, seed=7, labels=torch.arange(10), truncation=threshold))
         rows.append({"truncation": threshold, **values, "cpu_seconds": time.process_time() - began})
         print(json.dumps(rows[-1]), flush=True)
     torch.save(torch.stack(strips), OUT.with_suffix(".pt"))
-    result = {"run": str(RUN.relative_to(HERE.parent)), "step": trainer.step, "rows": rows}
+    result = {"run": str(RUN.relative_to(HERE.parent)), "step": run.step, "rows": rows}
     OUT.write_text(json.dumps(result, indent=1))
     return result
 

@@ -74,12 +74,12 @@ def worker(args: list[str]) -> None:
 
     class Timing:
         @hookimpl
-        def gan_train_start(self, trainer):
+        def gan_train_start(self, run):
             self.wall, self.cpu = time.perf_counter(), time.process_time()
 
         @hookimpl
-        def gan_eval_end(self, trainer, step, metrics):
-            trainer.log({"step": step, "wall_seconds": time.perf_counter() - self.wall, "cpu_seconds": time.process_time() - self.cpu})
+        def gan_eval_end(self, run, step, metrics):
+            run.log({"step": step, "wall_seconds": time.perf_counter() - self.wall, "cpu_seconds": time.process_time() - self.cpu})
 
     get_host().register_plugin(Timing(), "wgan-grid-timing")
     cli.main(args=["run", *args], prog_name="gan", standalone_mode=True)
