@@ -57,7 +57,7 @@ ROUTES = {
     "BigBiGAN on mnist5k: linear probe": "semisup.md",
 }
 UNSORTED = "unsorted.md"
-STAMP = re.compile(r"^_Written (?P<date>\d{4}-\d{2}-\d{2}) at commit (?P<commit>[0-9a-f]{7,40})(?P<dirty> with local changes)?\._$", re.M)
+STAMP = re.compile(r"^_Written (?P<date>\d{4}-\d{2}-\d{2}) at commit (?P<commit>[0-9a-f]{7,40}|unknown)(?P<dirty> with local changes)?\._$", re.M)
 
 
 def anchor(title: str) -> str:

@@ -138,3 +138,37 @@ def test_update_section_routes_stamps_and_restamps_the_index(tmp_path, capsys):
     plain = tmp_path / "elsewhere.md"
     results.update_section("CLI start-up", "as before", plain)
     assert plain.read_text().endswith("## CLI start-up\n\nas before\n") and "_Written" not in plain.read_text()
+
+
+def test_cyclegan_follow_ups_are_commands_not_folders(tmp_path, monkeypatch):
+    """``cyclegan_mnist_colored.py --follow-ups`` trains every probe and follow-up from its own --set overrides
+    (each a distinct, valid config), and keeps only a finished run of exactly that config."""
+    import json
+    import sys
+
+    import yaml
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.setitem(sys.modules, "results", load_results("results"))
+    spec = importlib.util.spec_from_file_location("cyclegan_mnist_colored", BENCHMARKS / "cyclegan_mnist_colored.py")
+    cyclegan = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cyclegan)
+    runs = cyclegan.follow_up_runs()
+    assert len(runs) == len(cyclegan.PROBES) + len(cyclegan.FOLLOW_UPS) + len(cyclegan.SHORT_FOLLOW_UPS) == 24
+    configs = {folder: sys.modules["results"].run_config(cyclegan.EXAMPLE, [f"train.steps={steps}", *sets]) for folder, (steps, sets) in runs.items()}
+    assert len({json.dumps(c, sort_keys=True, default=str) for c in configs.values()}) == len(runs), "two follow-ups are the same run"
+    assert configs["cyclegan-probe-lr1e-3"]["algorithm"]["lr_constant_steps"] == 500
+    assert configs["cyclegan-tune-fixedcolour"]["data"]["b"]["of"]["colorize"]["mode"] == "fixed"
+
+    monkeypatch.setattr(cyclegan, "RUN", tmp_path / "cyclegan-mnist-colored")
+    kept, stale = tmp_path / "cyclegan-probe-lr1e-3", tmp_path / "cyclegan-probe-lambdab1"
+    for folder, config in ((kept, configs["cyclegan-probe-lr1e-3"]), (stale, configs["cyclegan-probe-lr1e-3"])):
+        folder.mkdir()
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+        (folder / "run.json").write_text(json.dumps({"status": "completed"}))
+    started = {}
+    monkeypatch.setattr(cyclegan, "run_children", lambda children, jobs: started.update(children) or iter(()))
+    cyclegan.train_follow_ups(jobs=2)
+    assert kept.name not in started and stale.name in started and len(started) == 23
+    command = started["cyclegan-explore-d3-lambdab1"][0]
+    assert command[command.index("--steps") + 1] == "4000" and "algorithm.discriminator.layers=3" in command
