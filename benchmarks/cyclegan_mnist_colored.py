@@ -43,7 +43,7 @@ PICTURE = HERE / "cyclegan-mnist-colored.png"
 sys.path.insert(0, str(HERE))
 from results import read_metrics, run_children, update_section  # noqa: E402
 
-TITLE = "CycleGAN: grey <-> coloured mnist5k (class kept, FID)"
+TITLE = "CycleGAN: grey and coloured mnist5k (class kept, FID)"
 TEST_A = {"name": "mnist5k", "split": "test", "channels": 3}
 TEST_B = {"name": "mnist5k", "split": "test", "colorize": {"mode": "random"}}
 TRAIN_A = {"name": "half", "half": "first", "of": {"name": "mnist5k", "split": "train", "channels": 3}}
