@@ -4,8 +4,8 @@
   the torch it holds and whether the CUDA libraries came with it (``nvidia-*`` distributions);
 * the demo, ``--repeats`` times one after the other: exactly what ``make demo`` runs after its install step
   (``gan run --plugin gan --output runs/demo --overwrite``, DCGAN on the 8x8 digits, 5,000 steps,
-  ``train.threads: auto``), with its wall time, its own CPU time (``os.times`` of the children), the thread count auto chose,
-  and the load average before and after, since the machine may be shared.
+  ``train.threads: auto``, which ``OMP_NUM_THREADS`` overrides), with its wall time, its own CPU time (``os.times`` of
+  the children), its thread count, and the load average before and after, since the machine may be shared.
 
     python benchmarks/install_demo.py [--repeats 3] [--venvs .venv /path/to/cpu-venv]
 """
@@ -49,14 +49,19 @@ def demo_once(gan: Path, output: Path) -> dict:
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"the demo failed:\n{out[-3000:]}")
-    found = re.search(r"threads: auto chose (\d+)", out)
-    return {"wall": wall, "load_before": before, "load_after": os.getloadavg(), "threads": found.group(1) if found else "?"}
+    found = re.search(r"threads: auto chose (\d+)|threads: (\d+ \([^)]*\))", out)
+    if found:
+        threads = f"{found.group(1)} (auto)" if found.group(1) else found.group(2)
+    else:  # a count fixed by OMP_NUM_THREADS is not announced
+        threads = f"{os.environ['OMP_NUM_THREADS']} (OMP_NUM_THREADS)" if os.environ.get("OMP_NUM_THREADS") else "?"
+    return {"wall": wall, "load_before": before, "load_after": os.getloadavg(), "threads": threads}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--venvs", type=Path, nargs="+", default=[ROOT / ".venv"])
+    parser.add_argument("--note", default="", help="a sentence on how the environments were built, printed under their sizes")
     parser.add_argument("--no-write", action="store_true", help="print the section only")
     args = parser.parse_args()
 
@@ -87,10 +92,11 @@ def main() -> None:
         *[f"| `{s['venv'] if not s['venv'].startswith(str(ROOT)) else os.path.relpath(s['venv'], ROOT)}` | {s['torch']} | "
           f"{s['nvidia'] or 'none'} | {s['bytes'] / 1e9:.2f} GB |" for s in sizes],
         "",
+        *([args.note, ""] if args.note else []),
         "**`make demo`** (after its install step): `gan run --plugin gan --output runs/demo --overwrite`, DCGAN on the 8x8 digits, "
-        "5,000 steps, `train.threads: auto`, one run at a time:",
+        f"5,000 steps, one run at a time, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS') or 'unset'}:",
         "",
-        "| run | wall s | CPU s | threads auto chose | load before | load after |",
+        "| run | wall s | CPU s | threads | load before | load after |",
         "| --- | --- | --- | --- | --- | --- |",
         *[f"| {i} | {r['wall']:.0f} | {r['cpu']:.0f} | {r['threads']} | {r['load_before'][0]:.2f} | {r['load_after'][0]:.2f} |"
           for i, r in enumerate(runs)],

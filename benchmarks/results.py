@@ -72,7 +72,8 @@ def section_file(title: str, index: Path = RESULTS) -> Path:
 
 
 def stamp() -> str:
-    """``_Written <UTC date> at commit <HEAD>._``; "with local changes" when tracked files other than results differ."""
+    """``_Written <UTC date> at commit <HEAD>._``; "with local changes" when tracked files that a measurement can depend
+    on differ from HEAD (not the results, the pictures, nor other Markdown)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True, check=True).stdout
 
@@ -81,7 +82,7 @@ def stamp() -> str:
         changed = [line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()]
     except (OSError, subprocess.CalledProcessError):
         commit, changed = "unknown", []
-    ours = re.compile(r"^benchmarks/(RESULTS\.md|results/.*|[^/]*\.png)$")
+    ours = re.compile(r"^(benchmarks/(results/.*|[^/]*\.png)|.*\.md)$")
     dirty = " with local changes" if any(not ours.match(path) for path in changed) else ""
     return f"_Written {datetime.now(timezone.utc):%Y-%m-%d} at commit {commit}{dirty}._"
 

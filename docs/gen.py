@@ -22,6 +22,7 @@ copy of that file under files/. A link to something that does not exist stops th
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import re
@@ -175,6 +176,11 @@ def walk_commands(command: click.Command, path: list[str]):
 # ------------------------------------------------------------------ the CLI page
 
 
+def command_params(command: click.Command, ctx: click.Context) -> list[click.Parameter]:
+    """A command's arguments and options, without the --help every command has."""
+    return [p for p in command.get_params(ctx) if "--help" not in getattr(p, "opts", ())]
+
+
 def param_row(path: list[str], param: click.Parameter) -> str:
     if isinstance(param, click.Argument):
         name = param.human_readable_name
@@ -188,7 +194,9 @@ def param_row(path: list[str], param: click.Parameter) -> str:
         help_text = param.help or ""
     if isinstance(param.type, click.Choice):
         what += ": " + " \\| ".join(f"`{c}`" for c in param.type.choices)
-    default = "" if param.default in (None, False, ()) else f"`{param.default}`"
+    value = param.default
+    unset = value is None or value is False or value == () or "UNSET" in repr(value)  # click 8.2+: Sentinel.UNSET
+    default = "" if unset else f"`{value}`"
     anchor = f'<a id="{cli_id(path, param.name)}"></a>'
     return f"| {anchor}`{name}` | {what} | {default} | {escape(help_text)} |"
 
@@ -209,9 +217,9 @@ def cli_page(out: Path) -> None:
         lines += [f"## `{title}` {{#{cli_id(path)}}}", ""]
         if added != "gancore":
             lines += [f"Added by the plugin `{added}`.", ""]
-        text = command.help or command.short_help or ""
-        lines += [escape_block(text.strip()), "", "```text", command.collect_usage_pieces(ctx) and f"{title} {' '.join(command.collect_usage_pieces(ctx))}" or title, "```", ""]
-        params = [p for p in command.get_params(ctx) if p.name != "help"]
+        text = inspect.cleandoc(command.help or command.short_help or "")
+        lines += [escape_block(text), "", "```text", command.collect_usage_pieces(ctx) and f"{title} {' '.join(command.collect_usage_pieces(ctx))}" or title, "```", ""]
+        params = command_params(command, ctx)
         if params:
             lines += ["| option | kind | default | what |", "| --- | --- | --- | --- |", *(param_row(path, p) for p in params), ""]
         if isinstance(command, click.Group):
@@ -237,7 +245,7 @@ def type_name(annotation) -> str:
         inner = ", ".join(type_name(a) for a in args if a is not Ellipsis)
         return f"{origin.__name__}[{inner}]" if inner else origin.__name__
     if isinstance(annotation, type) and issubclass(annotation, Ref):
-        return f"a {annotation.kind}: `{{name: ..., options}}`"
+        return f"{'an' if annotation.kind[0] in 'aeiou' else 'a'} {annotation.kind}: `{{name: ..., options}}`"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return "section (below)"
     if annotation is type(None):
@@ -250,12 +258,12 @@ def default_text(field) -> str:
         return "required"
     value = field.default_factory() if field.default_factory is not None else field.default
     if isinstance(value, BaseModel):
-        value = value.model_dump(mode="json", exclude_none=False)
+        return "its own defaults"
     try:
         text = json.dumps(value, default=str) if not isinstance(value, str) else value
     except TypeError:
         text = str(value)
-    return f"`{text}`" if len(text) < 120 else f"`{text[:117]}...`"
+    return f"`{text}`" if len(text) < 80 else f"`{text[:77]}...`"
 
 
 def nested_models(annotation) -> list[type[BaseModel]]:
@@ -267,22 +275,24 @@ def nested_models(annotation) -> list[type[BaseModel]]:
     return [m for a in typing.get_args(annotation) if a is not Ellipsis for m in nested_models(a)]
 
 
-def model_rows(model: type[BaseModel], scope: str, prefix: str = "") -> list[str]:
+def model_rows(model: type[BaseModel], scope: str, prefix: str = "", expand: bool = True) -> list[str]:
     rows = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         anchor = f'<a id="{config_id(scope, key)}"></a>'
         rows.append(f"| {anchor}`{key}` | {escape(type_name(field.annotation))} | {escape(default_text(field))} | {escape(field.description or '')} |")
-        for sub in nested_models(field.annotation):
+        for sub in nested_models(field.annotation) if expand else ():
             if sub is not model:
                 rows += model_rows(sub, scope, f"{key}.")
     return rows
 
 
-def table(model: type[BaseModel], scope: str) -> list[str]:
+def table(model: type[BaseModel], scope: str, expand: bool = True) -> list[str]:
+    """The options of ``model``, with the fields of its plain pydantic sections (``augment.policy``) below
+    each; ``expand=False`` leaves sections that have their own table (the run file's train and eval)."""
     if not model.model_fields:
         return ["No options.", ""]
-    return ["| option | type | default | what |", "| --- | --- | --- | --- |", *model_rows(model, scope), ""]
+    return ["| option | type | default | what |", "| --- | --- | --- | --- |", *model_rows(model, scope, expand=expand), ""]
 
 
 def config_page(out: Path) -> None:
@@ -310,7 +320,7 @@ def config_page(out: Path) -> None:
         "output_dir: runs/mine",
         "```",
         "",
-        *table(RunConfig, "run"),
+        *table(RunConfig, "run", expand=False),
         "## `train` {#" + config_id("train") + "}",
         "",
         *table(TrainConfig, "train"),
