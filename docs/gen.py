@@ -280,7 +280,10 @@ def model_rows(model: type[BaseModel], scope: str, prefix: str = "", expand: boo
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         anchor = f'<a id="{config_id(scope, key)}"></a>'
-        rows.append(f"| {anchor}`{key}` | {escape(type_name(field.annotation))} | {escape(default_text(field))} | {escape(field.description or '')} |")
+        kind = escape(type_name(field.annotation))
+        if not expand and nested_models(field.annotation):  # a section with its own table below
+            kind = f"[section `{key}`](#{config_id(key)})"
+        rows.append(f"| {anchor}`{key}` | {kind} | {escape(default_text(field))} | {escape(field.description or '')} |")
         for sub in nested_models(field.annotation) if expand else ():
             if sub is not model:
                 rows += model_rows(sub, scope, f"{key}.")
