@@ -92,7 +92,8 @@ def test_the_index_links_every_section_with_its_date_commit_and_numbers():
         assert title, f"no section for {link[0]}"
         linked.add(title)
         stamp = results.STAMP.search(found[title][1])
-        assert (row["date"], row["commit"]) == (stamp["date"], stamp["commit"]), (title, row)
+        commit = stamp["commit"] + (" + local changes" if stamp["dirty"] else "")
+        assert (row["date"], row["commit"]) == (stamp["date"], commit), (title, row)
         if "result" in row:
             text = found[title][1].replace(",", "")
             for number in re.findall(r"\d+(?:[.,]\d+)*", re.sub(r"`[^`]*`", "", row["result"])):

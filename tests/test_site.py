@@ -196,9 +196,7 @@ def test_the_getting_started_tour_runs_in_order_in_a_fresh_folder(tmp_path):
         if extra is None:  # the shell's own state (activate): the test's PATH already has gan
             continue
         command = f"{line} {shlex.join(extra)}" if extra else line
-        started = time.perf_counter()
         done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-        print(f"{time.perf_counter() - started:6.1f} s  {command}")
         assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         out[line] = done.stdout + done.stderr
     assert "bgan" in out["gan plugins"] and "mnist5k" in out["gan list datasets"]
