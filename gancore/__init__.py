@@ -5,12 +5,14 @@ walks through each)::
 
     from gancore import hookimpl, PLUGIN_API                          # the hooks, the contract's version
     from gancore import Algorithm, Model, Loss, Dataset, Metric       # what register(...) takes
-    from gancore import StrictModel, ModelRef, LossRef                # configs, and fields that pick entries
+    from gancore import FeatureNetwork, Transform                     # ... feature networks, data transforms
+    from gancore import StrictModel, ModelRef, LossRef, DatasetRef    # configs, and fields that pick entries
     from gancore import GANAlgorithm, TrainContext, has_capability    # the algorithm contract
     from gancore import AdversarialLoss, Regularizer, REAL_LOGITS, REGULARIZER  # the loss contract
-    from gancore import TensorData, LoaderData, EvalContext           # datasets and metrics
+    from gancore import TensorData, LoaderData, ImageTransform        # datasets and transforms
+    from gancore import BuildContext, EvalContext                     # what dataset and metric factories get
     from gancore import linear_decay, set_lr, UserError               # schedules, errors users read
-    from gancore import Trainer                                       # what lifecycle hooks are given
+    from gancore import Run, fit                                      # a run (what lifecycle hooks get), the loop
     from gancore import LazyCommand                                   # a command imported when it runs
 
 Names are imported on first use, so ``import gancore`` (and ``gan --help``)
@@ -31,9 +33,9 @@ __version__ = "0.1.0"
 #: The version of the plugin contract (hooks, entries, ``GANAlgorithm``, the loss contract) this
 #: gancore provides. It grows when the contract changes in a way that breaks plugins. A plugin says
 #: which version it was written for with ``gancore_api = N`` in its plugin module.
-PLUGIN_API = 2
+PLUGIN_API = 3
 #: Plugin API versions this gancore loads; a plugin declaring another is listed as incompatible.
-SUPPORTED_PLUGIN_APIS = frozenset({2})
+SUPPORTED_PLUGIN_APIS = frozenset({3})
 
 # name -> module it lives in (imported on first use)
 _EXPORTS = {
@@ -42,6 +44,13 @@ _EXPORTS = {
     "has_capability": "algorithm",
     "CAPABILITIES": "algorithm",
     "LazyCommand": "commands",
+    "BuildContext": "registry",
+    "FeatureNetwork": "registry",
+    "Transform": "registry",
+    "TransformRef": "registry",
+    "ImageTransform": "data.transforms",
+    "Run": "run",
+    "fit": "trainer",
     "EvalConfig": "config",
     "RunConfig": "config",
     "TrainConfig": "config",
@@ -66,7 +75,6 @@ _EXPORTS = {
     "StrictModel": "registry",
     "linear_decay": "schedules",
     "set_lr": "schedules",
-    "Trainer": "trainer",
 }
 
 __all__ = sorted([*_EXPORTS, "PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "hookimpl", "__version__"])
@@ -74,6 +82,7 @@ __all__ = sorted([*_EXPORTS, "PLUGIN_API", "SUPPORTED_PLUGIN_APIS", "hookimpl", 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from .algorithm import CAPABILITIES, GANAlgorithm, has_capability
     from .commands import LazyCommand
+    from .data.transforms import ImageTransform
     from .config import EvalConfig, RunConfig, TrainConfig
     from .data import LoaderData, TensorData
     from .errors import UserError
@@ -81,8 +90,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from .metrics import EvalContext
     from .registry import (
         Algorithm,
+        BuildContext,
         Dataset,
         DatasetRef,
+        FeatureNetwork,
         Loss,
         LossRef,
         Metric,
@@ -91,10 +102,13 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         ModelRef,
         NoOptions,
         StrictModel,
+        Transform,
+        TransformRef,
     )
+    from .run import Run
     from .schedules import linear_decay, set_lr
     from .train_context import TrainContext
-    from .trainer import Trainer
+    from .trainer import fit
 
 
 def __getattr__(name: str) -> Any:

@@ -1,101 +1,105 @@
 """``GANAlgorithm``: the contract a GAN family implements.
 
-The trainer owns the loop, devices, seeding, data streams, logging, sampling
-grids, evaluation, the EMA and checkpoints. The algorithm owns its networks and
-optimizers and decides what one step does. A family implements::
+A ``Run`` (``gancore.run``) owns the accelerator, seeding, the data streams, the EMA, sample
+grids, metrics and checkpoints; ``gancore.trainer.fit`` drives the loop. The algorithm owns its
+networks and optimizers, decides what one step does, and declares what its checkpoint holds.
+A family implements::
 
     class MyGAN(GANAlgorithm):
-        def __init__(self, config, ctx):            # build nets + optimizers through ctx
+        def __init__(self, config, ctx):            # build nets + optimizers through ctx, declare state
         def train_step(self, batch, step) -> dict:  # one step; returns scalars to log
         def sample(self, n, *, seed=None):          # n samples in data space
                                                     # (a conditional family: sample(n, *, seed=None, labels=None))
 
-and, when it has them, the optional capabilities below (``classify``,
-``encode``, ``translate``, ``preview``) and ``batch_size(step)``. ``ctx`` is a
-``TrainContext`` (``gancore.train_context``): building, updating, freezing, snapshots.
+and, when it has them, the optional capabilities below (``classify``, ``encode``, ``translate``,
+``preview``), ``batch_size(step)``, ``accelerator_options(config)`` and ``finish(run, status)``.
+``ctx`` is a ``TrainContext`` (``gancore.train_context``): building, updating, freezing, snapshots.
 
-**One trainer step.** The trainer draws ``batch = ctx.next_batch(size=self.batch_size(step))``
-from the data's default stream, calls ``train_step(batch, step)`` (``step`` is
-1-based), then updates the EMA of ``ema_modules()``, logs, samples, evaluates
-and checkpoints on their cadences.
+**One step.** ``fit`` draws ``batch = ctx.next_batch(size=self.batch_size(step))`` from the data's
+default stream, calls ``train_step(batch, step)`` (``step`` is 1-based), then updates the EMA of
+``ema_modules()``, logs, samples, evaluates and checkpoints on their cadences. ``train_step`` makes no
+host sync: its tensors stay on the device (no ``.item()``, ``.cpu()``, ``.tolist()`` and no Python
+``if`` on a tensor's value), and logged values are returned as tensors, which ``fit`` averages once
+per ``log_every`` steps.
 
-**Data streams.** ``ctx.data.streams`` names groups of tensors that are read
-together, each in its own seeded order and with its own position, which the
-checkpoint keeps, so every stream resumes exactly. ``ctx.next_batch(size=None,
-stream=None)`` draws this process's share of the next batch of a stream (default
-size ``train.batch_size``, default stream the first one). What the builtin
-datasets give:
+**Names.** A family with one discriminator and one generator logs ``loss_d`` and ``loss_g`` (the
+losses each network's optimizer minimised) and calls its optimizers ``opt_d`` and ``opt_g``. With
+more, the sums keep those names and each part gets a suffix: two discriminators updated together log
+``loss_d`` (their sum) with ``loss_d_a`` and ``loss_d_b``. So a hook that watches ``loss_d`` works
+for every family. Other logged values are named for what they are (``wasserstein``, ``grad_norm``).
 
-* an ordinary dataset: one stream ``"x"`` with tensors ``x`` (and ``y`` for labelled data);
-* ``unpaired`` (two domains): ``"a"`` with ``x``/``y`` and ``"b"`` with ``x_b``/``y_b``;
-* any image dataset with ``labels_per_class: K``: ``"x"`` with ``x`` only (the whole
-  split, with no labels unless ``unlabeled_labels: true``) and ``"labeled"`` with
-  ``x_labeled``/``y_labeled`` (K samples of each class).
+**Data streams.** ``ctx.data.streams`` names groups of tensors that are read together, each in its
+own seeded order and with its own position, which the checkpoint keeps, so every stream resumes
+exactly. ``ctx.next_batch(size=None, stream=None)`` draws this process's share of the next batch of a
+stream (default size ``train.batch_size``, default stream the first one). An ordinary dataset has one
+stream ``"x"`` with tensors ``x`` (and ``y`` for labelled data); the builtin ``unpaired`` dataset has
+``"a"`` (``x``, ``y``) and ``"b"`` (``x_b``, ``y_b``); a plugin's dataset or transform may add more.
 
-**How the families in DESIGN.md fit:**
+**Shapes of families this contract carries, with no change in the core:**
 
-* *n critic steps (WGAN)*: ``train_step`` runs its critic updates, each on one more
-  real batch from ``ctx.next_batch()``, then one generator update.
-* *two domains (CycleGAN)*: the batch is domain A (``batch["x"]``); ``ctx.next_batch(stream="b")``
-  gives domain B. Two generators, two discriminators and two image pools are
-  attributes (the pools as objects with ``state_dict``, or lists of tensors); the
-  learning rate follows ``gancore.schedules.linear_decay``. ``translate`` and
-  ``preview`` serve the metrics, the sample grids and commands.
-* *a network that grows (Progressive GAN)*: ``batch_size(step)`` gives the stage's
-  batch size; at a stage change ``train_step`` grows its networks (in place, or
-  rebuilt with ``ctx.prepare`` and the old ones given to ``ctx.release``). The EMA
-  follows ``ema_modules()`` as it is now. ``load_state_dict`` grows to the saved
-  stage, then calls ``super().load_state_dict``.
-* *a population (E-GAN)*: children are tried on one prepared generator with
-  ``ctx.snapshot(obj)`` / ``ctx.restore(obj, snap)``; parents are kept as lists of
-  plain state dicts, which the default ``state_dict`` saves.
-* *a discriminator that is also a classifier (SGAN, Improved-GAN)*: unlabelled batches
-  come from the default stream, labelled ones from ``ctx.next_batch(size=L, stream="labeled")``;
-  ``classify`` exposes the K-way head to ``classifier-accuracy``; an encoder (BiGAN)
-  is exposed by ``encode`` to ``linear-probe``.
+* *several discriminator steps per generator step*: ``train_step`` runs them, each on one more real
+  batch from ``ctx.next_batch()``, then one generator update.
+* *two domains*: the batch is domain A; ``ctx.next_batch(stream="b")`` gives domain B. ``translate``
+  and ``preview`` serve the metrics, the sample grids and commands.
+* *a network that grows*: ``batch_size(step)`` gives the stage's batch size; the networks grow in
+  place, or are rebuilt with ``ctx.prepare`` and the old ones given to ``ctx.release``. The EMA
+  follows ``ema_modules()`` as it is now. ``load_state_dict`` grows to the saved stage first.
+* *a population of generators*: children are tried on one prepared generator with
+  ``ctx.snapshot(obj)`` / ``ctx.restore(obj, snap)``; the parents are lists of plain state dicts.
+* *a discriminator that is also a classifier, an encoder*: ``classify`` exposes the K-way head to
+  ``classifier-accuracy``, ``encode`` the encoder to ``linear-probe``.
 
-**State.** The default ``state_dict`` saves every attribute that is a module, an
-optimizer, a scheduler or any object with ``state_dict``/``load_state_dict``, a
-tensor, or a list, tuple or dict of those (nested, and mixed with numbers,
-strings and None). A container holding anything else makes the checkpoint fail
-with an error that names it; name attributes that are not state in ``transient``.
-Other plain attributes (numbers, strings, the config, loss objects) are taken to
-be configuration made in ``__init__`` and are not saved: keep a counter in a
-tensor or a dict, or override ``state_dict``/``load_state_dict`` and call ``super()``.
+**State.** The checkpoint holds exactly what ``register_state(*names)`` declares: attributes that are
+modules, optimizers, objects with ``state_dict``/``load_state_dict``, tensors, plain values (ints,
+floats, bools, strings, None) or lists, tuples and dicts of those. A counter kept as a plain ``int``
+is saved like a network. On resume, networks and optimizers load their state onto their own device; a tensor
+comes back on the device of the tensor it replaces (else ``ctx.device``); any other object's ``load_state_dict``
+gets its state on the CPU and moves what it needs. Declare everything a resumed run needs to continue bit for bit: an attribute
+that changes during training but is not declared resumes wrongly, and ``gancore.testing.check_resume``
+names it. Configuration made in ``__init__`` (the config, loss objects without state) is not declared.
 
-**Conditional generation.** A family that generates a chosen class sets ``conditional_classes``
-to its number of classes K and takes ``labels`` (a ``(n,)`` tensor of class indices) in
-``sample(n, *, seed=None, labels=None)``; with ``labels=None`` it picks classes at random. The
-core passes ``labels`` only to such a family (``draw_samples``), so families without classes keep
-``sample(n, *, seed=None)``. **Truncation** (BigGAN's trick) applies to latents drawn with
-``self.noise``: inside ``algorithm.truncated(threshold)`` every value beyond the threshold is
-drawn again; a family that draws its latents otherwise gets a clear error.
+**Latents.** ``self.noise(n, dim, seed=None, distribution="normal")`` draws latents on the device; with
+a ``seed`` the same ones every time, without touching the global RNG. A family with structured latents
+(a class, a code, several parts) draws each part with ``self.noise`` or its own seeded generator and
+concatenates them. **Truncation** (BigGAN's trick) applies to latents drawn with ``self.noise``: inside
+``algorithm.truncated(threshold)`` every value beyond the threshold is drawn again; a family that draws
+its latents otherwise gets a clear error.
 
-**Learning-rate schedules** are functions of ``step`` (``gancore.schedules``). A torch
-scheduler must not go through ``ctx.prepare``: Accelerate would step it once per
-process. Keep it as an attribute and call its ``step()`` once per ``train_step``.
+**Sampling.** ``sample(n, *, seed=None)`` returns ``n`` samples in data space, the same ones for the same
+seed. It is called under ``torch.no_grad()``, with the EMA weights swapped in; use ``ctx.evaluating(g)``
+for the generator in eval mode (batch norm with running statistics). **A conditional family** sets
+``conditional_classes`` to its number of classes K and takes ``labels`` (a ``(n,)`` tensor of class
+indices on the device) in ``sample(n, *, seed=None, labels=None)``; with ``labels=None`` it picks classes
+at random. The core passes ``labels`` only to such a family (``draw_samples``).
+
+**Learning-rate schedules** are functions of ``step`` (``gancore.schedules``). A torch scheduler must not
+go through ``ctx.prepare``: Accelerate would step it once per process. Keep it as declared state and
+call its ``step()`` once per ``train_step``.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 from pydantic import BaseModel
 from torch import nn
 
 from .errors import UserError
-from .train_context import TrainContext  # importable from here, as it always was
+
+if TYPE_CHECKING:
+    from .run import Run
+    from .train_context import TrainContext
 
 CAPABILITIES = ("classify", "encode", "translate", "preview")
+# The Accelerator options the core sets itself; an algorithm's accelerator_options may not change them.
+CORE_ACCELERATOR_OPTIONS = frozenset({"mixed_precision", "cpu", "log_with", "project_config", "project_dir", "dynamo_plugin", "dynamo_backend"})
 
 
 class GANAlgorithm:
     """Base class for a GAN family. See the module docstring for the contract."""
 
-    #: attributes that are not state (the default ``state_dict`` leaves them out)
-    transient: ClassVar[tuple[str, ...]] = ()
     #: the number of classes ``sample(..., labels=...)`` takes; None: an unconditional family
     conditional_classes: int | None = None
     #: set by ``truncated``: latents from ``noise`` are resampled beyond this magnitude
@@ -104,6 +108,29 @@ class GANAlgorithm:
     def __init__(self, config: BaseModel, ctx: TrainContext) -> None:
         self.config = config
         self.ctx = ctx
+        self._state: list[str] = []
+
+    @classmethod
+    def accelerator_options(cls, config: BaseModel) -> dict[str, Any]:
+        """Keyword arguments for the ``accelerate.Accelerator`` of a run of this algorithm with options
+        ``config``, which is built before the algorithm is: e.g. ``{"kwargs_handlers":
+        [DistributedDataParallelKwargs(find_unused_parameters=True)]}`` for networks with parameters that
+        some steps do not use. The core's own options (mixed precision, trackers...) cannot be set here."""
+        return {}
+
+    def register_state(self, *names: str) -> None:
+        """Declare attributes that checkpoints hold (see the module docstring); call it in ``__init__``,
+        before or after the attributes are set. A name declared twice counts once."""
+        for name in names:
+            if not isinstance(name, str) or not name.isidentifier():
+                raise TypeError(f"register_state takes attribute names, got {name!r}")
+            if name not in self._state:
+                self._state.append(name)
+
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        """The declared state, in the order it was declared."""
+        return tuple(self._state)
 
     def train_step(self, batch: dict[str, torch.Tensor], step: int) -> dict[str, torch.Tensor | float]:
         """Run one step on ``batch`` (a dict of tensors on the device); return scalars to log."""
@@ -111,8 +138,13 @@ class GANAlgorithm:
 
     def batch_size(self, step: int) -> int | None:
         """This process's size of the batch handed to ``train_step(batch, step)``; None: ``train.batch_size``.
-        Progressive GAN lowers it as the resolution rises."""
+        A growing network lowers it as the resolution rises."""
         return None
+
+    def finish(self, run: Run, status: str) -> None:
+        """Called once when training stops (``status``: completed, interrupted or failed), on every process,
+        after the final checkpoint and before the ``gan_train_end`` hooks: write a family's own summary
+        into ``run.run_dir`` (check ``run.is_main_process``), release resources."""
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int | None = None, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -129,7 +161,7 @@ class GANAlgorithm:
             return plain(self.noise(n, latent_dim, seed)).float()
 
     def ema_modules(self) -> dict[str, nn.Module]:
-        """Networks the trainer keeps an EMA of (when ``train.ema_decay`` is set) and swaps in to sample.
+        """Networks the run keeps an EMA of (when ``train.ema_decay`` is set) and swaps in to sample.
         Asked at every step: return the networks as they are now (grown, rebuilt or replaced)."""
         generator = getattr(self, "generator", None)
         return {"generator": self.ctx.unwrap(generator)} if isinstance(generator, nn.Module) else {}
@@ -139,18 +171,18 @@ class GANAlgorithm:
     # All are called under torch.no_grad(), with the EMA weights swapped in, on batches on ctx.device.
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """Class logits ``(B, K)`` for samples ``x`` in data space (or ``(B, K+1)``, the last being an
-        SGAN discriminator's "fake" class). Used by the ``classifier-accuracy`` metric."""
+        """Class logits ``(B, K)`` over the data's K classes for samples ``x`` in data space. Used by
+        the ``classifier-accuracy`` metric."""
         raise NotImplementedError
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Features or latents ``(B, D)`` of samples ``x`` in data space (BiGAN's encoder).
-        Used by the ``linear-probe`` metric."""
+        """Features or latents ``(B, D)`` of samples ``x`` in data space (an encoder). Used by the
+        ``linear-probe`` metric."""
         raise NotImplementedError
 
     def translate(self, x: torch.Tensor, direction: str) -> torch.Tensor:
         """``x`` from one domain carried into the other; ``direction`` is ``"a2b"`` or ``"b2a"``.
-        Used by feature metrics with ``source: translate`` and by CycleGAN's commands."""
+        Used by feature metrics with ``source: translate`` and by a family's commands."""
         raise NotImplementedError
 
     def preview(self, n: int, seed: int) -> list[torch.Tensor]:
@@ -161,18 +193,26 @@ class GANAlgorithm:
 
     # ------------------------------------------------------------------ state
 
-    def stateful(self) -> dict[str, Any]:
-        """Attributes saved by the default ``state_dict`` (see the module docstring)."""
-        return {name: value for name, value in vars(self).items() if name not in ("ctx", "config", *self.transient) and _holds_state(value)}
-
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume bit for bit: tensors, numbers, strings, lists and dicts only."""
-        return {name: self._save(value, name) for name, value in self.stateful().items()}
+        """The declared state, as tensors, numbers, strings, lists and dicts."""
+        return {name: self._save(self._attribute(name), name) for name in self._state}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        current = self.stateful()
-        for name, saved in state.items():
-            setattr(self, name, self._load(current.get(name), saved, name))
+        """Put the declared state back; the checkpoint must hold exactly the declared names."""
+        missing, unknown = [n for n in self._state if n not in state], [n for n in state if n not in self._state]
+        if missing or unknown:
+            parts = ([f"lacks {', '.join(missing)}"] if missing else []) + ([f"holds undeclared {', '.join(unknown)}"] if unknown else [])
+            raise UserError(
+                f"the checkpoint does not fit {type(self).__name__}: it {' and '.join(parts)} (declared: {', '.join(self._state) or 'nothing'}); "
+                "it was written by another version of the family, or with other options"
+            )
+        for name in self._state:
+            setattr(self, name, self._load(getattr(self, name, None), state[name], name))
+
+    def _attribute(self, name: str) -> Any:
+        if not hasattr(self, name):
+            raise UserError(f"{type(self).__name__} declares state '{name}' (register_state) but has no attribute of that name")
+        return getattr(self, name)
 
     def _save(self, value: Any, path: str) -> Any:
         if _is_stateful(value):
@@ -185,8 +225,7 @@ class GANAlgorithm:
             return {k: self._save(v, f"{path}[{k!r}]") for k, v in value.items()}
         raise UserError(
             f"{type(self).__name__}.{path} is a {type(value).__name__}, which a checkpoint cannot hold, so the run "
-            "could not be saved. Give it state_dict()/load_state_dict(), keep tensors, numbers and strings in it, or "
-            f"list the attribute in {type(self).__name__}.transient if it is not state."
+            "could not be saved. Give it state_dict()/load_state_dict(), or keep tensors, numbers and strings in it."
         )
 
     def _load(self, current: Any, saved: Any, path: str) -> Any:
@@ -199,7 +238,7 @@ class GANAlgorithm:
         if isinstance(saved, (list, tuple)):
             if isinstance(current, (list, tuple)) and len(current) == len(saved):
                 return type(saved)(self._load(c, s, f"{path}[{i}]") for i, (c, s) in enumerate(zip(current, saved)))
-            if current is not None and _holds_state(current) and any(_is_stateful(c) for c in current):
+            if isinstance(current, (list, tuple)) and any(_is_stateful(c) for c in current):
                 raise UserError(f"the checkpoint's {path} has {len(saved)} entries and this run's has {len(current)}: rebuild it in load_state_dict first")
             return type(saved)(self._load(None, s, f"{path}[{i}]") for i, s in enumerate(saved))
         if isinstance(saved, dict):
@@ -207,21 +246,19 @@ class GANAlgorithm:
             return {k: self._load(current.get(k), v, f"{path}[{k!r}]") for k, v in saved.items()}
         return saved
 
-    def noise(self, n: int, dim: int, seed: int | None = None) -> torch.Tensor:
-        """Standard normal latents on the device; seeded ones do not touch the global RNG.
-        Inside ``truncated(t)``, values beyond ``t`` are drawn again (the same ones for the same seed)."""
-        if seed is None:
-            z = torch.randn(n, dim, device=self.ctx.device)
-            return z if self.truncation is None else self._truncate(z, None)
-        rng = torch.Generator().manual_seed(seed)
-        z = torch.randn(n, dim, generator=rng)
-        return (z if self.truncation is None else self._truncate(z, rng)).to(self.ctx.device)
+    # ---------------------------------------------------------------- latents
 
-    def _truncate(self, z: torch.Tensor, rng: torch.Generator | None) -> torch.Tensor:
-        from .nn.conditional import resample_beyond
+    def noise(self, n: int, dim: int, seed: int | None = None, distribution: Literal["normal", "uniform"] = "normal") -> torch.Tensor:
+        """Latents on the device: standard normal, or uniform on [-1, 1]; seeded ones do not touch the global
+        RNG. Inside ``truncated(t)``, values beyond ``t`` are drawn again (the same ones for the same seed)."""
+        rng = None if seed is None else torch.Generator().manual_seed(seed)
+        z = _draw((n, dim), distribution, rng, self.ctx.device if rng is None else None)
+        if self.truncation is not None:
+            from .nn.conditional import resample_beyond
 
-        self._truncated_draws = getattr(self, "_truncated_draws", 0) + 1
-        return resample_beyond(z, self.truncation, rng)
+            self._truncated_draws = getattr(self, "_truncated_draws", 0) + 1
+            z = resample_beyond(z, self.truncation, lambda count: _draw((count,), distribution, rng, z.device if rng is None else None).to(z.device))
+        return z.to(self.ctx.device)
 
     @contextmanager
     def truncated(self, threshold: float | None):
@@ -245,10 +282,19 @@ class GANAlgorithm:
             self.truncation = None
 
 
+def _draw(shape: tuple[int, ...], distribution: str, generator: torch.Generator | None, device: torch.device | None) -> torch.Tensor:
+    """Values of ``distribution`` from ``generator`` (on the CPU) or the global RNG of ``device``."""
+    if distribution == "uniform":
+        return torch.rand(shape, generator=generator, device=device) * 2 - 1
+    if distribution != "normal":
+        raise ValueError(f"unknown latent distribution {distribution!r}; normal or uniform")
+    return torch.randn(shape, generator=generator, device=device)
+
+
 def draw_samples(algorithm: GANAlgorithm, n: int, seed: int | None = None, *, labels: torch.Tensor | None = None,
                  truncation: float | None = None) -> torch.Tensor:
     """``algorithm.sample(n, seed=seed)``, with ``labels`` for a conditional family and latents truncated at
-    ``truncation``; what the trainer, ``gan sample`` and the metrics call."""
+    ``truncation``; what runs, ``gan sample`` and the metrics call."""
     with algorithm.truncated(truncation):
         if labels is None:
             return algorithm.sample(n, seed=seed)
@@ -284,8 +330,3 @@ def _is_stateful(value: Any) -> bool:
 
 def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, (bool, int, float, str))
-
-
-def _holds_state(value: Any) -> bool:
-    """Modules, optimizers, tensors, and containers (of anything: what they cannot hold is an error when saved)."""
-    return _is_stateful(value) or isinstance(value, (torch.Tensor, list, tuple, dict))

@@ -1,14 +1,21 @@
 """Checkpoints: safetensors for every tensor, JSON for everything else. Nothing is pickled.
 
 ``RUN/checkpoints/step-NNNNNN/`` holds ``tensors.safetensors`` and
-``state.json``. The JSON keeps the structure of the state (dicts with any
-keys, lists, tuples, numbers, strings) and points to tensors by key. A
+``state.json``. The JSON names its format and version (``FORMAT``, ``VERSION``),
+keeps the structure of the state (dicts with any keys, lists, tuples, numbers,
+strings) and points to tensors by key. gancore reads only the version it writes:
+there are no users of an older format, so none is converted. A
 checkpoint is written to a temporary folder (``.step-NNNNNN.*``) and renamed
 into place, so a crash never leaves a half-written ``step-*`` folder; a run
 that starts, holding the folder's lock, removes the temporary folders of
 crashed writes (``remove_temporary``). A state with a non-finite floating
 tensor is never written (``NonFiniteState``), and loading treats one as
 damaged unless asked for it.
+
+``Checkpointer`` is one run's side of this: it writes a checkpoint of every
+process's state (RNG included), keeps the newest ``keep``, finds the newest
+valid one, and turns a full disk or a NaN into a message that names the
+checkpoint that is kept.
 """
 
 from __future__ import annotations
@@ -16,19 +23,21 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import shutil
 import uuid
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as tensors_to_bytes
 
-from .errors import UserError
+from .errors import NonFiniteLoss, RunStopped, UserError
 
-FORMAT = "gancore-checkpoint-1"
+FORMAT, VERSION = "gancore-checkpoint", 2
 TENSORS, STATE = "tensors.safetensors", "state.json"
 CHUNK = 1 << 20  # bytes per write() call
 
@@ -111,7 +120,7 @@ def save(folder: Path, state: dict[str, Any], meta: dict[str, Any], *, finite: t
     if bad:
         raise NonFiniteState(bad)
     tensors: dict[str, torch.Tensor] = {}
-    body = {"format": FORMAT, "meta": meta, "state": encode(state, tensors)}
+    body = {"format": FORMAT, "version": VERSION, "meta": meta, "state": encode(state, tensors)}
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:
@@ -177,6 +186,8 @@ def load(folder: Path, *, allow_nonfinite: bool = False) -> tuple[dict[str, Any]
             raise ValueError(f"{STATE} holds a {type(body).__name__}, not an object")
         if body.get("format") != FORMAT:
             raise ValueError(f"unknown format {body.get('format')!r}")
+        if body.get("version") != VERSION:
+            raise ValueError(f"format version {body.get('version')!r}, and this gancore reads version {VERSION}")
         meta = body.get("meta")
         if not isinstance(meta, dict) or not isinstance(meta.get("step"), int) or not isinstance(meta.get("config"), dict):
             raise ValueError(f"{STATE} has no valid 'meta' (step and config)")
@@ -245,3 +256,90 @@ def _discard(folder: Path) -> None:
     aside = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.old"
     os.replace(folder, aside)
     shutil.rmtree(aside, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ one run's checkpoints
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's torch, numpy and Python RNG states (and CUDA's, on a GPU)."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+class Checkpointer:
+    """The checkpoints of one run folder, as a run writes and reads them.
+
+    :param run_dir: the run folder; checkpoints go to ``run_dir/checkpoints/step-NNNNNN``.
+    :param accelerator: the run's Accelerator: every process's RNG is gathered, the main one writes.
+    :param keep: how many of the newest checkpoints to keep.
+    :param meta: what every checkpoint records besides its step (the resolved config, plugin versions).
+    """
+
+    def __init__(self, run_dir: Path, accelerator, *, keep: int, meta: dict[str, Any]) -> None:
+        self.run_dir, self.accelerator, self.keep, self.meta = Path(run_dir), accelerator, keep, meta
+
+    def newest(self) -> Path | None:
+        kept = list_checkpoints(self.run_dir)
+        return kept[-1] if kept else None
+
+    def save(self, step: int, state: dict[str, Any]) -> Path | None:
+        """Write ``state`` (and every process's RNG) as the checkpoint of ``step``; the folder on the main
+        process, None on the others. A NaN in the weights or a full disk stops the run with a message."""
+        rng = [rng_state()] if self.accelerator.num_processes == 1 else _gather([rng_state()])
+        folder = None
+        if self.accelerator.is_main_process:
+            folder = self.run_dir / "checkpoints" / f"step-{step:06d}"
+            # The thread count: results depend on it in the last bits, so a resume takes the same.
+            meta = {"step": step, "num_processes": self.accelerator.num_processes, **self.meta, "threads": torch.get_num_threads()}
+            try:
+                save(folder, {**state, "rng": rng}, meta, finite=("algorithm", "ema"))
+            except NonFiniteState as exc:
+                raise self.nonfinite(f"the weights or optimizer state became NaN or Inf by step {step} ({', '.join(exc.paths)})") from None
+            except OSError as exc:
+                newest = self.newest()
+                kept = f"the earlier checkpoints are intact (newest: {newest})" if newest else "no earlier checkpoint exists"
+                raise RunStopped(
+                    f"could not write checkpoint {folder}: {os_error(exc)}. Its temporary files were removed and {kept}. "
+                    "Free some space (or lower train.keep_checkpoints), then continue with --resume."
+                ) from None
+            prune(self.run_dir, self.keep)
+        self.accelerator.wait_for_everyone()
+        return folder
+
+    def nonfinite(self, what: str) -> NonFiniteLoss:
+        """The error that stops a run whose losses or weights became NaN or Inf. Every checkpoint is
+        checked before it is written, so the newest one on disk is finite."""
+        newest = self.newest()
+        where = f"the last good checkpoint, {newest}, is kept" if newest else "no checkpoint had been written yet"
+        return NonFiniteLoss(
+            f"{what}, so training stopped without saving these weights; "
+            f"{where}. Lower the learning rates, try another loss or spectral norm, then --resume or start again."
+        )
+
+    def process_rng(self, saved: list[dict[str, Any]]) -> dict[str, Any]:
+        """This process's RNG state among every process's, as a checkpoint keeps them."""
+        return saved[min(self.accelerator.process_index, len(saved) - 1)]
+
+
+def _gather(items: list) -> list:
+    from accelerate.utils import gather_object
+
+    return gather_object(items)
+
+
+def os_error(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"{exc.strerror or exc}{where}"

@@ -59,9 +59,11 @@ def cli() -> None:
 def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_processes):
     """Train a GAN: defaults of the plugin, then CONFIG_FILE, then --set overrides."""
     from .config import build_run_config, load_yaml
-    from .launch import inside_launch, relaunch
-    from .rundir import check_run_dir
-    from .trainer import Interrupted, Trainer, default_run_dir
+    from .errors import Interrupted
+    from .launch import check_devices, inside_launch, relaunch
+    from .run import Run, default_run_dir
+    from .rundir import check_run_dir, claimed
+    from .trainer import fit
 
     if resume and overwrite:
         raise UserError("--resume and --overwrite contradict each other; pick one")
@@ -88,19 +90,23 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
     config = build_run_config(host.registry, plugin, file_data, overrides)
     run_dir = default_run_dir(config)
     if num_processes > 1 and not inside_launch():
+        if not config.train.cpu:
+            check_devices(num_processes)
         check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # fail here, once, not in every process
         argv = ["run", *(["--plugin", plugin] if plugin else []), *([config_file] if config_file else [])]
         argv += [f"--set={item}" for item in overrides] + (["--resume"] if resume else []) + (["--overwrite"] if overwrite else [])
         sys.exit(relaunch(num_processes, argv))
-    # The trainer locks the folder, builds data and algorithm, and only then replaces an old run.
-    trainer = Trainer(config, run_dir, host, resume=resume, overwrite=overwrite)
-    try:
-        status = trainer.fit()
-    except Interrupted as exc:
-        click.echo(f"\n{exc}", err=True)
-        sys.exit(128 + exc.signum)
-    if trainer.accelerator.is_main_process:
-        click.echo(trainer.summary(status))
+    # The folder is locked and checked first; the data and algorithm are built; only then is an old run replaced.
+    with claimed(run_dir, resume=resume, overwrite=overwrite) as replaced:
+        run = Run.from_config(config, host, run_dir, training=True)
+        run.begin(resume=resume, replaced=replaced)
+        try:
+            status = fit(run)
+        except Interrupted as exc:
+            click.echo(f"\n{exc}", err=True)
+            sys.exit(128 + exc.signum)
+    if run.is_main_process:
+        click.echo(run.summary(status))
 
 
 # -------------------------------------------------------------- introspection
@@ -147,7 +153,7 @@ def plugins(as_json, check):
 
 
 @cli.command(name="list")
-@click.argument("kind", type=click.Choice(["algorithms", "models", "losses", "datasets", "metrics"]))
+@click.argument("kind", type=click.Choice(["algorithms", "models", "losses", "datasets", "metrics", "features", "transforms"]))
 def list_entries(kind):
     """List registered entries of one kind, with the plugin that provides each."""
     from .registry import PLURALS
@@ -200,24 +206,27 @@ def config(plugin, overrides, schema):
 @click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncation trick for every metric's samples: latent values beyond this magnitude are drawn again")
 def eval_run(run_dir, metric_specs, num_samples, checkpoint_path, as_json, num_processes, truncation):
     """Compute metrics for a trained run."""
-    from .launch import inside_launch, relaunch
+    from .launch import check_devices, inside_launch, relaunch
     from .metrics.evaluation import evaluate_run, metric_refs
 
     host = _host()
     refs = metric_refs(host.registry, metric_specs, num_samples)  # validated before any process starts
     if num_processes > 1 and not inside_launch():
+        check_devices(num_processes)
         argv = ["eval", run_dir, *[f"--metric={m}" for m in metric_specs]]
         argv += (["-n", str(num_samples)] if num_samples else []) + ([f"--checkpoint={checkpoint_path}"] if checkpoint_path else [])
         argv += [f"--truncation={truncation}"] if truncation is not None else []
         sys.exit(relaunch(num_processes, argv + (["--json"] if as_json else [])))
     used = {} if as_json else None  # --json: which checkpoint, and why, go into the JSON; else on stderr
-    results, step, is_main = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None, used=used,
-                                          truncation=truncation)
+    results, step, is_main, features = evaluate_run(host, Path(run_dir), refs, Path(checkpoint_path) if checkpoint_path else None,
+                                                    used=used, truncation=truncation)
     if not is_main:
         return
     if as_json:
-        click.echo(json.dumps({"run": str(run_dir), "step": step, "metrics": results, **(used or {})}, indent=2))
+        click.echo(json.dumps({"run": str(run_dir), "step": step, "metrics": results, "features": features, **(used or {})}, indent=2))
         return
+    for key, name in features.items():
+        click.echo(f"{key}: features {name}", err=True)
     width = max((len(k) for k in results), default=6)
     click.echo(f"{'metric':<{width}}  value      (step {step})")
     for key, value in results.items():

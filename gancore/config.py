@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .errors import UserError, config_error
 from .losses import CAPABILITIES
@@ -36,10 +36,22 @@ class TrainConfig(StrictModel):
     channels_last: bool = Field(
         False, description="networks and image batches in channels-last memory format (faster convolutions on GPUs, above all with bf16/fp16)"
     )
-    compile: bool = Field(
+    compile: bool | Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
         False,
-        description="torch.compile (inductor) every network the algorithm prepares; the first steps are slow while it compiles. "
-        "Checkpoints hold the plain weights, so a run can be resumed with or without it",
+        description="torch.compile (inductor) every network the algorithm prepares: true, or a mode (reduce-overhead captures "
+        "CUDA graphs on a GPU); the first steps are slow while it compiles. Checkpoints hold the plain weights, so a run can be "
+        "resumed with or without it",
+    )
+    fused_optimizers: bool = Field(
+        False,
+        description="the fused implementation of the optimizers that have one (Adam, AdamW, SGD): one kernel per update "
+        "instead of several per parameter, which matters on a GPU where small steps wait for the host",
+    )
+    deterministic: bool = Field(
+        False,
+        description="deterministic algorithms (torch.use_deterministic_algorithms, the cuBLAS workspace setting, no cuDNN "
+        "autotuning): on a GPU a stopped and resumed run then ends bit for bit like an uninterrupted one, at some cost in speed; "
+        "on the CPU runs are deterministic without it",
     )
     ema_decay: float | None = Field(None, ge=0.0, lt=1.0, description="keep an exponential moving average of the generator with this decay and sample from it; null disables")
     ema_start: int = Field(0, ge=0, description="step at which the EMA starts tracking (it copies the weights then)")
@@ -62,19 +74,11 @@ class TrainConfig(StrictModel):
         "the faster (OMP_NUM_THREADS, or several processes, give their own count instead); or a fixed number",
     )
 
-    @model_validator(mode="before")
+    @field_validator("mixed_precision", mode="before")
     @classmethod
-    def _drop_removed_options(cls, data: Any) -> Any:
-        # gradient_accumulation_steps was an option that no family used, while Accelerate divided every
-        # loss by it. Runs written before it was removed hold the default, 1: read them as they were.
-        if isinstance(data, dict) and "gradient_accumulation_steps" in data:
-            data = dict(data)
-            if data.pop("gradient_accumulation_steps") not in (1, "1"):
-                raise ValueError(
-                    "gradient_accumulation_steps was removed: a GAN step updates several networks, so accumulate inside "
-                    "the algorithm's train_step, or raise train.batch_size"
-                )
-        return data
+    def _yaml_no(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `no` (--set train.mixed_precision=no) as false.
+        return "no" if value is False else value
 
 
 class EvalMetricRef(MetricRef):
@@ -148,8 +152,8 @@ def apply_overrides(data: dict, overrides: list[str], registry: Registry | None 
 
     A changed ``name`` chooses another entry: the old entry's options that the new one does not take
     are dropped (those given by other overrides stay, and are checked), so
-    ``--set algorithm.generator.name=mlp-generator`` works, and ``--set algorithm.name=wgan`` on a
-    ``wgan-gp`` file keeps its networks."""
+    ``--set algorithm.generator.name=mlp-generator`` works, and ``--set algorithm.name=OTHER`` keeps the
+    options (networks...) that the other algorithm takes too."""
     data = copy.deepcopy(data)
     given = {item.partition("=")[0].strip() for item in overrides}
     for item in overrides:

@@ -16,6 +16,24 @@ class UserError(Exception):
     """
 
 
+class RunStopped(UserError):
+    """A run ended by an error whose message already says which checkpoint is the newest."""
+
+
+class NonFiniteLoss(RunStopped):
+    """A loss, a weight or an optimizer state became NaN or Inf; nothing was saved from those weights."""
+
+
+class Interrupted(Exception):
+    """SIGINT/SIGTERM arrived; a checkpoint was written before this was raised."""
+
+    def __init__(self, signum: int, step: int, folder) -> None:
+        import signal
+
+        self.signum, self.step, self.folder = signum, step, folder
+        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint {folder}; continue with --resume")
+
+
 def format_validation_error(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
     """Turn a pydantic error into lines that name each offending field by its dotted path.
 

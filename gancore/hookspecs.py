@@ -26,8 +26,8 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from .registry import Algorithm, Dataset, Loss, Metric, Model
-    from .trainer import Trainer
+    from .registry import Algorithm, Dataset, FeatureNetwork, Loss, Metric, Model, Transform
+    from .run import Run
 
 hookspec = pluggy.HookspecMarker("gancore")
 
@@ -54,8 +54,8 @@ def gan_register_algorithms(register: Callable[[Algorithm], None]) -> None:
 
         @hookimpl
         def gan_register_algorithms(register):
-            register(Algorithm("wgan-gp", factory=WGANGP, config=WGANGPConfig,
-                               description="WGAN with gradient penalty"))
+            register(Algorithm("my-gan", factory=MyGAN, config=MyGANConfig,
+                               description="what makes my family different, in one line"))
     """
 
 
@@ -124,15 +124,17 @@ def gan_register_datasets(register: Callable[[Dataset], None]) -> None:
     :param register: call it with one ``gancore.Dataset`` per source.
     :return: nothing.
 
-    The factory is called as ``factory(config)`` and returns a
-    ``gancore.data.TensorData`` (tensors in memory: ``"x"`` the samples, ``"y"``
-    labels if any, and ``streams``, groups of tensors each read in its own order,
-    the first being the one the trainer's batches come from) or a
-    ``gancore.data.LoaderData`` (a map-style dataset read through a DataLoader,
-    with small ``extra`` streams in memory). Algorithms draw other streams with
-    ``ctx.next_batch(size, stream)``; see ``gancore.algorithm`` for the streams the
-    builtin datasets give (``unpaired``: ``"a"``/``"b"``; ``labels_per_class``:
-    ``"x"``/``"labeled"``).
+    The factory is called as ``factory(config, ctx)``, ``ctx`` a
+    ``gancore.BuildContext`` (``ctx.build(ref, option)`` builds a dataset or a
+    transform that the options name), and returns a ``gancore.data.TensorData``
+    (tensors in memory: ``"x"`` the samples, ``"y"`` labels if any, and
+    ``streams``, groups of tensors each read in its own order, the first being
+    the one the trainer's batches come from) or a ``gancore.data.LoaderData`` (a
+    map-style dataset read through a DataLoader, with small ``extra`` streams in
+    memory). Algorithms draw other streams with ``ctx.next_batch(size, stream)``;
+    the builtin ``unpaired`` dataset gives ``"a"`` and ``"b"``. An image dataset
+    takes ``ImageOptions`` (``gancore.data.transforms``) to get ``image_size``,
+    ``pad``, ``channels`` and the registered ``transforms``.
 
     Example::
 
@@ -149,7 +151,9 @@ def gan_register_metrics(register: Callable[[Metric], None]) -> None:
     :param register: call it with one ``gancore.Metric`` per metric.
     :return: nothing.
 
-    The factory is called as ``factory(config)``; the result is called with a
+    The factory is called as ``factory(config, ctx)``, ``ctx`` a
+    ``gancore.BuildContext`` (``ctx.build(ref, option)`` for reference datasets,
+    ``ctx.features(name)`` for a feature network); the result is called with a
     ``gancore.metrics.EvalContext`` and returns ``{name: float}``, logged as
     ``<label or metric name>/<name>``. A metric that needs more than samples calls
     the algorithm's optional methods (``classify``, ``encode``, ``translate``),
@@ -160,6 +164,52 @@ def gan_register_metrics(register: Callable[[Metric], None]) -> None:
         @hookimpl
         def gan_register_metrics(register):
             register(Metric("mean-distance", factory=MeanDistance, config=MeanDistanceConfig))
+    """
+
+
+@hookspec
+def gan_register_features(register: Callable[[FeatureNetwork], None]) -> None:
+    """Register feature networks for the metrics that compare samples in a feature space.
+
+    :param register: call it with one ``gancore.FeatureNetwork`` per network.
+    :return: nothing.
+
+    A metric option ``features: NAME`` (FID, KID, inception score,
+    precision/recall, and any plugin metric that asks ``ctx.features(NAME)``)
+    names one. The factory is called as ``factory(options)`` with the metric's
+    ``gancore.metrics.features.ExtractorOptions`` and returns an object with
+    ``name``, ``num_features``, ``features(x) -> (B, F)`` and ``logits(x) -> (B, K)``
+    for samples ``x`` in data space. It is built once per process.
+
+    Example::
+
+        @hookimpl
+        def gan_register_features(register):
+            register(FeatureNetwork("my-lenet", factory=lambda options: MyLeNet(), description="..."))
+    """
+
+
+@hookspec
+def gan_register_transforms(register: Callable[[Transform], None]) -> None:
+    """Register transforms of image data, which an image dataset applies when it is built.
+
+    :param register: call it with one ``gancore.Transform`` per transform.
+    :return: nothing.
+
+    A dataset option ``transforms: [{name: NAME, ...}]`` lists them, applied in
+    order after the dataset's ``channels``, ``image_size`` and ``pad``. The
+    factory is called as ``factory(config)`` and returns a
+    ``gancore.data.transforms.ImageTransform``: ``__call__(items, generator)``
+    on a batch of items (``x`` images in [-1, 1], ``y`` labels when there are
+    any), and, when needed, ``fit`` (learn from the first images, e.g. a
+    palette), ``info`` (facts for ``data.info``) and ``finish`` (a step on the
+    whole dataset, e.g. a second stream).
+
+    Example::
+
+        @hookimpl
+        def gan_register_transforms(register):
+            register(Transform("invert", factory=lambda config: Invert(), description="black on white"))
     """
 
 
@@ -175,60 +225,64 @@ def gan_register_commands(cli: click.Group) -> None:
         @hookimpl
         def gan_register_commands(cli):
             @cli.group()
-            def bgan():
-                "Boundary-seeking GAN tools."
+            def mygan():
+                "My family's tools."
 
-            @bgan.command()
-            def quantize(): ...
+            @mygan.command()
+            def prepare(): ...
     """
 
 
 # --------------------------------------------------------------------------
-# Lifecycle hooks: called by the trainer, on every process, for every run of
-# every family (check ``trainer.config.plugin`` to follow one family only).
+# Lifecycle hooks: called by ``gancore.trainer.fit``, on every process, for every
+# run of every family (check ``run.config.plugin`` to follow one family only).
 # --------------------------------------------------------------------------
 
 
 @hookspec
-def gan_train_start(trainer: Trainer) -> None:
+def gan_train_start(run: Run) -> None:
     """Called once, after the algorithm is built (and restored on resume), before the first step.
 
-    :param trainer: the running trainer; ``trainer.step``, ``trainer.config``,
-        ``trainer.algorithm``, ``trainer.accelerator`` and ``trainer.run_dir`` are available.
+    :param run: the ``gancore.Run`` being trained; ``run.step``, ``run.config``,
+        ``run.algorithm``, ``run.accelerator`` and ``run.run_dir`` are available.
     :return: nothing.
 
     Example::
 
         @hookimpl
-        def gan_train_start(trainer):
-            print("starting at step", trainer.step)
+        def gan_train_start(run):
+            print("starting at step", run.step)
     """
 
 
 @hookspec
-def gan_train_step_end(trainer: Trainer, step: int, logs: dict[str, Any]) -> None:
+def gan_train_step_end(run: Run, step: int, logs: dict[str, Any]) -> None:
     """Called after every training step.
 
-    :param trainer: the running trainer. Set ``trainer.should_stop = True`` to end the
+    :param run: the running ``gancore.Run``. Set ``run.should_stop = True`` to end the
         run cleanly (a checkpoint is written) after this step.
     :param step: the number of steps completed.
-    :param logs: what the algorithm's ``train_step`` returned (tensors or floats).
+    :param logs: what the algorithm's ``train_step`` returned (tensors or floats). Every
+        family with one discriminator logs its loss as ``loss_d`` and its generator's as
+        ``loss_g`` (see ``gancore.algorithm``). Reading a tensor's value (``float(...)``)
+        waits for the device: do it every few steps, not at every one.
     :return: nothing.
 
     Example::
 
         @hookimpl
-        def gan_train_step_end(trainer, step, logs):
-            if step >= 1000 and float(logs["loss_d"]) < 1e-4:
-                trainer.should_stop = True
+        def gan_train_step_end(run, step, logs):
+            # Early stopping, for any family: the discriminator has won, nothing more to learn.
+            if step >= 1000 and step % 100 == 0 and float(logs["loss_d"]) < 1e-4:
+                run.should_stop = True
     """
 
 
 @hookspec
-def gan_eval_end(trainer: Trainer, step: int, metrics: dict[str, float]) -> None:
+def gan_eval_end(run: Run, step: int, metrics: dict[str, float]) -> None:
     """Called after the configured metrics are computed.
 
-    :param trainer: the running trainer.
+    :param run: the running ``gancore.Run``.
     :param step: the number of steps completed.
     :param metrics: metric values, keyed ``<metric>/<value>``.
     :return: nothing.
@@ -236,16 +290,16 @@ def gan_eval_end(trainer: Trainer, step: int, metrics: dict[str, float]) -> None
     Example::
 
         @hookimpl
-        def gan_eval_end(trainer, step, metrics):
+        def gan_eval_end(run, step, metrics):
             wandb.log(metrics, step=step)
     """
 
 
 @hookspec
-def gan_train_end(trainer: Trainer, step: int, status: str) -> None:
+def gan_train_end(run: Run, step: int, status: str) -> None:
     """Called once when training stops, after the last checkpoint is written.
 
-    :param trainer: the running trainer.
+    :param run: the ``gancore.Run`` that was trained.
     :param step: the number of steps completed.
     :param status: ``"completed"``, ``"interrupted"`` (signal or ``should_stop``) or ``"failed"``.
     :return: nothing.
@@ -253,6 +307,6 @@ def gan_train_end(trainer: Trainer, step: int, status: str) -> None:
     Example::
 
         @hookimpl
-        def gan_train_end(trainer, step, status):
-            notify(f"run {trainer.run_dir} {status} at step {step}")
+        def gan_train_end(run, step, status):
+            notify(f"run {run.run_dir} {status} at step {step}")
     """

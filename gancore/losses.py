@@ -129,8 +129,8 @@ class LeastSquaresConfig(SmoothingConfig):
     output: Literal["logit", "probability"] = Field(
         "logit",
         description="what the squares are taken of: logit, the discriminator's raw output (LSGAN, whose discriminator "
-        "has no sigmoid); probability, σ(logit), as E-GAN's least-squares mutation E[(D(G(z)) - 1)²] with D the "
-        "probability of a discriminator trained by cross-entropy",
+        "has no sigmoid); probability, σ(logit), as in a least-squares generator objective E[(D(G(z)) - 1)²] with D "
+        "the probability of a discriminator trained by cross-entropy (Wang et al. 2018)",
     )
 
 
@@ -142,10 +142,9 @@ class LeastSquares(AdversarialLoss):
     against a discriminator trained by cross-entropy, whose fake logits run far below 0, the logit form
     takes much larger steps than the other losses."""
 
-    def __init__(self, config: LeastSquaresConfig | SmoothingConfig) -> None:
+    def __init__(self, config: LeastSquaresConfig) -> None:
         self.real_target = 1.0 - config.label_smoothing
-        # A SmoothingConfig (this loss's options before ``output``) means the logit.
-        self.on_probability = getattr(config, "output", "logit") == "probability"
+        self.on_probability = config.output == "probability"
 
     def squash(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(logits) if self.on_probability else logits
@@ -176,7 +175,7 @@ class Hinge(AdversarialLoss):
 
 
 class Wasserstein(AdversarialLoss):
-    """The WGAN critic objective; it needs a Lipschitz constraint (clipping or a penalty) elsewhere."""
+    """The Wasserstein critic objective (Arjovsky et al. 2017); it needs a Lipschitz constraint (clipping or a penalty) elsewhere."""
 
     def discriminator_loss(self, real, fake):
         return fake.mean() - real.mean()
@@ -223,6 +222,82 @@ class Relativistic(AdversarialLoss):
         return self._pair(fake, real)
 
 
+def input_gradients(discriminator, x: torch.Tensor, *, create_graph: bool = True) -> torch.Tensor:
+    """∇ₓ D(x), one row per sample ``(B, D)`` in float32; with ``create_graph`` differentiable in D's weights
+    (to minimise a penalty on it). ``discriminator`` is anything callable on a batch: a network, or a closure
+    that gives it classes or a stage."""
+    x = x.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(discriminator(x).float().sum(), x, create_graph=create_graph)
+    return grad.float().flatten(1)
+
+
+def interpolates(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """Random points on the segments between paired real and generated samples: one α ~ U[0, 1] per
+    sample (not per pixel), as in Gulrajani et al. 2017, drawn on the samples' device."""
+    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+    return torch.lerp(fake.detach(), real.detach(), alpha)
+
+
+class GradientPenaltyConfig(StrictModel):
+    weight: float = Field(10.0, ge=0.0, description="weight w of the penalty w · E (‖∇ₓD(x̂)‖₂ − target)²")
+    target: float = Field(1.0, ge=0.0, description="the gradient norm the penalty pulls towards: 1 (Gulrajani et al. 2017), 0 (R1, zero-centred)")
+    at: Literal["interpolates", "real"] = Field(
+        "interpolates", description="where the gradient is taken: interpolates, random points between real and generated samples "
+        "(Gulrajani et al. 2017); real, the real batch (R1)"
+    )
+    every: int = Field(
+        1, ge=1, description="lazy regularisation (StyleGAN2): compute the penalty on every k-th discriminator update only, "
+        "multiplied by k, which saves most of its double backward; 1 computes it on every update"
+    )
+
+
+class GradientPenalty(Regularizer):
+    """The gradient penalty: ``weight · E (‖∇ₓ D(x̂)‖₂ − target)²``, with x̂ on random interpolates between
+    real and generated samples (Gulrajani et al. 2017; Karras et al. 2018 with a target γ) or on the
+    real batch (R1, Mescheder et al. 2018: target 0, weight γ/2). A discriminator that is penalised so keeps
+    its slope near ``target`` where the penalty looks, which stabilises training.
+
+    With ``every: k`` (lazy, as in StyleGAN2) it returns k times the penalty on every k-th call and None on
+    the others; it counts its calls in ``calls``, which ``state_dict`` holds, so an algorithm that declares
+    the regulariser as state resumes on the same calls. ``last_norms`` keeps the gradient norms of the last
+    penalty computed (detached), for logging.
+
+    :param discriminator: anything callable on a batch (a closure can add classes, a stage, an unwrapped
+        network outside ``torch.compile``, which cannot differentiate a gradient: ``ctx.eager``)."""
+
+    def __init__(self, config: GradientPenaltyConfig) -> None:
+        self.weight, self.target, self.at, self.every = config.weight, config.target, config.at, config.every
+        self.calls = 0
+        self.last_norms: torch.Tensor | None = None
+
+    def state_dict(self) -> dict[str, int]:
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.calls = int(state["calls"])
+
+    def regularizer(self, discriminator, real, fake):
+        if self.weight == 0:
+            return None
+        self.calls += 1
+        if self.calls % self.every:
+            return None
+        return self.every * self.penalty(discriminator, real, fake)
+
+    def penalty(self, discriminator, real: torch.Tensor, fake: torch.Tensor | None = None) -> torch.Tensor:
+        """``weight · E (‖∇ₓD(x̂)‖₂ − target)²`` on this batch, with its graph (to be minimised)."""
+        points = real if self.at == "real" else interpolates(real, fake)
+        grad = input_gradients(discriminator, points)
+        if self.target == 0:
+            # (‖g‖ − 0)² is taken as Σg² directly: the norm's own gradient is undefined where g = 0.
+            squared = grad.pow(2).sum(1)
+            self.last_norms = squared.detach().sqrt()
+            return self.weight * squared.mean()
+        norms = grad.norm(2, dim=1)
+        self.last_norms = norms.detach()
+        return self.weight * ((norms - self.target) ** 2).mean()
+
+
 class R1Config(StrictModel):
     gamma: float = Field(10.0, ge=0.0, description="weight γ of the penalty γ/2·E‖∇ₓD(x)‖² on real data")
     every: int = Field(
@@ -231,36 +306,7 @@ class R1Config(StrictModel):
     )
 
 
-class R1(Regularizer):
-    """R1 (Mescheder et al. 2018): γ/2 · E_real ‖∇ₓ D(x)‖², the squared gradient norm of the
-    discriminator at real data; it keeps D flat on the data manifold, which stabilises training.
-
-    With ``every: k`` (lazy, as in StyleGAN2) it returns k times the penalty on every k-th call and
-    None on the others. It counts its calls in a tensor that ``state_dict`` holds, so an algorithm that
-    keeps the regulariser as an attribute checkpoints the count and resumes on the same calls."""
-
-    def __init__(self, config: R1Config) -> None:
-        self.gamma = config.gamma
-        self.every = config.every
-        self.calls = torch.zeros((), dtype=torch.int64)
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {"calls": self.calls}
-
-    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
-        self.calls = state["calls"].detach().cpu().to(torch.int64).reshape(())
-
-    def regularizer(self, discriminator, real, fake):
-        if self.gamma == 0:
-            return None
-        self.calls += 1
-        if int(self.calls) % self.every:
-            return None
-        return self.every * self.penalty(discriminator, real)
-
-    def penalty(self, discriminator, real):
-        """γ/2 · E ‖∇ₓ D(x)‖² on this batch (with the graph, so it can be minimised)."""
-        real = real.detach().requires_grad_(True)
-        scores = discriminator(real)
-        (grad,) = torch.autograd.grad(scores.float().sum(), real, create_graph=True)
-        return 0.5 * self.gamma * grad.float().pow(2).flatten(1).sum(1).mean()
+def r1(config: R1Config) -> GradientPenalty:
+    """R1 (Mescheder et al. 2018): γ/2 · E_real ‖∇ₓ D(x)‖², the gradient penalty at real data with target 0;
+    it keeps D flat on the data manifold."""
+    return GradientPenalty(GradientPenaltyConfig(weight=config.gamma / 2, target=0.0, at="real", every=config.every))

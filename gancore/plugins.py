@@ -28,7 +28,8 @@ from .api import check_plugin_api
 from .errors import UserError
 from .registry import PLURALS, DuplicateEntryError, Registry
 
-BUILTIN_PLUGINS = ("gancore.builtin.gan", "gancore.builtin.datasets", "gancore.builtin.metrics", "gancore.builtin.tools")
+BUILTIN_PLUGINS = ("gancore.builtin.gan", "gancore.builtin.datasets", "gancore.builtin.metrics", "gancore.builtin.tools",
+                   "gancore.builtin.threads")
 REGISTRY_HOOKS = {f"gan_register_{plural}": kind for kind, plural in PLURALS.items()}
 
 
@@ -240,17 +241,17 @@ class PluginHost:
         """A new run: every plugin's lifecycle hooks are called again."""
         self.muted = set()
 
-    def train_start(self, trainer) -> None:
-        self._lifecycle("gan_train_start", trainer=trainer)
+    def train_start(self, run) -> None:
+        self._lifecycle("gan_train_start", run=run)
 
-    def train_step_end(self, trainer, step: int, logs: dict) -> None:
-        self._lifecycle("gan_train_step_end", trainer=trainer, step=step, logs=logs)
+    def train_step_end(self, run, step: int, logs: dict) -> None:
+        self._lifecycle("gan_train_step_end", run=run, step=step, logs=logs)
 
-    def eval_end(self, trainer, step: int, metrics: dict) -> None:
-        self._lifecycle("gan_eval_end", trainer=trainer, step=step, metrics=metrics)
+    def eval_end(self, run, step: int, metrics: dict) -> None:
+        self._lifecycle("gan_eval_end", run=run, step=step, metrics=metrics)
 
-    def train_end(self, trainer, step: int, status: str) -> None:
-        self._lifecycle("gan_train_end", trainer=trainer, step=step, status=status)
+    def train_end(self, run, step: int, status: str) -> None:
+        self._lifecycle("gan_train_end", run=run, step=step, status=status)
 
     def implements(self, hook_name: str) -> bool:
         """Whether any plugin that still gets lifecycle calls implements ``hook_name``."""
@@ -298,10 +299,6 @@ def reset_host() -> None:
     """Forget loaded plugins (tests change the environment between calls)."""
     global _host
     _host = None
-
-
-def get_registry() -> Registry:
-    return get_host().registry
 
 
 def _entry_points():

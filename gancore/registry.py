@@ -1,4 +1,5 @@
-"""Named entries that plugins register: algorithms, models, losses, datasets and metrics.
+"""Named entries that plugins register: algorithms, models, losses, datasets, metrics, feature
+networks and data transforms.
 
 Every entry is a name, a pydantic config model and a factory. A plugin hands
 entries to the ``register`` callback of a registry hook::
@@ -97,21 +98,44 @@ class Loss(Entry):
 
 @dataclass(frozen=True)
 class Dataset(Entry):
-    """A data source, called as ``factory(config)``; returns a ``gancore.data.TensorData``."""
+    """A data source, called as ``factory(config, ctx)`` with a ``BuildContext`` (to build the datasets
+    and transforms it names); returns a ``gancore.data.TensorData`` or ``LoaderData``."""
 
     kind: ClassVar[str] = "dataset"
 
 
 @dataclass(frozen=True)
 class Metric(Entry):
-    """An evaluation metric, called as ``factory(config)``; the result is called with an
-    ``EvalContext`` and returns ``{name: float}``."""
+    """An evaluation metric, called as ``factory(config, ctx)`` with a ``BuildContext`` (to build the
+    datasets and feature networks it names); the result is called with an ``EvalContext`` and
+    returns ``{name: float}``."""
 
     kind: ClassVar[str] = "metric"
 
 
-KINDS: dict[str, type[Entry]] = {cls.kind: cls for cls in (Algorithm, Model, Loss, Dataset, Metric)}
-PLURALS = {"algorithm": "algorithms", "model": "models", "loss": "losses", "dataset": "datasets", "metric": "metrics"}
+@dataclass(frozen=True)
+class FeatureNetwork(Entry):
+    """A feature network for the metrics that compare distributions in a feature space (FID, KID,
+    inception score, precision/recall): ``features: NAME`` in a metric's options. The factory is
+    called as ``factory(options)`` with the metric's ``gancore.metrics.features.ExtractorOptions``
+    and returns a ``FeatureExtractor`` (``features(x)``, ``logits(x)``, ``num_features``)."""
+
+    kind: ClassVar[str] = "features"
+
+
+@dataclass(frozen=True)
+class Transform(Entry):
+    """A transform of image data, listed in an image dataset's ``transforms`` option. The factory is
+    called as ``factory(config)`` and returns a ``gancore.data.transforms.ImageTransform``."""
+
+    kind: ClassVar[str] = "transform"
+
+
+KINDS: dict[str, type[Entry]] = {cls.kind: cls for cls in (Algorithm, Model, Loss, Dataset, Metric, FeatureNetwork, Transform)}
+PLURALS = {"algorithm": "algorithms", "model": "models", "loss": "losses", "dataset": "datasets", "metric": "metrics",
+           "features": "features", "transform": "transforms"}
+# Kinds whose factory gets a BuildContext as its second argument: they build other entries by name.
+WITH_CONTEXT = frozenset({"dataset", "metric"})
 
 
 class Ref(BaseModel):
@@ -149,6 +173,10 @@ class AlgorithmRef(Ref):
     kind: ClassVar[str] = "algorithm"
 
 
+class TransformRef(Ref):
+    kind: ClassVar[str] = "transform"
+
+
 class DuplicateEntryError(UserError):
     pass
 
@@ -158,7 +186,7 @@ class ReservedOptionError(UserError):
 
 
 # Keys a run file's reference to an entry uses itself, so no entry's options may have them.
-RESERVED_OPTIONS: dict[str, frozenset[str]] = {kind: frozenset({"name"}) for kind in ("algorithm", "model", "loss", "dataset")}
+RESERVED_OPTIONS: dict[str, frozenset[str]] = {kind: frozenset({"name"}) for kind in KINDS}
 RESERVED_OPTIONS["metric"] = frozenset({"name", "label"})
 
 
@@ -170,7 +198,7 @@ class Registry:
 
     def add(self, entry: Entry, plugin: str) -> Entry:
         if not isinstance(entry, Entry) or type(entry) is Entry:
-            raise TypeError(f"register() takes an Algorithm, Model, Loss, Dataset or Metric, got {entry!r}")
+            raise TypeError(f"register() takes an Algorithm, Model, Loss, Dataset, Metric, FeatureNetwork or Transform, got {entry!r}")
         reserved = sorted(RESERVED_OPTIONS[entry.kind] & set(getattr(entry.config, "model_fields", {})))
         if reserved:
             raise ReservedOptionError(
@@ -247,8 +275,42 @@ class Registry:
                     yield from self.walk(item, sub)
 
     def build(self, ref: Ref, path: str = "", **kwargs: Any) -> Any:
+        """The entry ``ref`` names, built from its validated options (datasets and metrics also get a
+        ``BuildContext``); errors name ``path``."""
         entry = self.get(ref.kind, ref.name)
-        return entry.factory(self.validate(ref, path or ref.name), **kwargs)
+        config = self.validate(ref, path or ref.name)
+        if entry.kind in WITH_CONTEXT:
+            return entry.factory(config, BuildContext(self, path or ref.name), **kwargs)
+        return entry.factory(config, **kwargs)
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a dataset or metric factory gets besides its options: the registry, to build the entries
+    its options name (a dataset inside a dataset, a transform, a metric's reference data, a feature
+    network), and the config path of the entry being built, for error messages.
+
+    :param registry: every registered entry.
+    :param path: where the entry being built sits in the run config, e.g. ``data`` or ``eval.metrics.0``.
+    """
+
+    registry: Registry
+    path: str = ""
+
+    def build(self, ref: Ref, option: str, **kwargs: Any) -> Any:
+        """Build the entry that option ``option`` of this entry names; errors name ``<path>.<option>``."""
+        return self.registry.build(ref, f"{self.path}.{option}" if self.path else option, **kwargs)
+
+    def features(self, name: str, options: Any = None, option: str = "features") -> Any:
+        """The feature network called ``name`` (a registered one, or a LeNet ``.safetensors`` file), built once per
+        process; errors name ``<path>.<option>``."""
+        from .errors import UserError
+        from .metrics.features import get_extractor
+
+        try:
+            return get_extractor(self.registry, name, options)
+        except UserError as exc:
+            raise UserError(f"{self.path}.{option}: {exc}" if self.path else str(exc)) from None
 
 
 def _words(value: Any) -> frozenset[str]:

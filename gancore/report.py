@@ -15,6 +15,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import list_checkpoints
 from .errors import UserError
 from .runs import human_size, is_metric_key, read_metrics, read_record, summarize
 
@@ -148,8 +149,7 @@ def _grids(run_dir: Path, page_dir: Path, max_grids: int) -> str:
 
 
 def _checkpoints(run_dir: Path) -> str:
-    folder = run_dir / "checkpoints"
-    kept = sorted(p for p in folder.glob("step-*") if p.is_dir()) if folder.is_dir() else []
+    kept = list_checkpoints(run_dir)
     if not kept:
         return "<p>No checkpoints.</p>"
     rows = [[f"<code>{_e(str(p.relative_to(run_dir)))}</code>", human_size(sum(f.stat().st_size for f in p.rglob('*') if f.is_file()))] for p in kept]

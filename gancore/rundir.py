@@ -15,11 +15,13 @@ import math
 import os
 import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from . import checkpoint
 from .errors import UserError
+from .launch import is_first_process
 
 LOCK = ".lock"
 RUN_MARKERS = ("config.yaml", "checkpoints", "metrics.jsonl")
@@ -132,6 +134,19 @@ def check_run_dir(run_dir: Path, *, resume: bool, overwrite: bool) -> list[str]:
         print(f"note: '{run_dir}' holds a run that ended before its first checkpoint ({', '.join(existing)}); "
               "a new run replaces it", file=sys.stderr)
     return existing
+
+
+@contextmanager
+def claimed(run_dir: Path, *, resume: bool, overwrite: bool):
+    """Hold ``run_dir`` for one training session: the first process takes its lock and refuses to clobber a
+    run there unless asked (``check_run_dir``). Yields what an old run left that the new one replaces (the
+    first process's business; the others get nothing). A folder this created and the run left empty goes."""
+    lock = RunLock(run_dir).acquire() if is_first_process() else None
+    try:
+        yield check_run_dir(run_dir, resume=resume, overwrite=overwrite) if lock is not None else []
+    finally:
+        if lock is not None:
+            lock.release(discard_empty=True)
 
 
 def clear_run(run_dir: Path) -> None:

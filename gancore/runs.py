@@ -35,33 +35,32 @@ class RunRecorder:
     """Lifecycle hooks that keep ``RUN/run.json``: status, steps, and wall and CPU time per session."""
 
     def __init__(self) -> None:
-        self._started: set[int] = set()  # trainers whose session this recorder opened
+        self._started: set[int] = set()  # runs whose session this recorder opened
 
-    def start(self, trainer) -> None:
-        if not trainer.accelerator.is_main_process:
+    def start(self, run) -> None:
+        if not run.is_main_process:
             return
-        path = Path(trainer.run_dir) / RECORD
-        record = read_record(trainer.run_dir) if getattr(trainer, "resume", False) else {}
+        resumed = run.restored is not None
+        record = read_record(run.run_dir) if resumed else {}
         record.setdefault("sessions", [])
-        record.update(status="running", step=trainer.step, planned_steps=trainer.config.train.steps)
+        record.update(status="running", step=run.step, planned_steps=run.config.train.steps)
         record["sessions"].append(
-            {"started": _now(), "from_step": trainer.step, "resumed": bool(getattr(trainer, "resume", False)),
-             "pid": os.getpid(), "host": socket.gethostname()}
+            {"started": _now(), "from_step": run.step, "resumed": resumed, "pid": os.getpid(), "host": socket.gethostname()}
         )
-        self._started.add(id(trainer))
-        _write(path, record)
+        self._started.add(id(run))
+        _write(Path(run.run_dir) / RECORD, record)
 
-    def end(self, trainer, step: int, status: str) -> None:
-        if not trainer.accelerator.is_main_process or id(trainer) not in self._started:
+    def end(self, run, step: int, status: str) -> None:
+        if not run.is_main_process or id(run) not in self._started:
             return
-        self._started.discard(id(trainer))
-        wall, cpu = trainer.elapsed()  # the session's clocks, as the end-of-run summary prints them
-        record = read_record(trainer.run_dir)
+        self._started.discard(id(run))
+        wall, cpu = run.elapsed()  # the session's clocks, as the end-of-run summary prints them
+        record = read_record(run.run_dir)
         record.update(status=status, step=step)
         session = record.setdefault("sessions", [{}])[-1]
         session.update(ended=_now(), to_step=step, status=status,
                        wall_seconds=round(wall, 3), cpu_seconds=round(cpu, 3))
-        _write(Path(trainer.run_dir) / RECORD, record)
+        _write(Path(run.run_dir) / RECORD, record)
 
 
 def read_record(run_dir: str | Path) -> dict[str, Any]:

@@ -22,8 +22,8 @@ import torch
 
 def linear_decay(step: int, total: int, decay_start: int = 0, final: float = 0.0) -> float:
     """The factor for trainer step ``step`` (1-based): 1.0 up to ``decay_start``, then falling linearly
-    to ``final`` at step ``total``. CycleGAN's schedule is ``decay_start = total // 2``; WGAN-GP's
-    linear decay is ``decay_start = 0``."""
+    to ``final`` at step ``total``: ``decay_start = total // 2`` holds the rate for half the run, then
+    decays it to 0 (Zhu et al. 2017); ``decay_start = 0`` decays it from the first step (Gulrajani et al. 2017)."""
     if step <= decay_start or total <= decay_start:
         return 1.0
     progress = min(1.0, (step - decay_start) / (total - decay_start))

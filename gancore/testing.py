@@ -3,7 +3,7 @@
 A plugin's ``tests/conftest.py`` imports the fixtures it wants; pytest picks
 up fixtures from a conftest's namespace::
 
-    from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+    from gancore.testing import fresh_host, gan, make_run, write_config  # noqa: F401
 
 Fixtures:
 
@@ -12,8 +12,8 @@ Fixtures:
   thread (test processes share the cores);
 * ``gan``: the ``gan`` command line in-process, ``gan("run", "--plugin", "x", ...)``;
 * ``write_config``: a run-config dict written as YAML in ``tmp_path``;
-* ``make_trainer``: a set-up ``Trainer`` for a run-config dict, to drive
-  ``train_step`` by hand;
+* ``make_run``: a ``Run`` built from a run-config dict, nothing trained, to drive
+  ``run.algorithm.train_step(run.next_batch(), step)`` by hand;
 * ``inline_plugin``: register a plugin object (a module or a class with
   hookimpls) for one test.
 
@@ -23,13 +23,21 @@ Conformance checks, plain functions that raise ``AssertionError``:
   every option, and the default run config of each of its algorithms validates;
 * ``check_resume(gan, config_path, out_dir)``: a run stopped half way and resumed
   ends with the same weights, optimizer states, EMA, RNG and counters, bit for
-  bit, as the same run done in one go;
-* ``checkpoint_tensors(run_dir)``: the newest checkpoint's tensors and state.
+  bit, as the same run done in one go, and with the same value in every attribute
+  of its algorithm: one that differs is state the algorithm does not declare;
+* ``checkpoint_tensors(run_dir)``: the newest checkpoint's tensors and state;
+* ``check_step_devices(run)``: a dry run of ``train_step`` with every network, optimizer state,
+  tensor and batch on PyTorch's ``meta`` device: a tensor that the step makes on the CPU (it would
+  be on the wrong device on a GPU) or a value it reads on the host (``.item()``, ``if t:``) fails it,
+  on a machine without a GPU;
+* ``no_host_sync()``: inside it, a tensor's value read on the host, a tensor made
+  without a device or copied from host data, by any code but torch's own, fails.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -50,7 +58,9 @@ __all__ = [
     "fresh_host",
     "gan",
     "inline_plugin",
-    "make_trainer",
+    "make_run",
+    "check_step_devices",
+    "no_host_sync",
     "run_checked",
     "write_config",
 ]
@@ -103,16 +113,14 @@ def write_config(tmp_path):
 
 
 @pytest.fixture
-def make_trainer(tmp_path):
-    """``make_trainer(config, overrides=()) -> Trainer``: networks, optimizers and data set up, nothing trained."""
+def make_run(tmp_path):
+    """``make_run(config, overrides=()) -> Run``: networks, optimizers and data built, nothing trained."""
     from .config import build_run_config
-    from .trainer import Trainer
+    from .run import Run
 
     def make(config: dict, overrides: tuple[str, ...] | list[str] = ()):
         host = plugins.get_host()
-        trainer = Trainer(build_run_config(host.registry, None, config, list(overrides)), tmp_path / "run", host)
-        trainer.setup()
-        return trainer
+        return Run.from_config(build_run_config(host.registry, None, config, list(overrides)), host, tmp_path / "run")
 
     return make
 
@@ -153,41 +161,294 @@ class _StopAt:
         self.step = step
 
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         if step == self.step:
-            trainer.should_stop = True
+            run.should_stop = True
+
+
+class _Fingerprint:
+    """Keeps what every attribute of a run's algorithm holds when the run ends."""
+
+    def __init__(self) -> None:
+        self.taken: dict[str, Any] | None = None
+        self.declared: tuple[str, ...] = ()
+
+    @hookimpl
+    def gan_train_end(self, run, step, status):
+        self.taken, self.declared = attribute_values(run.algorithm), run.algorithm.state_names
+
+
+def attribute_values(algorithm) -> dict[str, Any]:
+    """Every attribute of ``algorithm`` (but its config and context) as comparable values: networks and
+    other objects with ``state_dict`` by their state, tensors copied to the CPU, containers and plain
+    objects walked, a few levels deep."""
+    skip = {"ctx", "config", "_state"}
+    return {name: _comparable(value, 0) for name, value in vars(algorithm).items() if name not in skip}
+
+
+def _comparable(value: Any, depth: int) -> Any:
+    from pydantic import BaseModel
+
+    if isinstance(value, torch.Tensor):
+        return ("tensor", value.detach().cpu().clone())
+    if isinstance(value, torch.nn.Module):
+        return {k: ("tensor", v.detach().cpu().clone()) for k, v in value.state_dict().items()}
+    if isinstance(value, torch.Generator):
+        return ("tensor", value.get_state())
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if depth > 4:
+        return None
+    if hasattr(value, "state_dict") and not isinstance(value, type):
+        return _comparable(value.state_dict(), depth + 1)
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {k: _comparable(v, depth + 1) for k, v in value.items()}
+    if hasattr(value, "__dict__") and not callable(value):
+        return {k: _comparable(v, depth + 1) for k, v in vars(value).items()}
+    return None  # functions, classes, handles: not state
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) and len(a) == 2 and a[0] == "tensor":
+        return not (isinstance(b, tuple) and len(b) == 2 and b[0] == "tensor" and a[1].shape == b[1].shape
+                    and a[1].dtype == b[1].dtype and torch.equal(a[1], b[1]))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) != len(b) or any(_differs(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:  # NaN in both
+        return False
+    return type(a) is not type(b) or a != b
+
+
+def differing_attributes(full: dict[str, Any], resumed: dict[str, Any]) -> list[str]:
+    """The attributes whose values differ between two ``attribute_values`` (present in one only included)."""
+    return sorted(name for name in full.keys() | resumed.keys()
+                  if name not in full or name not in resumed or _differs(full[name], resumed[name]))
 
 
 def check_resume(gan: Callable, config: Path, out_dir: Path, *, stop_at: int, sets: list[str] | tuple[str, ...] = ()) -> dict[str, torch.Tensor]:
-    """Run ``config`` in one go, and again stopped after ``stop_at`` steps and resumed; assert both end alike.
+    """Run ``config`` in one go, and again stopped after ``stop_at`` steps and resumed; assert both end alike:
+    the same checkpoint (weights, optimizer states, EMA, RNG, data positions, declared state) bit for bit,
+    and the same value in every attribute of the algorithm, so that state the algorithm forgot to declare
+    (``register_state``) is named.
 
     The stopped run still plans the full number of steps (schedules such as a
     learning-rate decay depend on it). ``sets`` are ``--set`` overrides for all
     three runs. Returns the final tensors."""
     out_dir = Path(out_dir)
     overrides = [item for s in sets for item in ("--set", s)]
-    result = gan("run", config, "--output", out_dir / "full", *overrides)
-    assert result.exit_code == 0, result.output
     host = plugins.get_host()
-    host.register_plugin(_StopAt(stop_at), "gancore-testing-stop")
-    try:
-        result = gan("run", config, "--output", out_dir / "half", *overrides)
-    finally:
-        host.unregister_plugin("gancore-testing-stop")
-    assert result.exit_code == 0, result.output
+
+    def run(folder: str, *extra: str, plugin: Any = None) -> None:
+        if plugin is not None:
+            host.register_plugin(plugin, "gancore-testing-check-resume")
+        try:
+            result = gan("run", config, "--output", out_dir / folder, *extra, *overrides)
+        finally:
+            if plugin is not None:
+                host.unregister_plugin("gancore-testing-check-resume")
+        assert result.exit_code == 0, result.output
+
+    full, resumed = _Fingerprint(), _Fingerprint()
+    run("full", plugin=full)
+    run("half", plugin=_StopAt(stop_at))
     newest = max(p.name for p in (out_dir / "half" / "checkpoints").iterdir())
     assert newest == f"step-{stop_at:06d}", f"the stopped run's newest checkpoint is {newest}, not step {stop_at}"
-    result = gan("run", config, "--output", out_dir / "half", "--resume", *overrides)
-    assert result.exit_code == 0, result.output
+    run("half", "--resume", plugin=resumed)
 
-    name_a, full, state_a = checkpoint_tensors(out_dir / "full")
-    name_b, resumed, state_b = checkpoint_tensors(out_dir / "half")
+    differ = differing_attributes(full.taken, resumed.taken)
+    undeclared = [name for name in differ if name not in full.declared]
+    hint = (
+        f"; the algorithm's attribute(s) {', '.join(undeclared)} also differ from the uninterrupted run's: they are state "
+        f"that it does not declare (declared: {', '.join(full.declared) or 'nothing'}), so add them with self.register_state(...)"
+        if undeclared else ""
+    )
+    name_a, full_tensors, state_a = checkpoint_tensors(out_dir / "full")
+    name_b, resumed_tensors, state_b = checkpoint_tensors(out_dir / "half")
     assert name_a == name_b, f"the uninterrupted run ended at {name_a}, the resumed one at {name_b}"
-    assert full.keys() == resumed.keys(), f"tensors differ in name: {sorted(full.keys() ^ resumed.keys())}"
-    for key in full:
-        assert torch.equal(full[key], resumed[key]), f"tensor {key} differs after resume"
-    assert state_a == state_b, "the JSON state (step, data positions, algorithm state) differs after resume"
-    return full
+    assert full_tensors.keys() == resumed_tensors.keys(), f"tensors differ in name: {sorted(full_tensors.keys() ^ resumed_tensors.keys())}{hint}"
+    for key in full_tensors:
+        assert torch.equal(full_tensors[key], resumed_tensors[key]), f"tensor {key} differs after resume{hint}"
+    assert state_a == state_b, f"the JSON state (step, data positions, algorithm state) differs after resume{hint}"
+    assert not undeclared, f"after the resume the checkpoints agree{hint}"
+    assert not differ, f"after the resume, the declared state {', '.join(differ)} differs from the uninterrupted run's"
+    return full_tensors
+
+
+# ------------------------------------------------------------- devices and host syncs
+
+# Functions that work on the host by design, in a step: a data stream draws each epoch's order on the CPU and
+# copies it to the device without waiting (gancore.data.base.Order).
+HOST_BY_DESIGN = ("gancore.data.base.Order._draw",)
+READS = ("item", "tolist", "cpu", "numpy", "nonzero", "__bool__", "__float__", "__int__", "__index__")  # each waits for the device
+FROM_HOST = ("tensor", "as_tensor", "from_numpy")  # host data copied to the device, which waits for it
+FACTORIES = ("zeros", "ones", "empty", "full", "rand", "randn", "randint", "randperm", "arange", "linspace", "eye",
+             "scalar_tensor", "normal", "bernoulli")  # on the CPU unless given a device
+
+
+def _outside_torch(allow: tuple[str, ...]) -> str | None:
+    """'file:line (function)' of the code that made the call being watched, when it is not torch's own (nor
+    this watcher's), unless it is, or is called by, a function in ``allow``; None otherwise."""
+    import sys
+
+    torch_dir, here = str(Path(torch.__file__).parent), __file__
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == here:
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_filename.startswith(torch_dir):
+        return None
+    caller = frame
+    while frame is not None:
+        if f"{frame.f_globals.get('__name__', '?')}.{frame.f_code.co_qualname}" in allow:
+            return None
+        frame = frame.f_back
+    return f"{caller.f_code.co_filename}:{caller.f_lineno} ({caller.f_code.co_qualname})"
+
+
+@contextmanager
+def no_host_sync(allow: tuple[str, ...] = ()):
+    """Inside the block, code other than torch's own that reads a tensor's value on the host (``.item()``,
+    ``.tolist()``, ``.cpu()``, ``bool(t)``, ``float(t)``...), makes a tensor without a device (it lands on the
+    CPU), copies host data into a tensor (``torch.tensor``...) or draws on one device with a generator of
+    another fails, naming each place: on a GPU each is a wait for the device or a wrong device. ``allow``:
+    qualified names of functions (``module.Class.method``) that may, e.g. a family's documented host decision."""
+    from torch.overrides import TorchFunctionMode
+
+    allowed = (*HOST_BY_DESIGN, *allow)
+    found: list[str] = []
+    originals = {name: getattr(torch.Tensor, name) for name in READS}
+
+    def watched(name):
+        def read(self, *args, **kwargs):
+            where = _outside_torch(allowed)
+            if where:
+                found.append(f"Tensor.{name} at {where}")
+            return originals[name](self, *args, **kwargs)
+
+        return read
+
+    class Factories(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = getattr(func, "__name__", "")
+            if getattr(torch, name, None) is func and (name in FROM_HOST or (name in FACTORIES and kwargs.get("device") is None)
+                                                        or _generator_elsewhere(kwargs)):
+                where = _outside_torch(allowed)
+                if where:
+                    found.append(f"torch.{name} at {where}")
+            return func(*args, **kwargs)
+
+    for name in READS:
+        setattr(torch.Tensor, name, watched(name))
+    try:
+        with Factories():
+            yield found
+    finally:
+        for name, original in originals.items():
+            setattr(torch.Tensor, name, original)
+    assert not found, "host syncs or tensors on the wrong device in a step: " + "; ".join(dict.fromkeys(found))
+
+
+def _generator_elsewhere(kwargs: dict) -> bool:
+    generator, device = kwargs.get("generator"), kwargs.get("device")
+    return generator is not None and device is not None and torch.device(generator.device).type != torch.device(device).type
+
+
+def check_step_devices(run, steps: int = 2) -> None:
+    """Dry-run ``steps`` steps of ``run``'s algorithm with everything on the ``meta`` device (no values, only
+    shapes and devices): networks, optimizer states, the algorithm's tensors, the data. A tensor that a step
+    makes on the CPU meets the others there and fails ("Tensor on device cpu is not on the expected device
+    meta"), and so does a value read on the host (``.item()``, ``if t:``): on a GPU the first would be on the
+    wrong device and the second a wait. The run cannot be used for anything else afterwards."""
+    from .data import Batches
+
+    meta = torch.device("meta")
+    params: dict[int, torch.nn.Parameter] = {}
+    _to_meta(run.algorithm, params, set(), depth=0)
+    for optimizer in _optimizers(run.algorithm):
+        _optimizer_to_meta(optimizer, params)
+    run.data = run.ctx.data = run.data.to(meta)
+    run.batches = Batches(run.data, run.config.train.batch_size, run.config.train.seed)
+    run.ctx.__class__ = type("MetaTrainContext", (type(run.ctx),), {"device": property(lambda self: meta)})
+    algorithm = run.algorithm
+    for step in range(run.step + 1, run.step + 1 + steps):
+        try:
+            algorithm.train_step(run.next_batch(size=algorithm.batch_size(step)), step)
+        except (RuntimeError, NotImplementedError) as exc:
+            text = str(exc).splitlines()[0]
+            if "meta" not in text:
+                raise
+            raise AssertionError(f"step {step} of {type(algorithm).__name__} on the meta device: {text}, at {_where(exc)}") from None
+
+
+def _where(exc: BaseException) -> str:
+    """The innermost frame of a traceback that is not torch's own code."""
+    import traceback
+
+    torch_dir = str(Path(torch.__file__).parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(torch_dir)]
+    return f"{frames[-1].filename}:{frames[-1].lineno} ({frames[-1].line})" if frames else "?"
+
+
+def _to_meta(value: Any, params: dict[int, torch.nn.Parameter], seen: set[int], depth: int) -> Any:
+    """``value`` with its tensors on the meta device: modules in place (their new parameters recorded in ``params``
+    by the old ones' ids), tensors copied, containers and plain objects walked (a few levels deep)."""
+    if id(value) in seen or depth > 6:
+        return value
+    if isinstance(value, torch.nn.Module):
+        seen.add(id(value))
+        before = dict(value.named_parameters())
+        value.to("meta")
+        after = dict(value.named_parameters())
+        params.update({id(p): after[name] for name, p in before.items()})
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.to("meta") if value.device.type != "meta" else value
+    if isinstance(value, (torch.optim.Optimizer, torch.Generator, type)) or callable(value) and not hasattr(value, "__dict__"):
+        return value
+    seen.add(id(value))
+    if isinstance(value, list):
+        value[:] = [_to_meta(v, params, seen, depth + 1) for v in value]
+    elif isinstance(value, tuple):
+        return type(value)(_to_meta(v, params, seen, depth + 1) for v in value) if not hasattr(value, "_fields") else value
+    elif isinstance(value, dict):
+        for key in list(value):
+            if key != "step":  # an optimizer state's step counter: torch keeps it on the CPU, on every device
+                value[key] = _to_meta(value[key], params, seen, depth + 1)
+    elif hasattr(value, "__dict__") and not isinstance(value, (str, bytes)) and type(value).__module__.split(".")[0] not in ("torch", "accelerate", "pydantic"):
+        for key, item in list(vars(value).items()):
+            moved = _to_meta(item, params, seen, depth + 1) if key not in ("ctx", "config") else item
+            if moved is not item:
+                object.__setattr__(value, key, moved)  # frozen dataclasses too
+    return value
+
+
+def _optimizers(algorithm) -> list[torch.optim.Optimizer]:
+    found = []
+    for value in vars(algorithm).values():
+        inner = getattr(value, "optimizer", value)
+        if isinstance(inner, torch.optim.Optimizer) and all(inner is not o for o in found):
+            found.append(inner)
+    return found
+
+
+def _optimizer_to_meta(optimizer: torch.optim.Optimizer, params: dict[int, torch.nn.Parameter]) -> None:
+    """Point ``optimizer`` at the meta parameters that replaced its own, its state moved along (the CPU step
+    counters of torch's optimizers stay on the CPU, where torch keeps them)."""
+    state = {}
+    for group in optimizer.param_groups:
+        moved = [params.get(id(p), p) for p in group["params"]]
+        for old, new in zip(group["params"], moved):
+            if old in optimizer.state:
+                state[new] = {k: (v if k == "step" or not isinstance(v, torch.Tensor) else v.to("meta")) for k, v in optimizer.state[old].items()}
+        group["params"] = moved
+    optimizer.state.clear()
+    optimizer.state.update(state)
 
 
 def check_plugin(name: str) -> None:

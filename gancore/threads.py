@@ -124,8 +124,8 @@ def plan(setting: int | str, *, num_processes: int, device: torch.device, steps_
 
 
 class ThreadTrial:
-    """Auto's measurement, driven by the training loop: ``next_threads()`` before each step and
-    ``record(seconds)`` after it, which returns True when it has just chosen (``result``).
+    """Auto's measurement: ``next_threads()`` before each step and ``record(seconds)`` after it, which
+    returns True when it has just chosen (``result``).
 
     Having chosen several threads, it goes on watching the steps: if they become ``SLOWDOWN`` times
     slower than the trial measured (a process started beside the run), it measures again. Having

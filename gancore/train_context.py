@@ -1,15 +1,13 @@
-"""``TrainContext``: what the trainer hands an algorithm, and the helpers its steps call.
+"""``TrainContext``: what a run hands an algorithm, and the helpers its steps call.
 
-It is a module of its own because it is the trainer's side of the contract (devices, Accelerate,
-building entries by name, one optimizer update, freezing, snapshots), while ``gancore.algorithm``
-is the family's side (``GANAlgorithm``: what a family implements, and how its state is saved).
-``TrainContext`` is importable from ``gancore`` and ``gancore.algorithm`` as before.
+It is the run's side of the contract (devices, Accelerate, building entries by name, one optimizer
+update, freezing, snapshots), while ``gancore.algorithm`` is the family's side (``GANAlgorithm``:
+what a family implements, and the state it declares).
 """
 
 from __future__ import annotations
 
 import copy
-import functools
 import weakref
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -19,13 +17,17 @@ from typing import Any
 import torch
 from torch import nn
 
+from . import accelerate_adapter
 from .data import TensorData
 from .registry import LossRef, ModelRef, Registry
+
+# torch's optimizers with a fused implementation (``fused=True``), for ``train.fused_optimizers``.
+FUSABLE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD)
 
 
 @dataclass
 class TrainContext:
-    """What an algorithm gets from the trainer.
+    """What an algorithm gets from its run.
 
     :param accelerator: the ``accelerate.Accelerator``; use ``ctx.prepare`` and
         ``ctx.update`` (or ``ctx.backward``) so mixed precision and multi-process
@@ -71,20 +73,22 @@ class TrainContext:
 
     def prepare(self, *objects: Any) -> Any:
         """Networks and optimizers for the device, mixed precision, several processes and
-        (``train.channels_last``, ``train.compile``) the memory format and compilation."""
-        if self.train.channels_last:
-            for obj in objects:
-                if isinstance(obj, nn.Module):
-                    obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
+        (``train.channels_last``, ``train.compile``, ``train.fused_optimizers``) the memory format,
+        compilation and fused optimizer updates."""
+        for obj in objects:
+            if self.train.channels_last and isinstance(obj, nn.Module):
+                obj.to(memory_format=torch.channels_last)  # in place: optimizers keep their parameters
+            if self.train.fused_optimizers and isinstance(obj, FUSABLE):
+                # The optimizers read these at every step; their state is made at the first one, after this.
+                obj.defaults.update(fused=True, foreach=False)
+                for group in obj.param_groups:
+                    group.update(fused=True, foreach=False)
         return self.accelerator.prepare(*objects)
 
     def release(self, *objects: Any) -> None:
         """Let Accelerate forget prepared modules or optimizers that were replaced (a rebuilt network),
         so they are freed and no longer saved or synchronised."""
-        acc = self.accelerator
-        for attribute in ("_models", "_optimizers", "_schedulers"):
-            kept = [o for o in getattr(acc, attribute, []) if not any(o is x for x in objects)]
-            setattr(acc, attribute, kept)
+        accelerate_adapter.release(self.accelerator, objects)
 
     # ----------------------------------------------------------------- updating
 
@@ -93,7 +97,7 @@ class TrainContext:
 
     def update(self, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         """One optimizer update: clear its gradients, backpropagate ``loss`` (through Accelerate), step."""
-        plain = _bare_optimizer(self.accelerator, optimizer)
+        plain = accelerate_adapter.bare_optimizer(self.accelerator, optimizer)
         if plain is not None:  # what Accelerate would do, without its per-call costs
             plain.zero_grad(set_to_none=True)
             loss.backward()
@@ -139,11 +143,17 @@ class TrainContext:
             plain = self._plain[module] = self.accelerator.unwrap_model(module, keep_torch_compile=False)
         return plain
 
+    def eager(self, module: nn.Module) -> nn.Module:
+        """``module`` for a pass that will be differentiated twice (a gradient penalty): with ``train.compile``
+        the plain module outside torch.compile, which cannot differentiate a gradient; otherwise ``module``
+        itself (with its DDP wrapper, which synchronises the gradient)."""
+        return self.unwrap(module) if self.train.compile else module
+
     # ------------------------------------------------------ trying and undoing
 
     def snapshot(self, obj: nn.Module | torch.optim.Optimizer) -> dict[str, Any]:
         """A copy of the plain state of a (prepared) module or optimizer, to ``restore`` later:
-        try a change (an E-GAN mutation) and roll it back without deep-copying prepared modules."""
+        try a change (a mutated child) and roll it back without deep-copying prepared modules."""
         if isinstance(obj, nn.Module):
             return {k: v.detach().clone() for k, v in self.unwrap(obj).state_dict().items()}
         return copy.deepcopy(obj.state_dict())
@@ -155,28 +165,3 @@ class TrainContext:
         else:
             # The optimizer may keep the loaded tensors and update them in place: give it copies.
             obj.load_state_dict(copy.deepcopy(snap))
-
-
-def _bare_optimizer(accelerator: Any, optimizer: Any) -> torch.optim.Optimizer | None:
-    """The torch optimizer inside Accelerate's wrapper when the wrapper adds nothing to an update: no
-    gradient scaler (fp16), no DeepSpeed, Megatron or XLA, no gradient accumulation, gradients in sync.
-    The wrapper's ``zero_grad`` inspects the optimizer's signature and its ``step`` looks for an optional
-    package on sys.path (``importlib.util.find_spec``) at every call, and ``backward`` divides the loss
-    by 1 (what that costs a step: benchmarks/RESULTS.md, framework overhead)."""
-    wrapper, engines = _accelerate_types()
-    if not isinstance(optimizer, wrapper):
-        return None
-    if accelerator.scaler is not None or accelerator.gradient_accumulation_steps != 1 or not accelerator.sync_gradients:
-        return None
-    if accelerator.distributed_type in engines:
-        return None
-    return optimizer.optimizer
-
-
-@functools.cache
-def _accelerate_types() -> tuple[type, tuple]:
-    """Accelerate's optimizer wrapper and the engines that do their own backward and step (imported on first use)."""
-    from accelerate.optimizer import AcceleratedOptimizer
-    from accelerate.utils import DistributedType
-
-    return AcceleratedOptimizer, (DistributedType.DEEPSPEED, DistributedType.MEGATRON_LM, DistributedType.XLA)

@@ -80,3 +80,40 @@ def save_points(points: torch.Tensor, path: Path, real: torch.Tensor | None = No
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+POINT_PLOT_SAMPLES = 2500  # generated (and real) points in the scatter plot of 1-D/2-D data
+
+
+class SampleGrids:
+    """The pictures a run writes of its generator: ``folder/step-NNNNNN.png``, drawn from a fixed seed
+    so that grids of one run compare step by step.
+
+    :param folder: where the PNGs go (``RUN/samples``).
+    :param count: images per grid (``train.sample_count``); points are plotted ``POINT_PLOT_SAMPLES`` at a time.
+    :param seed: the seed of every grid's latents (``train.seed``).
+    :param real_points: for 1-D/2-D data, real points drawn beneath the generated ones; None for images.
+    """
+
+    def __init__(self, folder: Path, *, count: int, seed: int, real_points: torch.Tensor | None = None) -> None:
+        self.folder, self.count, self.seed = Path(folder), count, seed
+        self.real_points = None if real_points is None else real_points[:POINT_PLOT_SAMPLES].detach().cpu()
+
+    def write(self, step: int, algorithm, generate) -> Path:
+        """The grid of ``step``: the family's own rows (``preview``), a row per class (a conditional family),
+        or ``generate(n, seed)``'s samples. Call it with the EMA swapped in (``Run.sampling``)."""
+        from .algorithm import has_capability
+
+        path = self.folder / f"step-{step:06d}.png"
+        if has_capability(algorithm, "preview"):  # the family's own rows (input | translated | ...)
+            with torch.no_grad():
+                return save_rows(algorithm.preview(self.count, self.seed), path)
+        classes = algorithm.conditional_classes
+        if classes:  # one row per class
+            per_class = max(1, -(-self.count // classes))
+            samples = generate(per_class * classes, self.seed, torch.arange(classes).repeat_interleave(per_class))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return save_grid(samples, path, nrow=per_class)
+        points = self.real_points is not None
+        samples = generate(POINT_PLOT_SAMPLES if points else self.count, self.seed)
+        return save_samples(samples, path, real=self.real_points, title=f"step {step}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 # The fixtures every plugin's tests use too: fresh plugins per test (autouse), the in-process CLI,
-# config files, a set-up trainer, inline plugins.
-from gancore.testing import fresh_host, gan, inline_plugin, make_trainer, write_config  # noqa: F401
+# config files, a set-up run, inline plugins.
+from gancore.testing import fresh_host, gan, inline_plugin, make_run, write_config  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,9 +46,11 @@ def testplugin_path(tmp_path_factory):
     """Install the shipped test distribution into a private folder, as pip installs any plugin;
     put it on PYTHONPATH of a subprocess to make its entry points visible."""
     target = tmp_path_factory.mktemp("site")
+    # Built from a copy: test processes that install it at the same time would share its build/ folder.
+    source = tmp_path_factory.mktemp("source") / "gan-testplugin"
+    shutil.copytree(ROOT / "tests" / "plugins" / "gan-testplugin", source, ignore=shutil.ignore_patterns("build", "*.egg-info"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target),
-         str(ROOT / "tests" / "plugins" / "gan-testplugin")],
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(target), str(source)],
         check=True,
         capture_output=True,
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 import pytest
 import torch
 from PIL import Image
@@ -59,13 +61,24 @@ def test_projection_output_is_the_unconditional_output_plus_the_class_embedding_
 
 def test_truncation_redraws_every_value_beyond_the_threshold_and_only_those():
     z = torch.randn(2000, 16, generator=torch.Generator().manual_seed(0))
-    truncated = resample_beyond(z, 0.5, torch.Generator().manual_seed(1))
+    rng = torch.Generator().manual_seed(1)
+    truncated = resample_beyond(z, 0.5, lambda count: torch.randn(count, generator=rng))
     inside = z.abs() <= 0.5
     assert truncated.abs().max() <= 0.5
     assert torch.equal(truncated[inside], z[inside])
     assert (truncated[~inside] != z[~inside]).all()
     with pytest.raises(ValueError):
-        resample_beyond(z, 0.0)
+        resample_beyond(z, 0.0, lambda count: torch.randn(count))
+
+
+def test_uniform_latents_are_truncated_by_drawing_uniform_values_again(make_run):
+    algorithm = make_run(TINY_DIGITS).algorithm
+    with algorithm.truncated(0.25):
+        z = algorithm.noise(500, 8, seed=3, distribution="uniform")
+        again = algorithm.noise(500, 8, seed=3, distribution="uniform")
+    assert z.abs().max() <= 0.25 and torch.equal(z, again), "seeded: the same truncated latents every time"
+    plain = algorithm.noise(500, 8, seed=3, distribution="uniform")
+    assert plain.abs().max() > 0.9 and plain.min() >= -1 and plain.max() <= 1, "uniform on [-1, 1] outside the block"
 
 
 def test_the_orthogonal_regulariser_is_zero_for_an_orthogonal_weight_and_positive_otherwise():
@@ -78,8 +91,8 @@ def test_the_orthogonal_regulariser_is_zero_for_an_orthogonal_weight_and_positiv
     assert orthogonal_penalty(conv, 1e-4).item() > 0
 
 
-def test_noise_is_truncated_only_inside_the_block_and_seeded_draws_keep_their_values(make_trainer):
-    algorithm = make_trainer(CONDITIONAL_DIGITS).algorithm
+def test_noise_is_truncated_only_inside_the_block_and_seeded_draws_keep_their_values(make_run):
+    algorithm = make_run(CONDITIONAL_DIGITS).algorithm
     plain = algorithm.noise(300, 8, seed=3)
     with algorithm.truncated(1.0):
         cut = algorithm.noise(300, 8, seed=3)
@@ -88,13 +101,13 @@ def test_noise_is_truncated_only_inside_the_block_and_seeded_draws_keep_their_va
     assert torch.equal(algorithm.noise(300, 8, seed=3), plain)  # no truncation once the block is left
 
 
-def test_sample_with_labels_gives_the_requested_classes_in_order(make_trainer):
-    trainer = make_trainer(CONDITIONAL_DIGITS)
-    algorithm = trainer.algorithm
+def test_sample_with_labels_gives_the_requested_classes_in_order(make_run):
+    run = make_run(CONDITIONAL_DIGITS)
+    algorithm = run.algorithm
     assert algorithm.conditional_classes == 10
     labels = torch.tensor([3, 1, 4, 1, 5, 9])
     samples = algorithm.sample(6, seed=7, labels=labels)
-    with trainer.algorithm.ctx.evaluating(algorithm.generator) as g:
+    with run.algorithm.ctx.evaluating(algorithm.generator) as g:
         expected = g(algorithm.noise(6, 8, seed=7), labels)
     torch.testing.assert_close(samples, expected)
     # Changing the third class changes the third sample only (eval-mode batch norm: samples are independent).
@@ -104,17 +117,21 @@ def test_sample_with_labels_gives_the_requested_classes_in_order(make_trainer):
     assert algorithm.sample(5, seed=1).shape == (5, 1, 8, 8)  # random classes when none are given
 
 
-def test_draw_samples_refuses_classes_for_an_unconditional_run_and_out_of_range_classes(make_trainer):
-    unconditional = make_trainer(TINY_DIGITS).algorithm
+def test_draw_samples_refuses_classes_for_an_unconditional_run_and_out_of_range_classes(make_run):
+    unconditional = make_run(TINY_DIGITS).algorithm
     with pytest.raises(Exception, match="not class-conditional"):
         draw_samples(unconditional, 2, 0, labels=torch.tensor([1, 2]))
-    conditional = make_trainer(CONDITIONAL_DIGITS).algorithm
+    conditional = make_run(CONDITIONAL_DIGITS).algorithm
     with pytest.raises(Exception, match="class 10 is out of range: this run has 10 classes, 0 to 9"):
         draw_samples(conditional, 2, 0, labels=torch.tensor([1, 10]))
 
 
 def test_conditional_on_data_without_labels_is_a_clear_error(gan, write_config):
-    cfg = {**CONDITIONAL_DIGITS, "data": {"name": "digits", "labels_per_class": 5}}
+    folder = write_config({}).parent / "unlabelled"
+    folder.mkdir()
+    for i in range(4):  # an image folder without class sub-folders: images, no labels
+        Image.fromarray(np.full((8, 8), 40 * i, dtype=np.uint8)).save(folder / f"{i}.png")
+    cfg = {**CONDITIONAL_DIGITS, "data": {"name": "image-folder", "root": str(folder)}}
     out = gan("run", write_config(cfg))
     assert out.exit_code == 2
     assert "this dataset gives no labels to train on" in out.output and "algorithm.conditional: false" in out.output
@@ -174,10 +191,10 @@ def test_conditional_accuracy_metric_and_eval_truncation(gan, write_config, tmp_
 
 
 @pytest.mark.parametrize("class_head", ["projection", "acgan"])
-def test_r1_in_a_conditional_run_penalises_the_logit_of_the_real_class(make_trainer, class_head):
+def test_r1_in_a_conditional_run_penalises_the_logit_of_the_real_class(make_run, class_head):
     config = {**CONDITIONAL_DIGITS, "algorithm": {**CONDITIONAL_DIGITS["algorithm"], "class_head": class_head,
                                                   "regularizer": {"name": "r1", "gamma": 2.0}}}
-    algorithm = make_trainer(config).algorithm
+    algorithm = make_run(config).algorithm
     torch.manual_seed(0)
     real, labels = torch.rand(6, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 3, 4, 5])
     logs = {}

@@ -1,4 +1,4 @@
-"""Datasets and transforms: torchvision formats on files the tests write, folders, palettes, streams."""
+"""Datasets and transforms: torchvision formats on files the tests write, folders, registered transforms, streams."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import pytest
 import torch
 from PIL import Image
 
-from gancore.data import LoaderBatches, LoaderData, TensorData
+from gancore import ImageTransform, Transform, hookimpl
+from gancore.data import LoaderBatches, LoaderData, StreamTensors, TensorData
 from gancore.errors import UserError
-from gancore.plugins import get_registry
+from gancore.plugins import get_host
 from gancore.registry import DatasetRef
 
 
 def build(**options):
-    return get_registry().build(DatasetRef(**options), "data")
+    return get_host().registry.build(DatasetRef(**options), "data")
 
 
 def _idx_file(path, array: np.ndarray, magic: int):
@@ -111,85 +112,91 @@ def test_image_folder_errors(tmp_path):
         build(name="image-folder", root=str(tmp_path / "empty"))
 
 
-def test_palette_pngs_load_back_as_class_indices(tmp_path):
-    palette = [0, 0, 0, 255, 0, 0, 0, 255, 0, 255, 255, 255]
-    for i in range(3):
-        indexed = Image.fromarray(((np.arange(64).reshape(8, 8) + i) % 4).astype(np.uint8), mode="P")
-        indexed.putpalette(palette)
-        indexed.save(tmp_path / f"{i}.png")
-    data = build(name="image-folder", root=str(tmp_path))
-    assert data.tensors["index"].shape == (3, 8, 8) and int(data.tensors["index"].max()) == 3
-    assert data.info["palette"].shape == (4, 3)
-    assert torch.equal(data.tensors["x"][0, :, 0, 1], torch.tensor([1.0, -1.0, -1.0])), "index 1 is red"
+class Inverted(ImageTransform):
+    """Inverts a random half of the images (a draw per image from the generator)."""
+
+    def __call__(self, items, generator):
+        flip = torch.rand(len(items["x"]), generator=generator) < 0.5
+        return {**items, "x": torch.where(flip[:, None, None, None], -items["x"], items["x"]), "flipped": flip.long()}
 
 
-def test_binarize_threshold_and_stochastic():
-    hard = build(name="digits", binarize=0.5)
-    assert set(hard.tensors["x"].unique().tolist()) == {-1.0, 1.0}
-    soft_a, soft_b = build(name="digits", binarize="stochastic"), build(name="digits", binarize="stochastic")
-    assert set(soft_a.tensors["x"].unique().tolist()) == {-1.0, 1.0}
-    assert torch.equal(soft_a.tensors["x"], soft_b.tensors["x"]), "seeded: the same data every time"
-    grey = (build(name="digits").tensors["x"] + 1) / 2
-    on = (soft_a.tensors["x"] + 1) / 2
-    assert abs(on.mean() - grey.mean()) < 0.01, "pixels are on with the probability of their intensity"
+class Centred(ImageTransform):
+    """Subtracts the mean image of the images ``fit`` sees; says which in ``info``."""
+
+    fit_images = 5
+
+    def fit(self, images, seed):
+        self.seen, self.mean = len(images), images.mean(0)
+
+    def __call__(self, items, generator):
+        return {**items, "x": items["x"] - self.mean}
+
+    def info(self):
+        return {"centred_on": self.seen}
 
 
-def test_quantize_learns_a_palette_of_num_colors():
-    data = build(name="lfw-subset", quantize={"num_colors": 6, "fit_images": 50})
-    palette = data.info["palette"]
-    assert palette.shape == (6, 1)
-    assert data.tensors["index"].shape == (200, 25, 25) and int(data.tensors["index"].max()) <= 5
-    assert torch.equal(data.tensors["x"], palette[data.tensors["index"]].permute(0, 3, 1, 2))
+class FirstFour(ImageTransform):
+    """A second stream holding the first four samples, as a whole-dataset step (``finish``)."""
+
+    def finish(self, data, seed):
+        if isinstance(data, TensorData):
+            four = {"x_four": data.tensors["x"][:4]}
+            return TensorData({**data.tensors, **four}, data.kind, data.info, {**data.streams, "four": ["x_four"]})
+        first = torch.stack([data.dataset[i]["x"] for i in range(4)])
+        return LoaderData(data.dataset, data.kind, data.sample_shape, data.info, data.num_workers,
+                          extra=StreamTensors({"x_four": first}, {"four": ["x_four"]}))
+
+    def __call__(self, items, generator):
+        return items
 
 
-def test_colorize_makes_coloured_digits():
-    fixed = build(name="digits", colorize={"mode": "fixed", "foreground": [1, 0, 0], "background": [0, 0, 1]})
-    assert fixed.sample_shape == (3, 8, 8)
-    corner = fixed.tensors["x"][0, :, 0, 0]  # background pixel of the first digit
-    assert torch.allclose(corner, torch.tensor([-1.0, -1.0, 1.0]))
-    random = build(name="digits", colorize={"mode": "random"})
-    assert not torch.allclose(random.tensors["x"][0, :, 0, 0], random.tensors["x"][1, :, 0, 0])
+class TransformsPlugin:
+    @hookimpl
+    def gan_register_transforms(self, register):
+        register(Transform("inverted", lambda config: Inverted(), description="test: invert a random half"))
+        register(Transform("centred", lambda config: Centred(), description="test: subtract the mean of the first images"))
+        register(Transform("first-four", lambda config: FirstFour(), description="test: a stream of the first four samples"))
+
+
+def test_registered_transforms_run_in_order_after_the_cores_own(inline_plugin):
+    inline_plugin(TransformsPlugin(), "test-transforms")
+    plain = build(name="digits", image_size=10, pad=1)
+    data = build(name="digits", image_size=10, pad=1, transforms=[{"name": "inverted"}, {"name": "centred"}])
+    flip = torch.rand(len(plain), generator=torch.Generator().manual_seed(0)) < 0.5  # transform_seed 0, first draw
+    inverted = torch.where(flip[:, None, None, None], -plain.tensors["x"], plain.tensors["x"])
+    assert data.sample_shape == (1, 12, 12), "resized and padded before the registered transforms"
+    assert torch.equal(data.tensors["flipped"], flip.long()), "a transform may add tensors"
+    assert torch.allclose(data.tensors["x"], inverted - inverted.mean(0)), "in the order listed: inverted, then centred"
+    assert data.info["centred_on"] == len(plain), "in memory, fit sees every image"
+    again = build(name="digits", image_size=10, pad=1, transforms=[{"name": "inverted"}, {"name": "centred"}])
+    assert torch.equal(again.tensors["x"], data.tensors["x"]), "seeded by transform_seed: the same data every time"
+    other = build(name="digits", transforms=[{"name": "inverted"}], transform_seed=1)
+    assert not torch.equal(other.tensors["flipped"], data.tensors["flipped"])
+
+
+def test_transforms_of_images_read_from_disk_run_per_item_and_fit_on_the_first(inline_plugin, tmp_path):
+    inline_plugin(TransformsPlugin(), "test-transforms")
+    _folder_of_images(tmp_path / "imgs", per_class=5, size=8)
+    options = dict(name="image-folder", root=str(tmp_path / "imgs"), image_size=8, transforms=[{"name": "centred"}, {"name": "first-four"}])
+    streamed, held = build(**options, in_memory=False, num_workers=0), build(**options, in_memory=True)
+    assert isinstance(streamed, LoaderData) and set(streamed.streams) == {"x", "four"}
+    assert streamed.info["centred_on"] == held.info["centred_on"] == 5, "from disk, fit sees the first fit_images images"
+    assert torch.equal(streamed.dataset[3]["x"], held.tensors["x"][3]), "each item through the same transforms"
+    assert torch.equal(streamed.extra.tensors["x_four"], held.tensors["x_four"]), "finish adds the stream either way"
+    batches = LoaderBatches(streamed, 2, seed=0)
+    assert batches.next(size=3, stream="four")["x_four"].shape == (3, 3, 8, 8)
+
+
+def test_an_unknown_transform_is_a_config_error_with_its_path(gan):
+    out = gan("run", "--plugin", "gan", "--set", "data={name: digits, transforms: [{name: sharpen}]}")
+    assert out.exit_code == 2 and "unknown transform 'sharpen'" in out.output
+    out = gan("run", "--plugin", "gan", "--set", "data={name: digits, binarize: 0.5}")
+    assert out.exit_code == 2 and "data.binarize: unknown key" in out.output, "no family's transform is a core option"
 
 
 def test_resize_and_pad():
     data = build(name="mnist5k", image_size=16, pad=2)
     assert data.sample_shape == (1, 20, 20) and torch.all(data.tensors["x"][:, :, 0, :] == -1)
-
-
-def test_labels_per_class_gives_a_labelled_stream():
-    from gancore.data import Batches
-
-    data = build(name="mnist5k", labels_per_class=3)
-    assert data.tensors["x_labeled"].shape == (30, 1, 28, 28) and data.tensors["y_labeled"].bincount().tolist() == [3] * 10
-    batches = Batches(data, 64, seed=0)
-    batch = next(batches)
-    assert set(batch) == {"x"} and batch["x"].shape == (64, 1, 28, 28), "the unlabelled stream carries no labels"
-    assert "y" not in data.tensors, "no family can train on every label by accident"
-    labelled = batches.next(size=16, stream="labeled")
-    assert labelled["x_labeled"].shape == (16, 1, 28, 28) and labelled["y_labeled"].shape == (16,)
-
-
-def test_labels_in_the_unlabelled_stream_only_when_asked():
-    data = build(name="digits", labels_per_class=2, unlabeled_labels=True)
-    assert data.streams["x"] == ["x", "y"] and len(data.tensors["y"]) == len(data)
-
-
-def test_labelled_stream_beside_a_dataloader():
-    from gancore.data import LoaderBatches, LoaderData
-
-    data = build(name="digits", labels_per_class=2, in_memory=False, num_workers=0)
-    assert isinstance(data, LoaderData) and set(data.streams) == {"x", "labeled"}
-    batches = LoaderBatches(data, 8, seed=0)
-    assert set(next(batches)) == {"x"}, "the DataLoader's stream has no labels"
-    labelled = batches.next(size=5, stream="labeled")
-    assert labelled["y_labeled"].tolist() == build(name="digits", labels_per_class=2).tensors["y_labeled"][
-        batches.extra.orders["labeled"].take(0, 5)].tolist()
-    state = batches.state_dict()
-    assert state == {"positions": {"x": 8, "labeled": 5}}
-    again = LoaderBatches(data, 8, seed=0)
-    again.load_state_dict(state)
-    assert torch.equal(again.next(size=5, stream="labeled")["x_labeled"], batches.next(size=5, stream="labeled")["x_labeled"])
-    assert torch.equal(next(again)["x"], next(batches)["x"])
 
 
 def test_mnist5k_split_is_fixed_and_stratified():
@@ -201,7 +208,7 @@ def test_mnist5k_split_is_fixed_and_stratified():
 
 
 def test_unpaired_domains():
-    data = build(name="unpaired", a={"name": "digits", "classes": [0]}, b={"name": "digits", "classes": [1], "colorize": {"mode": "random"}})
+    data = build(name="unpaired", a={"name": "digits", "classes": [0]}, b={"name": "digits", "classes": [1], "channels": 3})
     assert data.tensors["x"].shape[1] == 1 and data.tensors["x_b"].shape[1] == 3
     assert set(data.streams) == {"a", "b"}
     from gancore.data import Batches

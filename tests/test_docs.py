@@ -26,7 +26,7 @@ def blocks(kind: str | None = None) -> list[tuple[str, str]]:
     return [(k, body) for k, body in BLOCK.findall(GUIDE.read_text()) if kind is None or k == kind]
 
 
-def test_the_guide_runs(gan, write_config, make_trainer, tmp_path, monkeypatch):
+def test_the_guide_runs(gan, write_config, make_run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     module = types.ModuleType("writing_plugins_guide")
     monkeypatch.setitem(sys.modules, module.__name__, module)
@@ -54,7 +54,7 @@ def test_the_guide_runs(gan, write_config, make_trainer, tmp_path, monkeypatch):
     assert "mean-radius/fake" in (tmp_path / "runs" / "spiral" / "metrics.jsonl").read_text()
 
     # The guide's tests, with the fixtures they ask for.
-    fixtures = {"gan": gan, "write_config": write_config, "make_trainer": make_trainer, "tmp_path": tmp_path / "guide-tests"}
+    fixtures = {"gan": gan, "write_config": write_config, "make_run": make_run, "tmp_path": tmp_path / "guide-tests"}
     fixtures["tmp_path"].mkdir()
     tests = [fn for name, fn in vars(module).items() if name.startswith("test_") and callable(fn)]
     assert len(tests) >= 4

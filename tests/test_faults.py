@@ -92,6 +92,7 @@ class _NaNAt(GANAlgorithm):
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
         self.generator = torch.nn.Linear(2, 2)
+        self.register_state("generator")
 
     def train_step(self, batch, step):
         with torch.no_grad():
@@ -402,19 +403,19 @@ def test_batch_larger_than_the_data_warns_once_and_checkpoints_follow_the_umask(
 
 class _RaisingEval:
     @hookimpl
-    def gan_eval_end(self, trainer, step, metrics):
+    def gan_eval_end(self, run, step, metrics):
         raise RuntimeError("logger is down")
 
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         self.calls = getattr(self, "calls", 0) + 1
 
 
 class _StopAt12:
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         if step == 12:
-            trainer.should_stop = True
+            run.should_stop = True
 
 
 def test_a_raising_lifecycle_hook_is_reported_once_and_training_goes_on(inline_plugin, write_config, tmp_path):

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import inspect
+import re
 
 import pytest
 import torch
 
-from gancore import Algorithm, Dataset, GANAlgorithm, Loss, Metric, Model, StrictModel, TensorData, hookimpl, hookspecs
-from gancore.plugins import get_host, get_registry
+from gancore import (
+    Algorithm,
+    Dataset,
+    DatasetRef,
+    FeatureNetwork,
+    GANAlgorithm,
+    ImageTransform,
+    Loss,
+    Metric,
+    Model,
+    StrictModel,
+    TensorData,
+    Transform,
+    hookimpl,
+    hookspecs,
+)
+from gancore.plugins import get_host
 
 from .conftest import TINY_RING
 
@@ -16,7 +32,7 @@ HOOKS = [name for name, fn in vars(hookspecs).items() if name.startswith("gan_")
 
 
 def test_every_hook_is_documented_with_params_return_and_example():
-    assert len(HOOKS) == 10
+    assert len(HOOKS) == 12
     for name in HOOKS:
         doc = inspect.getdoc(getattr(hookspecs, name)) or ""
         params = inspect.signature(getattr(hookspecs, name)).parameters
@@ -53,7 +69,7 @@ def test_hook_gan_register_models(inline_plugin):
             register(Model("test-linear", lambda cfg, data_shape, **_: torch.nn.Linear(data_shape[0], cfg.width), _Opts))
 
     inline_plugin(P(), "p")
-    registry = get_registry()
+    registry = get_host().registry
     assert registry.get("model", "test-linear").plugin == "p"
     from gancore.registry import ModelRef
 
@@ -78,14 +94,14 @@ def test_hook_gan_register_losses(inline_plugin):
             register(Loss("test-zero", Zero))
 
     inline_plugin(P(), "p")
-    assert get_registry().get("loss", "test-zero").plugin == "p"
+    assert get_host().registry.get("loss", "test-zero").plugin == "p"
 
 
 def test_hook_gan_register_datasets(inline_plugin, gan, tmp_path):
     class P:
         @hookimpl
         def gan_register_datasets(self, register):
-            register(Dataset("test-blob", lambda cfg: TensorData({"x": torch.randn(256, 2) * 0.1}, "points")))
+            register(Dataset("test-blob", lambda cfg, ctx: TensorData({"x": torch.randn(256, 2) * 0.1}, "points")))
 
     inline_plugin(P(), "p")
     out = gan("run", "--plugin", "gan", "--set", "data={name: test-blob}", "--set", "algorithm.generator={name: mlp-generator}",
@@ -97,7 +113,7 @@ def test_hook_gan_register_datasets(inline_plugin, gan, tmp_path):
 
 def test_hook_gan_register_metrics(inline_plugin, gan, tmp_path, write_config):
     class MeanNorm:
-        def __init__(self, cfg):
+        def __init__(self, cfg, ctx):
             pass
 
         def __call__(self, ctx):
@@ -120,19 +136,85 @@ class _Constant(GANAlgorithm):
 
     def __init__(self, config, ctx):
         super().__init__(config, ctx)
-        self.generator = torch.nn.Linear(1, ctx.data.sample_shape[0])
-        self.opt = torch.optim.SGD(self.generator.parameters(), lr=0.1)
+        generator = torch.nn.Linear(1, ctx.data.sample_shape[0])
+        self.generator, self.opt = ctx.prepare(generator, torch.optim.SGD(generator.parameters(), lr=0.1))
+        self.register_state("generator", "opt")
 
     def train_step(self, batch, step):
-        loss = (self.generator(torch.ones(1, 1)) - batch["x"].mean(0)).pow(2).sum()
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
+        loss = (self.generator(torch.ones(1, 1, device=self.ctx.device)) - batch["x"].mean(0)).pow(2).sum()
+        self.ctx.update(self.opt, loss)
         return {"loss": loss.detach()}
 
     @torch.no_grad()
     def sample(self, n, *, seed=None):
-        return self.generator(torch.ones(n, 1))
+        return self.generator(torch.ones(n, 1, device=self.ctx.device))
+
+
+class _Brightness:
+    """A feature network of one feature: the mean pixel (samples in data space)."""
+
+    name, num_features = "test-brightness", 1
+
+    def features(self, x):
+        return x.flatten(1).mean(1, keepdim=True)
+
+    def logits(self, x):
+        raise NotImplementedError
+
+
+def test_hook_gan_register_features(inline_plugin, gan, tmp_path, write_config):
+    class P:
+        @hookimpl
+        def gan_register_features(self, register):
+            register(FeatureNetwork("test-brightness", lambda options: _Brightness(), description="test: the mean pixel"))
+
+    inline_plugin(P(), "p")
+    out = gan("list", "features")
+    assert out.exit_code == 0 and re.search(r"^test-brightness +\[p\]  test: the mean pixel$", out.output, re.M)
+    cfg = {"plugin": "gan", "data": {"name": "digits"}, "train": {"steps": 2, "batch_size": 8, "progress": False, "tensorboard": False},
+           "algorithm": {"name": "gan", "generator": {"name": "dcgan-generator", "base_channels": 4},
+                         "discriminator": {"name": "dcgan-discriminator", "base_channels": 4}},
+           "eval": {"metrics": [{"name": "fid", "features": "test-brightness", "num_samples": 50}]}}
+    out = gan("run", write_config(cfg), "--output", tmp_path / "r")
+    assert out.exit_code == 0, out.output
+    assert '"fid/fid"' in (tmp_path / "r" / "metrics.jsonl").read_text()
+    out = gan("run", write_config({**cfg, "eval": {"metrics": [{"name": "fid", "features": "nonesuch"}]}}), "--output", tmp_path / "s")
+    assert out.exit_code == 2 and "unknown feature network 'nonesuch'" in out.output and "test-brightness" in out.output
+
+
+def test_a_feature_network_registered_twice_is_a_clash_naming_both_plugins(inline_plugin, gan):
+    class Mine:
+        @hookimpl
+        def gan_register_features(self, register):
+            register(FeatureNetwork("lenet-mnist", lambda options: _Brightness(), description="test: a second lenet-mnist"))
+
+    inline_plugin(Mine(), "mine")
+    host = get_host()
+    entry = host.registry.get("features", "lenet-mnist")
+    assert entry.plugin == "metrics", "the first registration is kept"
+    assert [(c.kind, c.name, c.first, c.second) for c in host.clashes] == [("features", "lenet-mnist", "metrics", "mine")]
+    out = gan("plugins", "--check")
+    assert out.exit_code == 1 and "CLASH features 'lenet-mnist' is registered twice: by plugin 'metrics' and by plugin 'mine'" in out.output
+
+
+class _Negative(ImageTransform):
+    def __call__(self, items, generator):
+        return {**items, "x": -items["x"]}
+
+
+def test_hook_gan_register_transforms(inline_plugin, gan):
+    class P:
+        @hookimpl
+        def gan_register_transforms(self, register):
+            register(Transform("test-negative", lambda config: _Negative(), description="test: white on black"))
+
+    inline_plugin(P(), "p")
+    registry = get_host().registry
+    plain = registry.build(DatasetRef(name="digits"), "data")
+    negative = registry.build(DatasetRef(name="digits", transforms=[{"name": "test-negative"}]), "data")
+    assert torch.equal(negative.tensors["x"], -plain.tensors["x"])
+    out = gan("list", "transforms")
+    assert out.exit_code == 0 and re.search(r"^test-negative +\[p\]  test: white on black$", out.output, re.M)
 
 
 def test_hook_gan_register_algorithms(inline_plugin, gan, tmp_path):
@@ -153,21 +235,21 @@ class _Recorder:
         self.calls = []
 
     @hookimpl
-    def gan_train_start(self, trainer):
-        self.calls.append(("start", trainer.step))
+    def gan_train_start(self, run):
+        self.calls.append(("start", run.step))
 
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         self.calls.append(("step", step, sorted(logs)))
         if step == 7:
-            trainer.should_stop = True
+            run.should_stop = True
 
     @hookimpl
-    def gan_eval_end(self, trainer, step, metrics):
+    def gan_eval_end(self, run, step, metrics):
         self.calls.append(("eval", step, sorted(metrics)))
 
     @hookimpl
-    def gan_train_end(self, trainer, step, status):
+    def gan_train_end(self, run, step, status):
         self.calls.append(("end", step, status))
 
 

@@ -36,7 +36,8 @@ def _example(doc: str) -> str:
 def test_the_hooks_are_the_ones_the_design_names():
     assert sorted(HOOKS) == sorted([
         "gan_register_algorithms", "gan_register_models", "gan_register_losses", "gan_register_datasets",
-        "gan_register_metrics", "gan_register_commands", "gan_train_start", "gan_train_step_end", "gan_eval_end", "gan_train_end",
+        "gan_register_metrics", "gan_register_features", "gan_register_transforms", "gan_register_commands",
+        "gan_train_start", "gan_train_step_end", "gan_eval_end", "gan_train_end",
     ])
 
 

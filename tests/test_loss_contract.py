@@ -11,7 +11,7 @@ import torch
 
 from gancore import Algorithm, GANAlgorithm, Loss, LossRef, StrictModel, UserError, hookimpl, losses
 from gancore.config import build_run_config
-from gancore.plugins import get_registry
+from gancore.plugins import get_host
 
 from .conftest import TINY_RING
 
@@ -25,7 +25,7 @@ REAL, FAKE = torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [-1.0]])
 
 
 def _relativistic(variant: str):
-    return get_registry().build(LossRef(name="relativistic", variant=variant))
+    return get_host().registry.build(LossRef(name="relativistic", variant=variant))
 
 
 def test_relativistic_standard_matches_hand_computed_ragan():
@@ -46,9 +46,9 @@ def test_relativistic_least_squares_matches_hand_computed_ralsgan():
 
 
 def test_relativistic_declares_it_needs_real_logits():
-    assert get_registry().get("loss", "relativistic").requires == {"real_logits"}
-    assert get_registry().get("loss", "hinge").requires == frozenset()
-    assert get_registry().get("algorithm", "gan").provides == {"real_logits", "regularizer"}
+    assert get_host().registry.get("loss", "relativistic").requires == {"real_logits"}
+    assert get_host().registry.get("loss", "hinge").requires == frozenset()
+    assert get_host().registry.get("algorithm", "gan").provides == {"real_logits", "regularizer"}
     with pytest.raises(TypeError, match="real logits"):
         _relativistic("standard").generator_loss(FAKE)
 
@@ -57,12 +57,12 @@ def test_r1_is_half_gamma_times_the_squared_input_gradient_on_real_data():
     discriminator = torch.nn.Linear(3, 1)
     with torch.no_grad():
         discriminator.weight.copy_(torch.tensor([[1.0, 2.0, 2.0]]))  # ∇ₓD = w everywhere, ‖w‖² = 9
-    r1 = get_registry().build(LossRef(name="r1", gamma=4.0))
+    r1 = get_host().registry.build(LossRef(name="r1", gamma=4.0))
     penalty = r1.regularizer(discriminator, torch.randn(5, 3), torch.randn(5, 3))
     assert penalty.item() == pytest.approx(4.0 / 2 * 9)
     penalty.backward()  # the penalty trains D: d/dw (γ/2 ‖w‖²) = γ w
     assert torch.allclose(discriminator.weight.grad, 4.0 * discriminator.weight.detach())
-    assert get_registry().build(LossRef(name="r1", gamma=0.0)).regularizer(discriminator, torch.randn(5, 3), None) is None
+    assert get_host().registry.build(LossRef(name="r1", gamma=0.0)).regularizer(discriminator, torch.randn(5, 3), None) is None
 
 
 def test_r1_of_a_nonlinear_discriminator_equals_per_sample_gradients():
@@ -74,7 +74,7 @@ def test_r1_of_a_nonlinear_discriminator_equals_per_sample_gradients():
         x = x.clone().requires_grad_(True)
         (grad,) = torch.autograd.grad(discriminator(x[None]).sum(), x)
         expected += grad.pow(2).sum().item() / len(real)
-    penalty = losses.R1(losses.R1Config(gamma=10.0)).regularizer(discriminator, real, real)
+    penalty = losses.r1(losses.R1Config(gamma=10.0)).regularizer(discriminator, real, real)
     assert penalty.item() == pytest.approx(5.0 * expected, rel=1e-5)
 
 
@@ -137,14 +137,14 @@ def test_a_loss_the_algorithm_cannot_drive_is_refused_before_training(inline_plu
 def test_losses_nested_in_lists_are_checked_too(inline_plugin):
     inline_plugin(_PlainPlugin(), "plain")
     with pytest.raises(UserError) as refused:
-        build_run_config(get_registry(), None, _plain_run(extra_losses=[{"name": "hinge"}, {"name": "r1"}]), [])
+        build_run_config(get_host().registry, None, _plain_run(extra_losses=[{"name": "hinge"}, {"name": "r1"}]), [])
     text = " ".join(str(refused.value).split())
     assert "loss 'r1'" in text and "at algorithm.extra_losses.1" in text and "needs regularizer" in text
 
 
 def test_losses_the_algorithm_can_drive_pass(inline_plugin):
     inline_plugin(_PlainPlugin(), "plain")
-    config = build_run_config(get_registry(), None, _plain_run(loss={"name": "hinge"}, extra_losses=[{"name": "wasserstein"}]), [])
+    config = build_run_config(get_host().registry, None, _plain_run(loss={"name": "hinge"}, extra_losses=[{"name": "wasserstein"}]), [])
     assert config.algorithm.options["loss"]["name"] == "hinge"
 
 

@@ -15,10 +15,10 @@ NAMES = ["minimax", "non-saturating", "hinge", "least-squares"]
 
 
 def _build(name):
-    from gancore.plugins import get_registry
+    from gancore.plugins import get_host
     from gancore.registry import LossRef
 
-    return get_registry().build(LossRef(name=name))
+    return get_host().registry.build(LossRef(name=name))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -50,10 +50,10 @@ def test_label_smoothing_moves_the_real_target():
 
 
 def test_least_squares_on_the_probability_squares_sigmoid_and_saturates_like_minimax():
-    from gancore.plugins import get_registry
+    from gancore.plugins import get_host
     from gancore.registry import LossRef
 
-    on_logit, on_probability = _build("least-squares"), get_registry().build(LossRef(name="least-squares", output="probability"))
+    on_logit, on_probability = _build("least-squares"), get_host().registry.build(LossRef(name="least-squares", output="probability"))
     real, fake = torch.tensor([[2.0], [0.5]]), torch.tensor([[-1.0], [3.0]])
     p_real, p_fake = torch.sigmoid(real), torch.sigmoid(fake)
     assert torch.allclose(on_probability.discriminator_loss(real, fake), 0.5 * ((p_real - 1) ** 2).mean() + 0.5 * (p_fake**2).mean())

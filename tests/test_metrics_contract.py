@@ -17,12 +17,12 @@ from gancore.algorithm import GANAlgorithm
 from gancore.config import build_run_config
 from gancore.data import TensorData
 from gancore.data.images import DigitsConfig, MNIST5kConfig, digits, mnist5k
-from gancore.data.transforms import labelled_subset
+from gancore.data.transforms import per_class_subset
 from gancore.errors import UserError
 from gancore.metrics import EvalContext, build_metrics, evaluate, inception
 from gancore.metrics.base import BATCH, apply_batched
 from gancore.metrics.features import auto_extractor, extract, get_extractor
-from gancore.plugins import get_registry
+from gancore.plugins import get_host
 from gancore.registry import DatasetRef, MetricRef
 
 from .conftest import TINY_DIGITS
@@ -40,12 +40,12 @@ def no_inception(monkeypatch, tmp_path):
 
 
 def build(name: str, **options):
-    return get_registry().build(MetricRef(name=name, **options))
+    return get_host().registry.build(MetricRef(name=name, **options))
 
 
 @pytest.fixture(scope="module")
 def digit_images():
-    return digits(DigitsConfig()).tensors["x"][:400]
+    return digits(DigitsConfig(), None).tensors["x"][:400]
 
 
 def two_domains(images: torch.Tensor) -> TensorData:
@@ -77,7 +77,7 @@ def context(data: TensorData, algorithm=None, accelerator=None) -> EvalContext:
 
 
 def test_a_metric_listed_twice_needs_labels_and_labels_are_unique():
-    registry = get_registry()
+    registry = get_host().registry
     base = {**TINY_DIGITS}
     with pytest.raises(UserError, match=r"metric 'fid' is listed twice.*give each copy a label, e.g. \{name: fid, label: fid-2"):
         build_run_config(registry, None, {**base, "eval": {"metrics": [{"name": "fid"}, {"name": "fid", "features": "pixels"}]}}, [])
@@ -88,7 +88,7 @@ def test_a_metric_listed_twice_needs_labels_and_labels_are_unique():
 
 
 def test_labels_key_the_results_and_are_not_metric_options(digit_images):
-    config = build_run_config(get_registry(), None, {**TINY_DIGITS, "eval": {"metrics": [
+    config = build_run_config(get_host().registry, None, {**TINY_DIGITS, "eval": {"metrics": [
         {"name": "fid", "label": "fid-pixels", "features": "pixels", "num_samples": 300},
         {"name": "fid", "label": "fid-lenet", "features": "lenet-digits", "num_samples": 300},
         {"name": "mode-coverage"},
@@ -96,9 +96,9 @@ def test_labels_key_the_results_and_are_not_metric_options(digit_images):
     refs = config.eval.metrics
     assert [r.label for r in refs] == ["fid-pixels", "fid-lenet", None] and "label" not in refs[0].options
     # The label survives the round trip through the run folder's config.yaml.
-    again = build_run_config(get_registry(), None, yaml.safe_load(yaml.safe_dump(config.model_dump(mode="json"))), [])
+    again = build_run_config(get_host().registry, None, yaml.safe_load(yaml.safe_dump(config.model_dump(mode="json"))), [])
     assert [r.label for r in again.eval.metrics] == ["fid-pixels", "fid-lenet", None]
-    metrics = build_metrics(get_registry(), refs[:2])
+    metrics = build_metrics(get_host().registry, refs[:2])
     assert [key for key, _ in metrics] == ["fid-pixels", "fid-lenet"]
     results = evaluate(metrics, context(two_domains(digit_images)))
     assert set(results) == {"fid-pixels/fid", "fid-lenet/fid"} and results["fid-pixels/fid"] != results["fid-lenet/fid"]
@@ -169,12 +169,12 @@ def test_translate_errors_are_clear(digit_images):
 # ------------------------------------------------------- 3. one labelled subset
 
 
-def test_linear_probe_and_semi_supervised_stream_pick_the_same_labelled_samples():
-    stream = get_registry().build(DatasetRef(name="digits", labels_per_class=3), "data")
-    y = digits(DigitsConfig()).tensors["y"]
-    keep = labelled_subset(y, 3, seed=0)
-    assert keep.tolist() == sorted(keep.tolist()) and torch.equal(keep, labelled_subset(y, 3, seed=0))
-    assert torch.equal(stream.tensors["x_labeled"], digits(DigitsConfig()).tensors["x"][keep])
+def test_linear_probe_fits_on_the_per_class_subset_its_seed_picks():
+    data = digits(DigitsConfig(), None)
+    y = data.tensors["y"]
+    keep = per_class_subset(y, 3, seed=0)
+    assert keep.tolist() == sorted(keep.tolist()) and torch.equal(keep, per_class_subset(y, 3, seed=0))
+    assert y[keep].bincount().tolist() == [3] * 10
 
     class Recorder:
         def __init__(self):
@@ -186,10 +186,10 @@ def test_linear_probe_and_semi_supervised_stream_pick_the_same_labelled_samples(
 
     probe = build("linear-probe", train_data={"name": "digits"}, test_data={"name": "digits"}, labels_per_class=3, num_test=20)
     recorder = Recorder()
-    probe(EvalContext(None, stream, algorithm=recorder))
+    probe(EvalContext(None, data, algorithm=recorder))
     fitted = recorder.seen[0]  # the probe encodes its training subset first, in a fixed shuffle
     as_rows = lambda t: sorted(map(tuple, t.flatten(1).tolist()))  # noqa: E731
-    assert len(fitted) == 30 and as_rows(fitted) == as_rows(stream.tensors["x_labeled"])
+    assert len(fitted) == 30 and as_rows(fitted) == as_rows(data.tensors["x"][keep])
 
 
 # ------------------------------------------------------- 4. one batched apply
@@ -209,7 +209,7 @@ def test_one_batched_apply_serves_features_encoders_and_translators():
     out = apply_batched(double, x)
     assert calls == [100, 100, 50] and out.dtype == torch.float32 and torch.equal(out, x.flatten(1).float() * 2)
     assert apply_batched(double, x[:0]).shape == (0, 4)  # a process with no share still knows the width
-    pixels = get_extractor("pixels")
+    pixels = get_extractor(get_host().registry, "pixels")
     assert torch.equal(extract(pixels, x), x.flatten(1).float())
 
 
@@ -217,18 +217,18 @@ def test_one_batched_apply_serves_features_encoders_and_translators():
 
 
 def test_features_auto_picks_a_network_from_the_data(no_inception, monkeypatch):
-    assert auto_extractor("image", {"domain": "digits"}) == "lenet-digits"
-    assert auto_extractor("image", {"domain": "mnist"}) == "lenet-mnist"
-    assert auto_extractor("points", {}) == "pixels"
-    assert digits(DigitsConfig()).info["domain"] == "digits" and mnist5k(MNIST5kConfig()).info["domain"] == "mnist"
+    assert auto_extractor(get_host().registry, "image", {"domain": "digits"}) == "lenet-digits"
+    assert auto_extractor(get_host().registry, "image", {"domain": "mnist"}) == "lenet-mnist"
+    assert auto_extractor(get_host().registry, "points", {}) == "pixels"
+    assert digits(DigitsConfig(), None).info["domain"] == "digits" and mnist5k(MNIST5kConfig(), None).info["domain"] == "mnist"
     with pytest.raises(UserError) as info:
-        auto_extractor("image", {"num_classes": 2})  # lfw-subset: not digits
+        auto_extractor(get_host().registry, "image", {"num_classes": 2})  # lfw-subset: not digits
     message = str(info.value)
     assert "pt_inception-2015-12-05-6726825d.pth" in message and "gan weights fetch inception" in message
     assert str(no_inception) in message and "features option" in message
     # With the weights present, Inception wins (the network is not loaded here).
     monkeypatch.setattr(inception, "inception_weights_path", lambda option=None: Path("present.pth"))
-    assert auto_extractor("image", {"domain": "digits"}) == "inception"
+    assert auto_extractor(get_host().registry, "image", {"domain": "digits"}) == "inception"
 
 
 def test_features_auto_is_decided_when_the_metric_runs(no_inception, digit_images):

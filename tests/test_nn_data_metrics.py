@@ -36,22 +36,22 @@ def test_minibatch_stddev_adds_one_constant_feature():
 
 
 def test_ring_and_grid_match_the_protocol():
-    r = ring(RingConfig(num_samples=1000))
+    r = ring(RingConfig(num_samples=1000), None)
     assert r.info["modes"].shape == (8, 2) and torch.allclose(r.info["modes"].norm(dim=1), torch.full((8,), 2.0))
-    g = grid(GridConfig(num_samples=1000))
+    g = grid(GridConfig(num_samples=1000), None)
     assert sorted(set(g.info["modes"][:, 0].tolist())) == [-4.0, -2.0, 0.0, 2.0, 4.0] and g.info["std"] == 0.05
 
 
 @pytest.mark.parametrize("make,config", [(ring, RingConfig), (grid, GridConfig)])
 def test_mode_coverage_on_exact_samples(make, config):
-    data = make(config(num_samples=2500, data_seed=3))
+    data = make(config(num_samples=2500, data_seed=3), None)
     result = mode_coverage(data.tensors["x"], data.info["modes"], data.info["std"])
     assert result["modes"] == result["num_modes"]
     assert 98.5 < result["high_quality"] <= 100.0  # 3 std in 2-D holds ~98.9% of a Gaussian
 
 
 def test_mode_coverage_sees_collapse():
-    modes = ring(RingConfig(num_samples=10)).info["modes"]
+    modes = ring(RingConfig(num_samples=10), None).info["modes"]
     collapsed = modes[0] + 0.01 * torch.randn(2500, 2)
     result = mode_coverage(collapsed, modes, 0.02)
     assert result["modes"] == 1 and result["high_quality"] > 95
@@ -60,11 +60,11 @@ def test_mode_coverage_sees_collapse():
 def test_digits_are_real_and_scaled():
     from gancore.data.images import DigitsConfig, digits
 
-    data = digits(DigitsConfig())
+    data = digits(DigitsConfig(), None)
     assert data.tensors["x"].shape == (1797, 1, 8, 8) and data.tensors["y"].unique().numel() == 10
     assert data.tensors["x"].min() == -1 and data.tensors["x"].max() == 1
-    assert digits(DigitsConfig(image_size=16)).sample_shape == (1, 16, 16)
-    assert len(digits(DigitsConfig(classes=[0, 1]))) < 400
+    assert digits(DigitsConfig(image_size=16), None).sample_shape == (1, 16, 16)
+    assert len(digits(DigitsConfig(classes=[0, 1]), None)) < 400
 
 
 def test_batches_cover_an_epoch_without_repeats_and_shard_across_processes():
@@ -100,7 +100,7 @@ def test_small_stream_beside_a_large_one():
     )
     batches = Batches(data, 10, seed=0)
     batch = next(batches)
-    assert set(batch) == {"x"} and batch["x"].shape == (10, 1), "the trainer's batches come from the first stream only"
+    assert set(batch) == {"x"} and batch["x"].shape == (10, 1), "the run's batches come from the first stream only"
     labelled = batches.next(size=3, stream="labeled")
     assert set(labelled) == {"x_labeled", "y_labeled"} and labelled["x_labeled"].shape == (3, 1)
     assert torch.equal(labelled["x_labeled"].flatten().long(), labelled["y_labeled"]), "a stream's tensors stay aligned"

@@ -1,4 +1,4 @@
-"""R1 (lazy, as in StyleGAN2) and bCR, the regularisers of the builtin ``gan`` family."""
+"""The gradient penalty (on interpolates, and as R1, lazy as in StyleGAN2) and bCR: the core's regularisers."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from gancore import losses
+from gancore import LossRef, losses
 from gancore.augment import AugmentConfig, Augmenter, consistency_penalty
+
+from gancore.plugins import get_host
 
 from .conftest import TINY_DIGITS
 
@@ -22,7 +24,7 @@ def _critic() -> nn.Module:
 
 def test_r1_is_gamma_half_the_squared_input_gradient_norm_on_real_data():
     critic, real = _critic(), torch.randn(6, 2, 4, 4)
-    penalty = losses.R1(losses.R1Config(gamma=3.0)).regularizer(critic, real, torch.randn(6, 2, 4, 4))
+    penalty = losses.r1(losses.R1Config(gamma=3.0)).regularizer(critic, real, torch.randn(6, 2, 4, 4))
     x = real.clone().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x).sum(), x)
     expected = 1.5 * (grad.flatten(1).norm(dim=1) ** 2).mean()
@@ -33,14 +35,38 @@ def test_r1_is_gamma_half_the_squared_input_gradient_norm_on_real_data():
 
 def test_lazy_r1_runs_every_kth_call_scaled_by_k_and_its_count_is_state():
     critic, real = _critic(), torch.randn(6, 2, 4, 4)
-    every_call = losses.R1(losses.R1Config(gamma=2.0)).regularizer(critic, real, None).item()
-    lazy = losses.R1(losses.R1Config(gamma=2.0, every=3))
+    every_call = losses.r1(losses.R1Config(gamma=2.0)).regularizer(critic, real, None).item()
+    lazy = losses.r1(losses.R1Config(gamma=2.0, every=3))
     terms = [lazy.regularizer(critic, real, None) for _ in range(3)]
     assert terms[0] is None and terms[1] is None and terms[2].item() == pytest.approx(3 * every_call, rel=1e-6)
     state = copy.deepcopy(lazy.state_dict())
-    resumed = losses.R1(losses.R1Config(gamma=2.0, every=3))
+    resumed = losses.r1(losses.R1Config(gamma=2.0, every=3))
     resumed.load_state_dict(state)
     assert [resumed.regularizer(critic, real, None) is None for _ in range(3)] == [True, True, False]
+
+
+def test_the_gradient_penalty_on_interpolates_is_the_papers_two_sided_penalty():
+    critic, real, fake = _critic(), torch.randn(6, 2, 4, 4), torch.randn(6, 2, 4, 4)
+    penalty = losses.GradientPenalty(losses.GradientPenaltyConfig(weight=10.0, target=1.0, at="interpolates"))
+    torch.manual_seed(3)
+    term = penalty.regularizer(critic, real, fake)
+    torch.manual_seed(3)  # the same α per sample, drawn on the samples' device
+    alpha = torch.rand(6, 1, 1, 1)
+    x_hat = (fake + alpha * (real - fake)).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat)
+    norms = grad.flatten(1).norm(dim=1)
+    assert term.item() == pytest.approx(10.0 * ((norms - 1) ** 2).mean().item(), rel=1e-5)
+    assert torch.allclose(penalty.last_norms, norms, rtol=1e-5), "the norms are kept for logging"
+    term.backward()
+    assert all(layer.weight.grad.abs().sum() > 0 for layer in (critic[1], critic[3]))
+
+
+def test_r1_is_the_gradient_penalty_at_real_data_with_target_zero():
+    r1 = losses.r1(losses.R1Config(gamma=4.0, every=2))
+    assert (r1.weight, r1.target, r1.at, r1.every) == (2.0, 0.0, "real", 2)
+    registered = get_host().registry.build(LossRef(name="gradient-penalty", weight=2.0, target=0.0, at="real"))
+    critic, real = _critic(), torch.randn(6, 2, 4, 4)
+    assert torch.equal(registered.regularizer(critic, real, None), losses.r1(losses.R1Config(gamma=4.0)).regularizer(critic, real, None))
 
 
 def test_bcr_is_the_squared_difference_to_an_augmented_copy():

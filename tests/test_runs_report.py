@@ -74,9 +74,9 @@ class Failing(GANAlgorithm):
 
 class Stopper:
     @hookimpl
-    def gan_train_step_end(self, trainer, step, logs):
+    def gan_train_step_end(self, run, step, logs):
         if step == 3:
-            trainer.should_stop = True
+            run.should_stop = True
 
 
 def test_gan_runs_lists_completed_interrupted_and_failed_runs(gan, write_config, inline_plugin, finished, tmp_path):

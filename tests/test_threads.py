@@ -170,9 +170,8 @@ def test_bad_threads_value_is_a_user_error(gan, tmp_path, value):
 
 def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
     """A CPU run long enough for the trial: it times steps at both settings and says what it chose, once."""
-    from gancore import plugins
+    from gancore import Run, fit, plugins
     from gancore.config import build_run_config
-    from gancore.trainer import Trainer
     from tests.conftest import TINY_RING
 
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
@@ -182,9 +181,9 @@ def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(threads, "TRIAL_MIN_STEPS", 100)
     config = {**TINY_RING, "train": {**TINY_RING["train"], "steps": 100, "log_every": 50, "checkpoint_every": 0}}
     host = plugins.get_host()
-    trainer = Trainer(build_run_config(host.registry, None, config, []), tmp_path / "run", host)
-    trainer.fit()
-    chosen = trainer.threads
+    run = Run.from_config(build_run_config(host.registry, None, config, []), host, tmp_path / "run", training=True)
+    fit(run)
+    chosen = run.threads
     assert chosen.reason == "auto" and set(chosen.trial) == {1, 2}
     assert 1 <= len(chosen.trial[1]) == len(chosen.trial[2]) <= threads.MIN_ROUNDS  # fewer when far apart
     assert torch.get_num_threads() == chosen.threads
@@ -192,29 +191,15 @@ def test_auto_trial_runs_in_a_real_run(tmp_path, monkeypatch, capsys):
     assert err.count("threads: auto chose") == 1
 
 
-def test_update_without_accelerates_wrapper_matches_it_bit_for_bit():
-    """ctx.update steps the torch optimizer itself when Accelerate's wrapper adds nothing: same weights."""
-    from accelerate import Accelerator
+def test_every_session_says_its_thread_count_in_one_line(gan, write_config, tmp_path, monkeypatch):
+    from tests.conftest import TINY_RING
 
-    from gancore.train_context import TrainContext, _bare_optimizer
-
-    accelerator = Accelerator(cpu=True)
-    nets = []
-    for _ in range(2):
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
-        nets.append(accelerator.prepare(net, torch.optim.Adam(net.parameters(), lr=0.1)))
-    ctx = TrainContext(accelerator, None, None, None, TrainConfig())
-    (fast, fast_opt), (slow, slow_opt) = nets
-    assert _bare_optimizer(accelerator, fast_opt) is fast_opt.optimizer
-    assert _bare_optimizer(accelerator, fast_opt.optimizer) is None  # a plain optimizer goes Accelerate's way
-    x = torch.randn(16, 4)
-    before = fast[0].weight.detach().clone()
-    for _ in range(3):
-        ctx.update(fast_opt, fast(x).square().mean())
-        slow_opt.zero_grad(set_to_none=True)
-        accelerator.backward(slow(x).square().mean())
-        slow_opt.step()
-    for a, b in zip(fast.parameters(), slow.parameters()):
-        assert torch.equal(a, b)
-    assert not torch.equal(fast[0].weight, before)  # it trained
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    config = write_config({**TINY_RING, "train": {**TINY_RING["train"], "steps": 6, "checkpoint_every": 3}})
+    first = gan("run", config, "--output", tmp_path / "r", "--steps", 3)
+    assert first.exit_code == 0 and first.output.count("threads: ") == 1
+    assert "threads: 1 thread (auto: a run of 3 steps is too short to measure)" in first.output
+    resumed = gan("run", config, "--output", tmp_path / "r", "--resume")
+    assert resumed.exit_code == 0 and resumed.output.count("threads: ") == 1
+    assert "threads: 1 thread (auto: as when the checkpoint was written, so the resume is exact)" in resumed.output

@@ -211,15 +211,14 @@ def test_ema_generator_is_used_for_sampling(gan, write_config, tmp_path):
     assert gan("run", write_config(cfg), "--output", tmp_path / "r").exit_code == 0
     _, tensors, state = checkpoint_tensors(tmp_path / "r")
     assert "ema" in json.dumps(state)
-    from gancore.plugins import get_host
-    from gancore.sampling import load_trainer
+    from gancore import Run
 
-    trainer = load_trainer(get_host(), tmp_path / "r")
-    live = trainer.algorithm.sample(5, seed=1)
-    with trainer._sampling():
-        averaged = trainer.algorithm.sample(5, seed=1)
+    run = Run.from_checkpoint(tmp_path / "r")
+    live = run.algorithm.sample(5, seed=1)
+    with run.sampling():
+        averaged = run.algorithm.sample(5, seed=1)
     assert not torch.equal(live, averaged), "sampling swaps in the EMA weights"
-    assert torch.equal(trainer.algorithm.sample(5, seed=1), live), "and swaps the live weights back"
+    assert torch.equal(run.algorithm.sample(5, seed=1), live), "and swaps the live weights back"
 
 
 def test_tensorboard_and_jsonl_logs(gan, write_config, tmp_path):

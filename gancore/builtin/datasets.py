@@ -30,4 +30,4 @@ def gan_register_datasets(register):
     register(Dataset("celeba", vision.celeba, vision.CelebAConfig, "torchvision CelebA aligned faces, centre-cropped"))
     register(Dataset("image-folder", vision.image_folder, vision.ImageFolderConfig, "a folder of images or class sub-folders; palette PNGs load as class indices"))
     # Two domains.
-    register(Dataset("unpaired", unpaired.unpaired, unpaired.UnpairedConfig, "two unpaired domains a and b (CycleGAN)"))
+    register(Dataset("unpaired", unpaired.unpaired, unpaired.UnpairedConfig, "two unpaired domains a and b (image-to-image translation)"))

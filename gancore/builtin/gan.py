@@ -56,6 +56,9 @@ def gan_register_losses(register):
     register(Loss("non-saturating", losses.NonSaturating, losses.SmoothingConfig, "G maximises log D(G(z))"))
     register(Loss("least-squares", losses.LeastSquares, losses.LeastSquaresConfig, "LSGAN squared error to targets 1 and 0"))
     register(Loss("hinge", losses.Hinge, losses.HingeConfig, "hinge loss (SN-GAN)"))
-    register(Loss("wasserstein", losses.Wasserstein, description="WGAN critic objective (needs a Lipschitz constraint)"))
+    register(Loss("wasserstein", losses.Wasserstein, description="Wasserstein critic objective (needs a Lipschitz constraint)"))
     register(Loss("relativistic", losses.Relativistic, losses.RelativisticConfig, "relativistic average GAN: RaGAN or RaLSGAN (needs real_logits)"))
-    register(Loss("r1", losses.R1, losses.R1Config, "R1 gradient penalty on real data, as an algorithm's regularizer (needs regularizer)"))
+    register(Loss("r1", losses.r1, losses.R1Config, "R1 gradient penalty on real data, as an algorithm's regularizer (needs regularizer)",
+                  requires=losses.REGULARIZER))
+    register(Loss("gradient-penalty", losses.GradientPenalty, losses.GradientPenaltyConfig,
+                  "gradient penalty w·(‖∇D(x̂)‖ − target)² on interpolates or real data, as an algorithm's regularizer (needs regularizer)"))

@@ -15,7 +15,8 @@ import torch
 from pydantic import Field
 
 from gancore import losses
-from gancore.algorithm import GANAlgorithm, TrainContext
+from gancore.algorithm import GANAlgorithm
+from gancore.train_context import TrainContext
 from gancore.augment import AugmentConfig, Augmenter, consistency_penalty
 from gancore.errors import UserError
 from gancore.nn import conditional
@@ -80,6 +81,9 @@ class GAN(GANAlgorithm):
             raise UserError("algorithm.consistency_real/consistency_fake (bCR) compare D's output with its output on an augmented copy: "
                             "give algorithm.augment.policy, e.g. [translation, cutout]")
         self.augment = Augmenter.from_context(config.augment, ctx)
+        self.register_state("generator", "discriminator", "opt_g", "opt_d", "augment", "regularizer")
+        if hasattr(self.loss, "state_dict"):  # a plugin's loss may count or adapt something
+            self.register_state("loss")
 
     def pack(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, ...) -> (B/pack, pack*C, ...): PacGAN's concatenation along the feature axis."""
@@ -160,8 +164,7 @@ class GAN(GANAlgorithm):
         """The sum of the regularisers of the loss and of ``algorithm.regularizer`` (None if
         there are none); each is logged as ``reg_<name>``. In a conditional run they see D's
         real/fake logit for the real batch's classes ``labels``, projection term included."""
-        # torch.compile (train.compile) has no double backward: a gradient penalty then runs eagerly.
-        discriminator = self.ctx.unwrap(self.discriminator) if self.ctx.train.compile else self.discriminator
+        discriminator = self.ctx.eager(self.discriminator)  # a gradient penalty differentiates a gradient
         if self.conditional_classes:
             scored = discriminator
             discriminator = lambda x: conditional.split_acgan(scored(x, labels))[0]  # noqa: E731

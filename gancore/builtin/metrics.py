@@ -7,7 +7,7 @@ process or many.
 """
 
 from gancore import LazyCommand, hookimpl
-from gancore.registry import Metric
+from gancore.registry import FeatureNetwork, Metric
 
 
 @hookimpl
@@ -34,7 +34,7 @@ def gan_register_metrics(register):
     register(Metric("precision-recall", precision_recall.PrecisionRecall, precision_recall.PrecisionRecallConfig,
                     "k-NN precision and recall (Kynkäänniemi 2019), density and coverage (Naeem 2020)"))
     register(Metric("swd", swd.SWD, swd.SWDConfig,
-                    "sliced Wasserstein distance x1e3 on Laplacian-pyramid 7x7 patches (Progressive GAN)"))
+                    "sliced Wasserstein distance x1e3 on Laplacian-pyramid 7x7 patches (Karras et al. 2018)"))
     register(Metric("ms-ssim", ms_ssim.MSSSIM, ms_ssim.MSSSIMConfig,
                     "mean MS-SSIM of pairs of generated images (diversity), with the real-data value"))
     register(Metric("classifier-accuracy", classification.ClassifierAccuracy, classification.ClassifierAccuracyConfig,
@@ -43,6 +43,16 @@ def gan_register_metrics(register):
                     "accuracy % of logistic regression on algorithm.encode(x) features, fixed train/test splits"))
     register(Metric("conditional-accuracy", conditional.ConditionalAccuracy, conditional.ConditionalAccuracyConfig,
                     "% of samples generated for each class that a domain classifier (lenet-mnist) labels with that class"))
+
+
+@hookimpl
+def gan_register_features(register):
+    from gancore.metrics import features
+
+    register(FeatureNetwork("pixels", features.pixels, description="the samples themselves, flattened (points, or images without a network)"))
+    register(FeatureNetwork("lenet-mnist", features.lenet_mnist, description="a LeNet trained on mnist5k (ships with gancore): 128 features, 10 digit logits"))
+    register(FeatureNetwork("lenet-digits", features.lenet_digits, description="a LeNet trained on scikit-learn's 8x8 digits (ships with gancore)"))
+    register(FeatureNetwork("inception", features.inception, description="the FID Inception-v3 of pytorch-fid (needs its weights file; never downloaded by a run)"))
 
 
 @hookimpl

@@ -30,13 +30,13 @@ def _runs():
 
 
 @hookimpl
-def gan_train_start(trainer):
-    _runs().start(trainer)
+def gan_train_start(run):
+    _runs().start(run)
 
 
 @hookimpl
-def gan_train_end(trainer, step, status):
-    _runs().end(trainer, step, status)
+def gan_train_end(run, step, status):
+    _runs().end(run, step, status)
 
 
 @hookimpl

@@ -32,7 +32,8 @@ class TensorData:
         expect more, e.g. ``"x_labeled"``/``"y_labeled"`` or ``"x_b"`` (a second domain).
     :param kind: ``"points"`` or ``"image"``; decides how samples are plotted.
     :param info: facts metrics and families may need, e.g. ``{"modes": ..., "std": 0.02}``,
-        ``{"num_classes": 10}`` or ``{"palette": (K, C) tensor}``.
+        ``{"num_classes": 10}`` or ``{"palette": (K, C) tensor}``. It stays on the CPU when the
+        tensors move to the training device: move what a step needs to ``ctx.device`` once.
     :param streams: groups of tensors drawn together, each group with its own order,
         length and position (e.g. a small labelled set beside a large unlabelled one,
         or two unpaired domains). By default all tensors form one stream, ``"x"``. The
@@ -91,8 +92,8 @@ class LoaderData:
     :param sample_shape: the shape of one ``"x"``.
     :param info: as for ``TensorData``.
     :param num_workers: DataLoader worker processes.
-    :param extra: small streams kept in memory beside the DataLoader's (e.g. the labelled
-        stream of ``labels_per_class``); its streams are drawn like ``TensorData``'s.
+    :param extra: small streams kept in memory beside the DataLoader's (e.g. a few labelled
+        samples that a transform picks); its streams are drawn like ``TensorData``'s.
     """
 
     dataset: Any
@@ -110,25 +111,43 @@ class LoaderData:
         return len(self.dataset)
 
     def head(self, n: int, seed: int = 0) -> TensorData:
-        """A fixed random ``n`` items in memory (for plots and metrics that need real samples)."""
+        """A fixed random ``n`` items in memory (for plots and metrics that need real samples), with the
+        ``extra`` streams as they are, so that an algorithm sees every stream of the data."""
         index = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(seed))[:n]
         items = [self.dataset[int(i)] for i in index]
-        return TensorData({k: torch.stack([item[k] for item in items]) for k in items[0]}, self.kind, self.info)
+        tensors = {k: torch.stack([item[k] for item in items]) for k in items[0]}
+        streams = {"x": list(tensors)}
+        if self.extra is not None:
+            tensors.update(self.extra.tensors)
+            streams.update(self.extra.streams)
+        return TensorData(tensors, self.kind, self.info, streams)
 
 
 class Order:
-    """The order in which a stream of ``length`` samples is read, from a sample offset."""
+    """The order in which a stream of ``length`` samples is read, from a sample offset.
 
-    def __init__(self, length: int, seed: int, stream: str) -> None:
-        self.length = length
+    Each epoch's permutation is drawn on the CPU (the same on every device and process) and kept on
+    ``device``, so taking a batch's indices copies nothing from the host. On a GPU the next epoch's
+    permutation is copied one epoch ahead, from pinned memory without waiting, so that a step that
+    crosses into a new epoch does not wait for the device either."""
+
+    def __init__(self, length: int, seed: int, stream: str, device: torch.device | str = "cpu") -> None:
+        self.length, self.device = length, torch.device(device)
         self.seed = (seed * 1_000_003 + zlib.crc32(stream.encode())) % (2**63)
-        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+        self._perms: dict[int, torch.Tensor] = {}
+
+    def _draw(self, epoch: int) -> torch.Tensor:
+        perm = torch.randperm(self.length, generator=torch.Generator().manual_seed(self.seed + epoch))
+        if self.device.type == "cuda":
+            return perm.pin_memory().to(self.device, non_blocking=True)
+        return perm.to(self.device)
 
     def _permutation(self, epoch: int) -> torch.Tensor:
-        if epoch != self._epoch:
-            generator = torch.Generator().manual_seed(self.seed + epoch)
-            self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator)
-        return self._perm
+        if epoch not in self._perms:
+            self._perms = {epoch: self._draw(epoch)}
+        if self.device.type == "cuda" and epoch + 1 not in self._perms:
+            self._perms = {epoch: self._perms[epoch], epoch + 1: self._draw(epoch + 1)}
+        return self._perms[epoch]
 
     def take(self, start: int, count: int) -> torch.Tensor:
         parts, position = [], start
@@ -137,7 +156,7 @@ class Order:
             step = min(self.length - offset, start + count - position)
             parts.append(self._permutation(epoch)[offset : offset + step])
             position += step
-        return torch.cat(parts)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
 
 
 class Batches:
@@ -148,7 +167,7 @@ class Batches:
 
     def __init__(self, data: TensorData | StreamTensors, batch_size: int, seed: int, rank: int = 0, world_size: int = 1) -> None:
         self.data, self.batch_size, self.rank, self.world_size = data, batch_size, rank, world_size
-        self.orders = {name: Order(len(data.tensors[keys[0]]), seed, name) for name, keys in data.streams.items()}
+        self.orders = {name: Order(len(data.tensors[keys[0]]), seed, name, data.tensors[keys[0]].device) for name, keys in data.streams.items()}
         self.positions = {name: 0 for name in data.streams}
         self.default_stream = next(iter(data.streams))
 
@@ -169,7 +188,7 @@ class Batches:
         keys = self.data.streams[name]
         size = self.batch_size if size is None else size
         start = self.positions[name] + self.rank * size
-        index = self.orders[name].take(start, size).to(self.data.tensors[keys[0]].device)
+        index = self.orders[name].take(start, size)
         self.positions[name] += size * self.world_size
         return {key: self.data.tensors[key].index_select(0, index) for key in keys}
 
@@ -185,13 +204,10 @@ class Batches:
         return {"positions": dict(self.positions)}
 
     def load_state_dict(self, state: dict) -> None:
-        if "positions" in state:
-            unknown = set(state["positions"]) - set(self.positions)
-            if unknown:
-                raise ValueError(f"the checkpoint has data streams {sorted(unknown)} that this data does not have")
-            self.positions.update({k: int(v) for k, v in state["positions"].items()})
-        else:  # checkpoints from before streams had positions of their own: all moved together
-            self.positions = {name: int(state["position"]) for name in self.positions}
+        unknown = set(state["positions"]) - set(self.positions)
+        if unknown:
+            raise ValueError(f"the checkpoint has data streams {sorted(unknown)} that this data does not have")
+        self.positions.update({k: int(v) for k, v in state["positions"].items()})
 
 
 class _IndexBatches:
@@ -268,7 +284,7 @@ class LoaderBatches:
         return {"positions": positions}
 
     def load_state_dict(self, state: dict) -> None:
-        positions = dict(state["positions"]) if "positions" in state else {"x": state["position"]}
+        positions = dict(state["positions"])
         self.position = int(positions.pop("x"))
         if self.extra is not None and positions:
             self.extra.load_state_dict({"positions": positions})

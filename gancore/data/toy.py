@@ -22,7 +22,7 @@ class Gaussian1DConfig(StrictModel):
     data_seed: int = Field(1234, description="seed for drawing the points")
 
 
-def gaussian_1d(config: Gaussian1DConfig) -> TensorData:
+def gaussian_1d(config: Gaussian1DConfig, ctx) -> TensorData:
     g = torch.Generator().manual_seed(config.data_seed)
     x = config.mean + config.std * torch.randn(config.num_samples, 1, generator=g)
     return TensorData({"x": x}, "points", {"mean": config.mean, "std": config.std})
@@ -36,7 +36,7 @@ class RingConfig(StrictModel):
     data_seed: int = Field(1234, description="seed for drawing the points")
 
 
-def ring(config: RingConfig) -> TensorData:
+def ring(config: RingConfig, ctx) -> TensorData:
     angles = torch.arange(config.num_modes, dtype=torch.float64) * (2 * math.pi / config.num_modes)
     modes = config.radius * torch.stack([angles.cos(), angles.sin()], dim=1).float()
     return _mixture(modes, config.std, config.num_samples, config.data_seed)
@@ -50,7 +50,7 @@ class GridConfig(StrictModel):
     data_seed: int = Field(1234, description="seed for drawing the points")
 
 
-def grid(config: GridConfig) -> TensorData:
+def grid(config: GridConfig, ctx) -> TensorData:
     coords = (torch.arange(config.side, dtype=torch.float32) - (config.side - 1) / 2) * config.spacing
     modes = torch.cartesian_prod(coords, coords)
     return _mixture(modes, config.std, config.num_samples, config.data_seed)
@@ -70,7 +70,7 @@ class SwissRollConfig(StrictModel):
     data_seed: int = Field(1234, description="seed for drawing the points")
 
 
-def swiss_roll(config: SwissRollConfig) -> TensorData:
+def swiss_roll(config: SwissRollConfig, ctx) -> TensorData:
     from sklearn.datasets import make_swiss_roll
 
     points, _ = make_swiss_roll(config.num_samples, noise=config.noise, random_state=config.data_seed)

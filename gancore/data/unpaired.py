@@ -1,4 +1,4 @@
-"""Two unpaired domains (for CycleGAN): any two datasets, read in independent orders."""
+"""Two unpaired domains (for image-to-image translation): any two datasets, read in independent orders."""
 
 from __future__ import annotations
 
@@ -14,12 +14,9 @@ class UnpairedConfig(StrictModel):
     b: DatasetRef = Field(description="domain B, any dataset with its options; its batches are 'x_b' (and 'y_b', ...)")
 
 
-def unpaired(config: UnpairedConfig) -> TensorData:
-    from ..plugins import get_registry
-
-    registry = get_registry()
-    domain_a = registry.build(config.a, "data.a")
-    domain_b = registry.build(config.b, "data.b")
+def unpaired(config: UnpairedConfig, ctx) -> TensorData:
+    domain_a = ctx.build(config.a, "a")
+    domain_b = ctx.build(config.b, "b")
     if not isinstance(domain_a, TensorData) or not isinstance(domain_b, TensorData):
         raise UserError("unpaired: both domains must fit in memory (set in_memory: true on them)")
     tensors = dict(domain_a.tensors)

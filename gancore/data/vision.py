@@ -15,7 +15,6 @@ import torch
 from pydantic import Field
 
 from ..errors import UserError
-from .base import TensorData
 from .pipeline import from_reader, from_tensors
 from .transforms import ImageOptions
 
@@ -107,39 +106,39 @@ def _uint8_images(array: np.ndarray | torch.Tensor, channels_last: bool) -> torc
     return x.div(255.0).mul(2.0).sub(1.0).contiguous()
 
 
-def mnist(config: VisionConfig):
+def mnist(config: VisionConfig, ctx):
     from torchvision.datasets import MNIST
 
     ds = _open(MNIST, config, "MNIST/raw/train-images-idx3-ubyte etc.", train=config.split == "train")
-    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, {"num_classes": 10, "domain": "mnist"})
+    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, ctx, {"num_classes": 10, "domain": "mnist"})
 
 
-def fashion_mnist(config: VisionConfig):
+def fashion_mnist(config: VisionConfig, ctx):
     from torchvision.datasets import FashionMNIST
 
     ds = _open(FashionMNIST, config, "FashionMNIST/raw/train-images-idx3-ubyte etc.", train=config.split == "train")
-    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, {"num_classes": 10})
+    return from_tensors(_uint8_images(ds.data, False), ds.targets.long(), config, ctx, {"num_classes": 10})
 
 
-def cifar10(config: VisionConfig):
+def cifar10(config: VisionConfig, ctx):
     from torchvision.datasets import CIFAR10
 
     cls = _presence_only(CIFAR10)
     cls._expected_files = [*CIFAR10.train_list, *CIFAR10.test_list]
     ds = _open(cls, config, "cifar-10-batches-py/data_batch_1..5 and test_batch", train=config.split == "train")
-    return from_tensors(_uint8_images(ds.data, True), torch.tensor(ds.targets).long(), config, {"num_classes": 10})
+    return from_tensors(_uint8_images(ds.data, True), torch.tensor(ds.targets).long(), config, ctx, {"num_classes": 10})
 
 
-def svhn(config: VisionConfig):
+def svhn(config: VisionConfig, ctx):
     from torchvision.datasets import SVHN
 
     cls = _presence_only(SVHN)
     cls._expected_files = [SVHN.split_list[config.split][1]]
     ds = _open(cls, config, f"{SVHN.split_list[config.split][1]}", split=config.split)
-    return from_tensors(_uint8_images(ds.data, False), torch.from_numpy(ds.labels).long(), config, {"num_classes": 10})
+    return from_tensors(_uint8_images(ds.data, False), torch.from_numpy(ds.labels).long(), config, ctx, {"num_classes": 10})
 
 
-def celeba(config: CelebAConfig):
+def celeba(config: CelebAConfig, ctx):
     from torchvision.datasets import CelebA
 
     cls = _presence_only(CelebA)
@@ -147,10 +146,10 @@ def celeba(config: CelebAConfig):
     ds = _open(cls, config, "celeba/img_align_celeba/*.jpg and the celeba/*.txt lists", split=config.split, target_type=[])
     folder = Path(ds.root) / ds.base_folder / "img_align_celeba"
     files = [folder / name for name in ds.filename]
-    return from_reader(lambda i: (_read_image(files[i], config.image_size, "delete it or fetch it again"), None), len(files), config)
+    return from_reader(lambda i: (_read_image(files[i], config.image_size, "delete it or fetch it again"), None), len(files), config, ctx)
 
 
-def image_folder(config: ImageFolderConfig):
+def image_folder(config: ImageFolderConfig, ctx):
     root = Path(config.root).expanduser()
     if not root.is_dir():
         raise UserError(f"image-folder: '{root}' is not a folder. Point root at a folder of images or of class sub-folders.")
@@ -166,11 +165,7 @@ def image_folder(config: ImageFolderConfig):
     if config.image_size is None:
         _same_size(files)
     info: dict = {"num_classes": len(classes)} if classes else {}
-    palette = _shared_palette(files[0][0])
-    if palette is not None and config.quantize is None:
-        # Palette PNGs (e.g. from `gan bgan quantize`): the pixel values are already the classes.
-        return _palette_data(files, palette, info)
-    return from_reader(lambda i: (_read_image(files[i][0], config.image_size), files[i][1]), len(files), config, info)
+    return from_reader(lambda i: (_read_image(files[i][0], config.image_size), files[i][1]), len(files), config, ctx, info)
 
 
 SKIP_HINT = "delete it, or set data.skip_bad_files=true to leave out files that do not load"
@@ -230,30 +225,3 @@ def _read_image(path: Path, size: int | None, hint: str = SKIP_HINT) -> torch.Te
         side = min(x.shape[-2:])
         x = resize(center_crop(x, [side, side]), [size, size], antialias=True)
     return x.float().div(255.0).mul(2.0).sub(1.0)
-
-
-def _shared_palette(path: Path) -> torch.Tensor | None:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        if image.mode != "P":
-            return None
-        colors = np.array(image.getpalette(), dtype=np.float32).reshape(-1, 3)
-    return torch.from_numpy(colors).div(255.0).mul(2.0).sub(1.0)
-
-
-def _palette_data(files, palette: torch.Tensor, info: dict) -> TensorData:
-    """Palette PNGs, in memory: ``index`` holds the classes, ``x`` shows them in the palette's colours."""
-    from PIL import Image
-
-    indices = []
-    for path, _ in files:
-        with Image.open(path) as image:
-            if image.mode != "P":
-                raise UserError(f"image-folder: '{path}' is not a palette PNG like the first one, '{files[0][0]}'")
-            indices.append(torch.from_numpy(np.asarray(image, dtype=np.int64)))
-    index = torch.stack(indices)
-    tensors = {"x": palette[index].permute(0, 3, 1, 2).contiguous(), "index": index}
-    if files[0][1] is not None:
-        tensors["y"] = torch.tensor([label for _, label in files])
-    return TensorData(tensors, "image", {**info, "palette": palette})

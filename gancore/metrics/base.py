@@ -147,7 +147,7 @@ class EvalContext:
         if not has_capability(self.algorithm, "translate"):
             raise UserError(
                 f"source: translate needs an algorithm with a translate(x, direction) method; '{name}' has none. "
-                f"Use source: sample, or a two-domain family such as cyclegan"
+                f"Use source: sample, or a two-domain family (one whose algorithm translates)"
             )
 
         def run(x: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,9 @@
 
     def classify(self, x: Tensor) -> Tensor:
         '''x: a batch of samples in data space (B, *sample_shape), on ctx.device.
-        Returns (B, K) class logits (or K+1, the last being the "fake" class of an
-        SGAN / Improved-GAN discriminator, which is ignored). Use eval-mode networks.'''
+        Returns (B, K) class logits over the data's K classes. Use eval-mode networks.'''
 
-``linear-probe`` needs an algorithm with an encoder (BiGAN, a discriminator's
+``linear-probe`` needs an algorithm with an encoder (a bidirectional GAN's, a discriminator's
 penultimate layer)::
 
     def encode(self, x: Tensor) -> Tensor:
@@ -24,15 +23,15 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from ..data.transforms import labelled_subset
+from ..data.transforms import per_class_subset
 from ..errors import UserError
 from ..registry import DatasetRef, StrictModel
 from .base import EvalContext, apply_batched
-from .reference import reference_tensors
+from .reference import ReferenceData
 
 
-def _labelled(ref: DatasetRef, cache: dict, ctx: EvalContext, option: str) -> dict[str, torch.Tensor]:
-    tensors = reference_tensors(ref, cache)
+def _labelled(ref: DatasetRef, reference: ReferenceData, ctx: EvalContext, option: str) -> dict[str, torch.Tensor]:
+    tensors = reference.tensors(ref, option)
     if "y" not in tensors:
         raise UserError(f"{option}: dataset '{ref.name}' has no labels (no 'y' tensor)")
     shape, expected = tuple(tensors["x"].shape[1:]), tuple(ctx.data.sample_shape)
@@ -67,19 +66,18 @@ class ClassifierAccuracyConfig(StrictModel):
 class ClassifierAccuracy:
     """Accuracy (%) of ``algorithm.classify`` on a labelled test split: ``{"accuracy": ...}``."""
 
-    def __init__(self, config: ClassifierAccuracyConfig) -> None:
+    def __init__(self, config: ClassifierAccuracyConfig, build) -> None:
         self.config = config
-        self._test: dict = {}
+        self._reference = ReferenceData(build)
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         classify = _method(ctx, "classify", "classifier-accuracy")
-        test = _labelled(self.config.test_data, self._test, ctx, "test_data")
+        test = _labelled(self.config.test_data, self._reference, ctx, "test_data")
         logits, labels = _apply_all(ctx, classify, test, self.config.num_samples)
         num_classes = int(test["y"].max()) + 1
-        if logits.shape[1] < num_classes:
-            raise UserError(f"classify() returned {logits.shape[1]} logits, but the test data have {num_classes} classes")
-        if logits.shape[1] == num_classes + 1:
-            logits = logits[:, :num_classes]  # an SGAN discriminator's "fake" class
+        if logits.dim() != 2 or logits.shape[1] < num_classes:
+            raise UserError(f"classify() returned logits of shape {tuple(logits.shape)}, but the test data have {num_classes} classes; "
+                            "it must return (B, K) class logits")
         return {"accuracy": 100.0 * (logits.argmax(dim=1) == labels).double().mean().item()}
 
 
@@ -87,10 +85,10 @@ class LinearProbeConfig(StrictModel):
     train_data: DatasetRef = Field(description="labelled data the probe is fitted on, e.g. {name: mnist5k, split: train}")
     test_data: DatasetRef = Field(description="labelled data the probe is scored on, e.g. {name: mnist5k, split: test}")
     labels_per_class: int | None = Field(
-        None, ge=1, description="fit on only this many samples per class, chosen as a dataset's labels_per_class chooses them; null: all"
+        None, ge=1, description="fit on only this many samples per class, chosen by gancore.data.transforms.per_class_subset (as a plugin's labelled subset of a dataset chooses them with the same seed); null: all"
     )
     labels_seed: int = Field(
-        0, description="seed of that choice; a semi-supervised run's data.transform_seed (default 0) picks the same labelled samples"
+        0, description="seed of that choice; a run whose data kept labels for per_class samples with transform_seed this seed picks the same ones"
     )
     num_test: int | None = Field(None, ge=1, description="test samples (the first of a fixed shuffle); null: all")
     C: float = Field(1.0, gt=0, description="inverse L2 strength of scikit-learn's LogisticRegression")
@@ -102,10 +100,9 @@ class LinearProbe:
     ``train_data`` and scored on ``test_data``: ``{"accuracy": test %, "train_accuracy": %}``.
     The fit is deterministic, so every process gets the same probe."""
 
-    def __init__(self, config: LinearProbeConfig) -> None:
+    def __init__(self, config: LinearProbeConfig, build) -> None:
         self.config = config
-        self._train: dict = {}
-        self._test: dict = {}
+        self._reference = ReferenceData(build)
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         from sklearn.linear_model import LogisticRegression
@@ -114,11 +111,11 @@ class LinearProbe:
 
         cfg = self.config
         encode = _method(ctx, "encode", "linear-probe")
-        train = _labelled(cfg.train_data, self._train, ctx, "train_data")
+        train = _labelled(cfg.train_data, self._reference, ctx, "train_data")
         if cfg.labels_per_class is not None:
-            keep = labelled_subset(train["y"], cfg.labels_per_class, cfg.labels_seed)
+            keep = per_class_subset(train["y"], cfg.labels_per_class, cfg.labels_seed)
             train = {k: v[keep] for k, v in train.items()}
-        test = _labelled(cfg.test_data, self._test, ctx, "test_data")
+        test = _labelled(cfg.test_data, self._reference, ctx, "test_data")
         x_train, y_train = _apply_all(ctx, encode, train, None)
         x_test, y_test = _apply_all(ctx, encode, test, cfg.num_test)
         probe = make_pipeline(StandardScaler(), LogisticRegression(C=cfg.C, max_iter=cfg.max_iter))

@@ -17,7 +17,6 @@ from pydantic import Field, field_validator
 from ..errors import UserError
 from ..registry import StrictModel
 from .base import EvalContext, apply_batched
-from .features import check_extractor_name, get_extractor
 
 
 class ConditionalAccuracyConfig(StrictModel):
@@ -32,14 +31,16 @@ class ConditionalAccuracyConfig(StrictModel):
     def _known(cls, value: str) -> str:
         if value in ("inception", "pixels"):
             raise ValueError(f"'{value}' has no classes of the data; use lenet-mnist, lenet-digits or weights: FILE")
-        return check_extractor_name(value)
+        return value
 
 
 class ConditionalAccuracy:
     """``{"accuracy": %, "class_<c>": %...}``: the classifier's agreement with the requested classes."""
 
-    def __init__(self, config: ConditionalAccuracyConfig) -> None:
+    def __init__(self, config: ConditionalAccuracyConfig, build) -> None:
         self.config = config
+        # Fails here, before training starts, for an unknown network or a missing weights file.
+        self.classifier = build.features(config.weights or config.classifier, option="weights" if config.weights else "classifier")
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         cfg = self.config
@@ -53,7 +54,7 @@ class ConditionalAccuracy:
         bad = [c for c in wanted if not 0 <= c < classes]
         if bad:
             raise UserError(f"conditional-accuracy: classes {bad} are out of range; this run has {classes} classes, 0 to {classes - 1}")
-        classifier = get_extractor(cfg.weights or cfg.classifier)
+        classifier = self.classifier
         labels = torch.tensor(wanted).repeat_interleave(cfg.num_per_class)
         local = apply_batched(classifier.logits, ctx.generate(len(labels), labels), ctx.device).argmax(dim=1)
         predicted = ctx.gather_chunks(local, len(labels))

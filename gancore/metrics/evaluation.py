@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from ..config import EvalMetricRef, metric_keys
 from ..errors import UserError, config_error
-from .base import build_metrics, evaluate
+from .base import build_metrics
 
 
 def metric_refs(registry, specs: tuple[str, ...] | list[str], num_samples: int | None) -> list[EvalMetricRef] | None:
@@ -42,25 +42,24 @@ def metric_refs(registry, specs: tuple[str, ...] | list[str], num_samples: int |
 
 
 def evaluate_run(host, run_dir: Path, refs: list | None, checkpoint_path: Path | None, *,
-                 used: dict | None = None, truncation: float | None = None) -> tuple[dict[str, float], int, bool]:
-    """Metric values of a run's checkpoint: ``(results, step, is_main_process)``; with ``truncation``, every
+                 used: dict | None = None, truncation: float | None = None) -> tuple[dict[str, float], int, bool, dict[str, str]]:
+    """Metric values of a run's checkpoint: ``(results, step, is_main_process, features)``, ``features`` naming
+    the feature network each metric used (``auto`` picks one from the data). With ``truncation``, every
     metric's samples come from latents truncated at that threshold.
 
     With a ``used`` dict, which checkpoint was used and why are put in it (``checkpoint``, ``why``)
     instead of being printed on stderr."""
-    from ..sampling import load_trainer
+    from ..run import Run
 
-    trainer = load_trainer(host, run_dir, checkpoint_path, used=used)
+    run = Run.from_checkpoint(run_dir, checkpoint_path, host=host, used=used)
     if refs is None:
-        refs = trainer.config.eval.metrics
-        if not refs:
+        if not run.metrics:
             raise UserError(f"the run in '{run_dir}' has no eval.metrics; name some with --metric (see `gan list metrics`)")
-        metrics = build_metrics(host.registry, refs)
+        metrics = run.metrics
     else:
         metrics = build_metrics(host.registry, refs, "--metric {name}")
-    with trainer._sampling():
-        results = evaluate(metrics, trainer.eval_context(truncation=truncation))
+    results = run.evaluate(metrics, truncation=truncation)
+    features = {key: metric.chosen for key, metric in metrics if getattr(metric, "chosen", None)}
     # Several processes leave together: every rank is done with the gloo/NCCL group before any exits.
-    trainer.accelerator.wait_for_everyone()
-    trainer.accelerator.end_training()
-    return results, trainer.step, trainer.accelerator.is_main_process
+    run.close()
+    return results, run.step, run.is_main_process, features

@@ -24,9 +24,11 @@ how to get the Inception weights (``gan weights fetch inception``).
 ``pixels``
     The raw values, flattened: points, or images without a network.
 
-Images are what generators output: ``(N, C, H, W)`` in [-1, 1]. Plugins can add
-extractors with ``register_extractor(name, build)``, where ``build(options)``
-returns a ``FeatureExtractor``.
+Images are what generators output: ``(N, C, H, W)`` in [-1, 1]. These four are
+registered by the builtin ``metrics`` plugin; plugins add networks with the
+``gan_register_features`` hook (``gancore.FeatureNetwork(name, factory)``, where
+``factory(options)`` returns a ``FeatureExtractor``), and a name registered twice
+is reported as every other clash is.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -68,36 +70,33 @@ class ExtractorOptions:
     inception_weights: str | None = None
 
 
-EXTRACTORS: dict[str, Callable[[ExtractorOptions], FeatureExtractor]] = {}
+def check_extractor_name(registry, name: str, *, auto: bool = False) -> str:
+    """``name`` if it names a feature network (registered, or a LeNet ``.safetensors`` file; with ``auto``,
+    also ``auto``); else a ``UserError`` listing the registered ones."""
+    if is_weights_file(name) or (auto and name == AUTO) or name in registry.entries["features"]:
+        return name
+    names = ([AUTO] if auto else []) + registry.names("features")
+    raise UserError(
+        f"unknown feature network '{name}'; choose one of {', '.join(names)}, or the path of a .safetensors file "
+        "from `gan train-features --data` (plugins add networks with the gan_register_features hook)"
+    )
 
 
-def register_extractor(name: str, build: Callable[[ExtractorOptions], FeatureExtractor]) -> None:
-    EXTRACTORS[name] = build
-
-
-def check_extractor_name(name: str, *, auto: bool = False) -> str:
-    """Pydantic validator for an option naming a feature network (``auto``: also accept ``auto``)."""
-    if is_weights_file(name):
-        return name  # a LeNet from `gan train-features --output FILE`: its file is checked when it loads
-    if (name != AUTO or not auto) and name not in EXTRACTORS:
-        names = ([AUTO] if auto else []) + sorted(EXTRACTORS)
-        raise ValueError(f"unknown feature network '{name}'; choose one of {', '.join(names)}, or the path of a .safetensors file from `gan train-features --data`")
-    return name
-
-
-def auto_extractor(kind: str, info: dict, options: ExtractorOptions = ExtractorOptions()) -> str:
+def auto_extractor(registry, kind: str, info: dict, options: ExtractorOptions = ExtractorOptions()) -> str:
     """What ``features: auto`` means for data of ``kind`` ('image' or 'points') described by ``info``."""
     from .inception import inception_weights_path
 
     if kind == "points":
         return "pixels"
-    try:
-        inception_weights_path(options.inception_weights)
-        return "inception"
-    except UserError as missing:
-        reason = str(missing)
+    reason = "no feature network named 'inception' is registered."
+    if "inception" in registry.entries["features"]:
+        try:
+            inception_weights_path(options.inception_weights)
+            return "inception"
+        except UserError as missing:
+            reason = str(missing)
     domain = info.get("domain")
-    if domain in DOMAIN_EXTRACTORS:
+    if domain in DOMAIN_EXTRACTORS and DOMAIN_EXTRACTORS[domain] in registry.entries["features"]:
         return DOMAIN_EXTRACTORS[domain]
     raise UserError(
         f"features: auto found no feature network for these images. They are not a digit dataset (lenet-digits and lenet-mnist "
@@ -106,15 +105,21 @@ def auto_extractor(kind: str, info: dict, options: ExtractorOptions = ExtractorO
     )
 
 
-_cache: dict[tuple[str, ExtractorOptions], FeatureExtractor] = {}
+_cache: dict[tuple, FeatureExtractor] = {}
 
 
-def get_extractor(name: str, options: ExtractorOptions = ExtractorOptions()) -> FeatureExtractor:
-    """The named extractor, built once per process (its weights load once)."""
-    check_extractor_name(name)
-    key = (name, options)
+def get_extractor(registry, name: str, options: ExtractorOptions | None = None) -> FeatureExtractor:
+    """The feature network ``name`` (registered, or a LeNet ``.safetensors`` file), built once per process
+    (its weights load once)."""
+    options = options or ExtractorOptions()
+    check_extractor_name(registry, name)
+    if is_weights_file(name):
+        key: tuple = ("file", str(Path(name).expanduser().resolve()))
+    else:
+        entry = registry.get("features", name)
+        key = (entry.plugin, name, entry.factory, options)
     if key not in _cache:
-        _cache[key] = TrainedLeNet(name) if is_weights_file(name) else EXTRACTORS[name](options)
+        _cache[key] = TrainedLeNet(name) if is_weights_file(name) else registry.get("features", name).factory(options)
     return _cache[key]
 
 
@@ -303,13 +308,19 @@ def lenet_record(dataset: str) -> dict:
     return json.loads(lenet_weights(dataset).with_suffix(".json").read_text())
 
 
-def _inception(options: ExtractorOptions) -> FeatureExtractor:
+def inception(options: ExtractorOptions) -> FeatureExtractor:
     from .inception import InceptionFeatures, inception_weights_path
 
     return InceptionFeatures(inception_weights_path(options.inception_weights))
 
 
-register_extractor("pixels", lambda options: PixelFeatures())
-register_extractor("lenet-mnist", lambda options: LeNetFeatures("lenet-mnist", "mnist5k"))
-register_extractor("lenet-digits", lambda options: LeNetFeatures("lenet-digits", "digits"))
-register_extractor("inception", _inception)
+def pixels(options: ExtractorOptions) -> FeatureExtractor:
+    return PixelFeatures()
+
+
+def lenet_mnist(options: ExtractorOptions) -> FeatureExtractor:
+    return LeNetFeatures("lenet-mnist", "mnist5k")
+
+
+def lenet_digits(options: ExtractorOptions) -> FeatureExtractor:
+    return LeNetFeatures("lenet-digits", "digits")

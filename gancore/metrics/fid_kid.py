@@ -150,8 +150,8 @@ class InceptionScoreMetric(FeatureMetric):
 
     config: InceptionScoreConfig
 
-    def __init__(self, config: InceptionScoreConfig) -> None:
-        super().__init__(config)
+    def __init__(self, config: InceptionScoreConfig, build) -> None:
+        super().__init__(config, build)
         if config.features == "pixels":
             raise UserError("metric 'inception-score' needs class logits: use features inception, lenet-mnist or lenet-digits")
 

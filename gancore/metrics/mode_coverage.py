@@ -33,7 +33,7 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float, thresh
 
 
 class ModeCoverage:
-    def __init__(self, config: ModeCoverageConfig) -> None:
+    def __init__(self, config: ModeCoverageConfig, build) -> None:
         self.config = config
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:

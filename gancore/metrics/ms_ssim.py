@@ -18,7 +18,7 @@ from pydantic import Field
 
 from ..errors import UserError
 from .base import EvalContext
-from .reference import ReferenceConfig, reference_tensors
+from .reference import ReferenceConfig, ReferenceData
 
 BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -68,9 +68,9 @@ class MSSSIM:
     """Returns ``{"ms_ssim": mean over generated pairs, "real_ms_ssim": the same over real pairs}``;
     lower is more diverse."""
 
-    def __init__(self, config: MSSSIMConfig) -> None:
+    def __init__(self, config: MSSSIMConfig, build) -> None:
         self.config = config
-        self._reference: dict = {}
+        self._reference = ReferenceData(build)
         self._real_value: tuple | None = None
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
@@ -78,7 +78,7 @@ class MSSSIM:
         fake = ctx.generate_all(2 * n)
         result = {"ms_ssim": pairwise_ms_ssim(fake[:n], fake[n:], cfg.sigma).mean().item()}
         if cfg.real_reference:
-            split = reference_tensors(cfg.reference, self._reference)
+            split = self._reference.tensors(cfg.reference)
             source = split["x"] if split is not None else ctx.data.tensors["x"]
             if self._real_value is None or self._real_value[0] is not source:
                 real = ctx.real_all(2 * n, split=split)

@@ -18,12 +18,12 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from ..errors import UserError
 from ..registry import DatasetRef, StrictModel
 from .base import DIRECTIONS, EvalContext
-from .features import AUTO, ExtractorOptions, FeatureExtractor, auto_extractor, check_extractor_name, generated_features, get_extractor, real_features
+from .features import AUTO, ExtractorOptions, FeatureExtractor, auto_extractor, generated_features, real_features
 
 
 class GeneratedConfig(StrictModel):
@@ -63,11 +63,6 @@ class FeatureConfig(GeneratedConfig):
     )
     num_samples: int = Field(10000, ge=2, description="generated samples (at most the source domain's size when translating)")
 
-    @field_validator("features")
-    @classmethod
-    def _known_features(cls, value: str) -> str:
-        return check_extractor_name(value, auto=True)
-
 
 class ReferenceConfig(StrictModel):
     reference: DatasetRef | None = Field(
@@ -94,26 +89,38 @@ class FeatureMetricConfig(ComparedConfig, FeatureConfig):
     )
 
 
-def reference_tensors(ref: DatasetRef | None, cache: dict) -> dict[str, torch.Tensor] | None:
-    """The tensors of a reference dataset, built once through the registry (None: use the run's data)."""
-    if ref is None:
-        return None
-    if "tensors" not in cache:
-        from ..plugins import get_registry
+class ReferenceData:
+    """The real datasets a metric names in its options (a test split, a reference set), each built once
+    through the metric's ``BuildContext`` and kept on the CPU."""
 
-        data = get_registry().build(ref, "reference")
-        cache["tensors"] = {k: v.cpu() for k, v in data.tensors.items()}
-        cache["kind"], cache["info"] = data.kind, dict(data.info)
-    return cache["tensors"]
+    def __init__(self, build) -> None:
+        self.build = build
+        self._built: dict[str, tuple[dict[str, torch.Tensor], str, dict]] = {}
+
+    def tensors(self, ref: DatasetRef | None, option: str = "reference") -> dict[str, torch.Tensor] | None:
+        """The tensors of the dataset ``ref`` that option ``option`` names (None: ``ref`` is None, use the run's data)."""
+        if ref is None:
+            return None
+        if option not in self._built:
+            data = self.build.build(ref, option)
+            if not hasattr(data, "tensors"):
+                raise UserError(f"{option}: dataset '{ref.name}' is read from disk in batches; set in_memory: true on it to use it as reference data")
+            self._built[option] = ({k: v.cpu() for k, v in data.tensors.items()}, data.kind, dict(data.info))
+        return self._built[option][0]
+
+    def described(self, ref: DatasetRef, option: str = "reference") -> tuple[str, dict]:
+        """(kind, info) of the dataset ``ref``."""
+        self.tensors(ref, option)
+        return self._built[option][1], self._built[option][2]
 
 
-def real_tensors(ctx: EvalContext, config: ComparedConfig, cache: dict) -> dict[str, torch.Tensor] | None:
-    """``reference_tensors`` of ``config.reference``, checked to hold the real tensor compared with (and the
+def real_tensors(ctx: EvalContext, config: ComparedConfig, reference: ReferenceData) -> dict[str, torch.Tensor] | None:
+    """The tensors of ``config.reference``, checked to hold the real tensor compared with (and the
     run's data checked to hold both domains when translating)."""
     if config.source == "translate":
         ctx.translate_keys(config.source, config.direction)
     ref, key = config.reference, config.real_tensor()
-    split = reference_tensors(ref, cache)
+    split = reference.tensors(ref)
     tensors = split if split is not None else ctx.data.tensors
     if key not in tensors:
         where = f"reference dataset '{ref.name}'" if ref is not None else "the run's data"
@@ -127,14 +134,15 @@ class FeatureMetric:
 
     config: FeatureMetricConfig
 
-    def __init__(self, config: FeatureConfig) -> None:
-        self.config = config
+    def __init__(self, config: FeatureConfig, build) -> None:
+        self.config, self.build = config, build
         self._options = ExtractorOptions(config.inception_weights)
-        # A named network fails here, before training starts, when a weights file is missing;
-        # auto is decided when the metric first runs, from the data.
-        self._extractor: FeatureExtractor | None = None if config.features == AUTO else get_extractor(config.features, self._options)
-        self._reference: dict = {}
+        # A named network fails here, before training starts, when it is unknown or its weights file is
+        # missing; auto is decided when the metric first runs, from the data.
+        self._extractor: FeatureExtractor | None = None if config.features == AUTO else build.features(config.features, self._options)
+        self._reference = ReferenceData(build)
         self._real_cache: tuple | None = None
+        self.chosen: str | None = None if config.features == AUTO else config.features
 
     def extractor(self, ctx: EvalContext) -> FeatureExtractor:
         """The configured network, or the one ``features: auto`` picks for the real data of the generated domain."""
@@ -143,13 +151,13 @@ class FeatureMetric:
         cfg = self.config
         key = cfg.real_tensor() if isinstance(cfg, ComparedConfig) else cfg.target_key()
         if isinstance(cfg, ComparedConfig) and cfg.reference is not None:
-            reference_tensors(cfg.reference, self._reference)
-            kind, info = self._reference["kind"], self._reference["info"]
+            kind, info = self._reference.described(cfg.reference)
         else:
             kind, info = ctx.data.kind, ctx.data.info
         if key.endswith("_b"):  # the unpaired dataset keeps the second domain's info apart
             info = info.get("domain_b", {})
-        return get_extractor(auto_extractor(kind, info, self._options), self._options)
+        self.chosen = auto_extractor(self.build.registry, kind, info, self._options)
+        return self.build.features(self.chosen, self._options)
 
     def fake(self, ctx: EvalContext, *, logits: bool = False) -> torch.Tensor:
         cfg = self.config

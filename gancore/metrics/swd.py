@@ -1,4 +1,4 @@
-"""Sliced Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018, Progressive GAN).
+"""Sliced Wasserstein distance on Laplacian-pyramid patches (Karras et al. 2018).
 
 For each level of a Laplacian pyramid (full resolution, then halving while the
 side is at least ``min_resolution``, 16 in the paper), 128 random 7x7 patches
@@ -22,7 +22,7 @@ from pydantic import Field
 
 from ..errors import UserError
 from .base import EvalContext
-from .reference import ComparedConfig, real_tensors
+from .reference import ComparedConfig, ReferenceData, real_tensors
 
 _GAUSS = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0])
 GAUSSIAN_5x5 = torch.outer(_GAUSS, _GAUSS) / 256.0  # the filter of cv2.pyrDown
@@ -130,9 +130,9 @@ class SWDConfig(ComparedConfig):
 class SWD:
     """Returns SWD x 10^3 at each pyramid level (keys are the level's side) and ``"avg"``; 0 for identical sets."""
 
-    def __init__(self, config: SWDConfig) -> None:
+    def __init__(self, config: SWDConfig, build) -> None:
         self.config = config
-        self._reference: dict = {}
+        self._reference = ReferenceData(build)
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         cfg = self.config

@@ -2,8 +2,8 @@
 
     gan train-features --dataset mnist5k --epochs 30 --seed 0      # the shipped lenet-mnist
     gan train-features --dataset digits --epochs 60 --seed 0       # the shipped lenet-digits
-    gan train-features --data '{name: mnist5k, split: train, colorize: {mode: random}}' \
-        --test-data '{name: mnist5k, split: test, colorize: {mode: random}}' --output colored.safetensors
+    gan train-features --data '{name: mnist5k, split: train, channels: 3}' \
+        --test-data '{name: mnist5k, split: test, channels: 3}' --output rgb-digits.safetensors
 
 The shipped networks train on their dataset's fixed train split and are scored on
 its fixed test split: mnist5k ``split: train`` (4,000) against ``split: test``
@@ -38,14 +38,15 @@ def load_splits(dataset: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.
     """The (train, test) tensors ``{"x", "y"}`` of a dataset's fixed split, and how they were made."""
     from ..data import images
 
+    # The shipped networks' data take no transforms, so no BuildContext is needed to build them.
     if dataset == "mnist5k":
-        train = images.mnist5k(images.MNIST5kConfig(split="train")).tensors
-        test = images.mnist5k(images.MNIST5kConfig(split="test")).tensors
+        train = images.mnist5k(images.MNIST5kConfig(split="train"), None).tensors
+        test = images.mnist5k(images.MNIST5kConfig(split="test"), None).tensors
         return train, test, {"train": "mnist5k split=train", "test": "mnist5k split=test"}
     if dataset == "digits":
         from sklearn.model_selection import train_test_split
 
-        data = images.digits(images.DigitsConfig()).tensors
+        data = images.digits(images.DigitsConfig(), None).tensors
         index = torch.arange(len(data["y"])).numpy()
         train_index, test_index = train_test_split(index, test_size=0.2, stratify=data["y"].numpy(), random_state=0)
         pick = lambda idx: {k: v[torch.from_numpy(idx)] for k, v in data.items()}  # noqa: E731
@@ -112,11 +113,9 @@ def train_classifier(train: dict[str, torch.Tensor], test: dict[str, torch.Tenso
     return net, record
 
 
-def labelled_tensors(ref, option: str) -> dict[str, torch.Tensor]:
+def labelled_tensors(registry, ref, option: str) -> dict[str, torch.Tensor]:
     """``{"x", "y"}`` of the dataset a config names; a UserError naming ``option`` unless it is labelled images in memory."""
-    from ..plugins import get_registry
-
-    data = get_registry().build(ref, option)
+    data = registry.build(ref, option)
     tensors = getattr(data, "tensors", None)
     if tensors is None or "y" not in tensors:
         raise UserError(f"{option}: dataset '{ref.name}' must have labels (y) and fit in memory; a classifier learns from labelled images")
@@ -143,24 +142,23 @@ def dataset_ref(spec: str, option: str):
     return DatasetRef(**data)
 
 
-def test_ref_for(train_ref, option: str = "--test-data"):
+def test_ref_for(registry, train_ref, option: str = "--test-data"):
     """The held-out split of ``train_ref``'s dataset (``split: test``), when the dataset has splits."""
-    from ..plugins import get_registry
     from ..registry import DatasetRef
 
-    fields = get_registry().get("dataset", train_ref.name).config.model_fields
+    fields = registry.get("dataset", train_ref.name).config.model_fields
     if "split" not in fields:
         raise UserError(f"dataset '{train_ref.name}' has no split option, so give the images to test on with {option} '{{name: ..., ...}}'")
     return DatasetRef(name=train_ref.name, **{**train_ref.options, "split": "test"})
 
 
-def train_and_write(train_ref, test_ref, output: Path, *, epochs: int, seed: int, log=print) -> dict:
+def train_and_write(registry, train_ref, test_ref, output: Path, *, epochs: int, seed: int, log=print) -> dict:
     """Train on ``train_ref``, score on ``test_ref``, write the weights and the JSON record; returns the record."""
     if output.suffix != ".safetensors":
         raise UserError(f"--output {output}: the weights file must end in .safetensors")
     if train_ref.options.get("split") == "test":
         raise UserError("--data: training on split: test would score the classifier on the images it learnt; use split: train")
-    train, test = labelled_tensors(train_ref, "--data"), labelled_tensors(test_ref, "--test-data")
+    train, test = labelled_tensors(registry, train_ref, "--data"), labelled_tensors(registry, test_ref, "--test-data")
     dump = lambda ref: json.dumps({"name": ref.name, **ref.options})  # noqa: E731
     describe = {"train_data": dump(train_ref), "test_data": dump(test_ref),
                 "command": f"gan train-features --data '{dump(train_ref)}' --test-data '{dump(test_ref)}' --epochs {epochs} --seed {seed} --output {output}"}
@@ -234,10 +232,13 @@ def add_command(cli) -> None:
         else:
             if output is None:
                 raise UserError("--data needs --output FILE.safetensors: where to write the network")
+            from ..plugins import get_host
+
+            registry = get_host().registry
             train_ref = dataset_ref(data_spec, "--data")
-            test_ref = dataset_ref(test_spec, "--test-data") if test_spec else test_ref_for(train_ref)
+            test_ref = dataset_ref(test_spec, "--test-data") if test_spec else test_ref_for(registry, train_ref)
             weights = Path(output)
-            record = train_and_write(train_ref, test_ref, weights, epochs=epochs, seed=seed, log=click.echo)
+            record = train_and_write(registry, train_ref, test_ref, weights, epochs=epochs, seed=seed, log=click.echo)
             record_path = weights.with_suffix(".json")
         size = weights.stat().st_size / 1e6
         click.echo(f"test accuracy {record['test_accuracy']:.4f} on {record['test_data']}")

@@ -4,7 +4,7 @@ For plugins that build their own networks:
 
 * ``activation(name)``, ``maybe_spectral_norm(module, enabled)``, ``MinibatchStdDev``: layers;
 * ``EqualizedLinear``, ``EqualizedConv2d`` (equalized learning rate, scale ``he_constant(fan_in)``) and
-  ``PixelNorm``: Progressive GAN's layers;
+  ``PixelNorm``: the layers of progressively grown networks (Karras et al. 2018);
 * ``square_image(data_shape, what)``: (channels, side) of square image samples, or a user error;
 * ``doubling_plan(side)``: (start, doublings) of a DCGAN-style network for that image side;
 * ``norm2d(kind, channels)``: batch, instance, layer or no normalisation of feature maps.

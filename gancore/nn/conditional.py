@@ -134,21 +134,15 @@ def orthogonal_init_(module: nn.Module) -> None:
                     layer.bias.zero_()
 
 
-def resample_beyond(z: torch.Tensor, threshold: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """The truncation trick: every value with ``|z| > threshold`` is drawn again from N(0, 1), as often as
-    needed, and every other value is kept. ``generator`` (a CPU generator, for seeded latents) or the
-    global RNG of ``z``'s device draws the new values."""
+def resample_beyond(z: torch.Tensor, threshold: float, draw) -> torch.Tensor:
+    """The truncation trick: every value with ``|z| > threshold`` is drawn again with ``draw(count)`` (``count``
+    fresh values of the latents' distribution, on ``z``'s device), as often as needed; every other value is kept."""
     if threshold <= 0:
         raise ValueError(f"truncation threshold must be positive, got {threshold}")
     z = z.clone()
     beyond = z.abs() > threshold
     while beyond.any():
-        count = int(beyond.sum())
-        if generator is not None:
-            fresh = torch.randn(count, generator=generator, dtype=z.dtype).to(z.device)
-        else:
-            fresh = torch.randn(count, device=z.device, dtype=z.dtype)
-        z[beyond] = fresh
+        z[beyond] = draw(int(beyond.sum())).to(z.dtype)
         beyond = z.abs() > threshold
     return z
 
@@ -163,7 +157,7 @@ def class_count(data, keys: list[str]) -> int:
         raise UserError(
             "algorithm.conditional: true trains on the class y of every sample, and this dataset gives no labels to train on "
             f"(its training stream has {', '.join(keys)}). Use a labelled dataset (digits, mnist5k, mnist, cifar10, an image "
-            "folder with one sub-folder per class) without labels_per_class, or set algorithm.conditional: false."
+            "folder with one sub-folder per class) with no transform that takes its labels away, or set algorithm.conditional: false."
         )
     classes = data.info.get("num_classes")
     return int(classes) if classes else int(data.tensors["y"].max()) + 1

@@ -1,4 +1,4 @@
-"""Progressive GAN's layers: equalized learning rate and pixel-wise feature normalisation.
+"""Equalized learning rate and pixel-wise feature normalisation (the layers of Karras et al. 2018).
 
 Equalized learning rate (Karras et al. 2018, section 4.1): weights are stored
 as N(0, 1) and multiplied at run time by He's constant ``gain / sqrt(fan_in)``.

@@ -1,4 +1,4 @@
-"""Shape checks and layers that every square-image network needs (DCGAN, the SN-GAN ResNet, BGAN's nets)."""
+"""Shape checks and layers that every square-image network needs (DCGAN, the SN-GAN ResNet, and plugins' own)."""
 
 from __future__ import annotations
 

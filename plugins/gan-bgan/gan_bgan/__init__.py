@@ -14,9 +14,11 @@ Two algorithms, chosen by name in the run file:
 * ``bgan-continuous``: real-valued data; the generator minimises
   ½·(log D − log(1 − D))².
 
-Data: any image dataset with ``binarize: 0.5`` (or ``stochastic``), or with
-``quantize: {num_colors: 16}`` (a k-means palette), or a folder of palette
-PNGs written by ``gan bgan quantize`` and read with ``image-folder``.
+Data: any image dataset with the plugin's ``binarize`` transform
+(``transforms: [{name: binarize, threshold: 0.5}]``, or ``threshold: stochastic``)
+or its ``quantize`` transform (``transforms: [{name: quantize, num_colors: 16}]``,
+a k-means palette), or a folder of palette PNGs written by ``gan bgan quantize``
+and read with the plugin's ``palette-folder`` dataset.
 
 Quickstart::
 
@@ -24,7 +26,8 @@ Quickstart::
     gan run --plugin bgan                                             # binarized 8x8 digits, a few minutes on a CPU
     gan run --plugin bgan plugins/gan-bgan/examples/bgan-binary-mnist5k.yaml
     gan run --plugin bgan plugins/gan-bgan/examples/bgan-quantized-lfw.yaml
-    gan bgan quantize --num-colors 16 --size 64 SRC DST               # palette PNGs for image-folder
+    gan bgan quantize --num-colors 16 --size 64 SRC DST               # palette PNGs, then:
+    gan run --plugin bgan --set data.name=palette-folder --set data.root=DST
 
 Every step logs ``loss_d``, ``loss_g``, ``d_real``/``d_fake`` (mean D output)
 and, for ``bgan``, ``ess``: the effective sample size 1/Σw̃² of the importance

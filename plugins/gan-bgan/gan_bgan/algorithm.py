@@ -51,7 +51,8 @@ class AdversarialBase(GANAlgorithm):
         self.generator, self.discriminator, self.opt_g, self.opt_d = self.ctx.prepare(generator, discriminator, opt_g, opt_d)
         if cfg.augment.enabled and self.ctx.data.kind != "image":
             raise UserError(f"algorithm.augment transforms images, and the data '{self.ctx.data.kind}' are not images; leave it out")
-        self.augment = Augmenter.from_context(cfg.augment, self.ctx)
+        self.augment = Augmenter.from_context(cfg.augment, self.ctx)  # its generator and ADA's p are state too
+        self.register_state("generator", "discriminator", "opt_g", "opt_d", "augment")
 
     def augmented(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` through the augmentation (each sample its own draw), also with leading axes (m, N, C, H, W)."""
@@ -137,11 +138,10 @@ class BGAN(AdversarialBase):
             logits = generator(self.noise(n, self.config.latent_dim, seed)).float()
         if self.config.sample_mode == "most-likely":
             return self.space.most_likely(logits)[0]
-        shape = self.space.uniform_shape(logits, 1)
-        if seed is None:
-            uniform = torch.rand(shape, device=logits.device)
-        else:  # a generator of its own: seeded samples leave the global RNG alone
-            uniform = torch.rand(shape, generator=torch.Generator().manual_seed(seed + 1)).to(logits.device)
+        # Seeded: a generator of its own, on the logits' device (nothing is drawn on the host and copied over),
+        # so the same seed gives the same samples and the global RNG is left alone.
+        generator = None if seed is None else torch.Generator(device=logits.device).manual_seed(seed + 1)
+        uniform = torch.rand(self.space.uniform_shape(logits, 1), generator=generator, device=logits.device)
         return self.space.draw(logits, 1, uniform)[0]
 
     @torch.no_grad()

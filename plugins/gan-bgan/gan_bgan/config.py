@@ -77,7 +77,7 @@ class BGANContinuousConfig(AdversarialConfig):
 # Run-config defaults (data, train) for `gan run --plugin bgan` with no config file:
 # examples/bgan-binary-digits.yaml, the quick default.
 BGAN_DEFAULTS = {
-    "data": {"name": "digits", "binarize": 0.5},
+    "data": {"name": "digits", "transforms": [{"name": "binarize", "threshold": 0.5}]},
     "train": {"steps": 3000, "batch_size": 64, "ema_decay": 0.999, "sample_every": 500, "checkpoint_every": 1000},
 }
 BGAN_CONTINUOUS_DEFAULTS = {

@@ -6,17 +6,18 @@ which finds it better than Pillow's median cut). Every image is then
 centre-cropped, resized, and each pixel replaced by the index of its nearest
 palette colour, and written as a palette ("P" mode) PNG: the indices are the
 pixel values and the palette rides along in the file. PNG palettes hold at most
-256 colours. The ``image-folder`` dataset reads such a folder back as class
-indices (``index``) and the palette (``info["palette"]``)::
+256 colours. The plugin's ``palette-folder`` dataset reads such a folder back as
+class indices (``index``) and the palette (``info["palette"]``)::
 
     gan bgan quantize --num-colors 16 --size 64 ~/data/celeba/img_align_celeba data/celeba-16
-    gan run --plugin bgan --set data.name=image-folder --set data.root=data/celeba-16
+    gan run --plugin bgan --set data.name=palette-folder --set data.root=data/celeba-16
 
 Sub-folders (classes) are kept: SRC/cat/1.jpg becomes DST/cat/1.png.
 """
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,9 @@ import numpy as np
 import torch
 
 from gancore import UserError
-from gancore.data.transforms import QuantizeOptions, fit_palette, nearest_color
 from gancore.data.vision import IMAGE_SUFFIXES
+
+from .transforms import QuantizeConfig, fit_palette, nearest_color
 
 GREY_MODES = ("L", "1", "I;16", "I", "LA")
 
@@ -73,7 +75,7 @@ def detect_channels(path: Path) -> int:
 def learn_palette(images: torch.Tensor, num_colors: int, fit_pixels: int, seed: int) -> np.ndarray:
     """k-means colours of ``images`` (N, C, H, W), as the (K, 3) uint8 RGB rows a PNG palette holds
     (grey ones repeated over R, G and B), dark to light, duplicates after rounding removed."""
-    options = QuantizeOptions(num_colors=num_colors, fit_images=len(images), fit_pixels=max(100, fit_pixels))
+    options = QuantizeConfig(num_colors=num_colors, fit_images=len(images), fit_pixels=max(100, fit_pixels))
     centers = fit_palette(images, options, seed)  # (K, C) in [-1, 1]
     rgb = centers.expand(-1, 3) if centers.shape[1] == 1 else centers
     colours = np.rint((rgb.numpy() + 1.0) / 2.0 * 255.0).clip(0, 255).astype(np.uint8)
@@ -150,8 +152,8 @@ def add_commands(cli: click.Group) -> None:
     def quantize(src, dst, num_colors, size, fit_images, fit_pixels, channels, seed, overwrite):
         """Learn a k-means palette on a subset of SRC and write every image as a palette PNG in DST.
 
-        The image-folder dataset reads DST back as colour indices plus the palette:
-        gan run --plugin bgan --set data.name=image-folder --set data.root=DST
+        The palette-folder dataset reads DST back as colour indices plus the palette:
+        gan run --plugin bgan --set data.name=palette-folder --set data.root=DST
         """
         report = quantize_folder(
             src, dst, num_colors=num_colors, size=size or None, fit_images=fit_images, fit_pixels=fit_pixels,
@@ -159,3 +161,4 @@ def add_commands(cli: click.Group) -> None:
         )
         kind = "grey" if report.channels == 1 else "RGB"
         click.echo(f"wrote {report.images} palette PNGs with {len(report.palette)} {kind} colours to {report.destination}")
+        click.echo(f"train on them: gan run --plugin bgan --set data.name=palette-folder --set data.root={shlex.quote(str(report.destination))}")

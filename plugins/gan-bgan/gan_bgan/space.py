@@ -8,10 +8,10 @@ palette    K softmax logits    colour indices 0..K-1 one-hot colours (K channels
                                                      or the palette colours (``colors``)
 =========  ==================  ====================  ==========================================
 
-Binary data are images whose every value is −1 or 1 (``binarize`` on any image
-dataset). Palette data carry ``index`` (the colour of each pixel) and the
-palette in ``data.info["palette"]`` (``quantize`` on any image dataset, or
-palette PNGs in an ``image-folder``).
+Binary data are images whose every value is −1 or 1 (the ``binarize`` transform
+on any image dataset). Palette data carry ``index`` (the colour of each pixel)
+and the palette in ``data.info["palette"]`` (the ``quantize`` transform on any
+image dataset, or the ``palette-folder`` dataset of ``gan bgan quantize``'s PNGs).
 """
 
 from __future__ import annotations
@@ -28,8 +28,9 @@ from . import estimator
 DiscriminatorInput = Literal["one-hot", "colors"]
 
 NOT_DISCRETE = (
-    "bgan models discrete images: binary ones (set data.binarize: 0.5 or stochastic) or palette ones "
-    "(set data.quantize: {{num_colors: 16}}, or read palette PNGs from `gan bgan quantize` with image-folder). {what} "
+    "bgan models discrete images: binary ones (data.transforms: [{{name: binarize, threshold: 0.5}}], or threshold: stochastic) "
+    "or palette ones (data.transforms: [{{name: quantize, num_colors: 16}}], or the palette PNGs of `gan bgan quantize` "
+    "read with data.name: palette-folder). {what} "
     "For real-valued data use the continuous variant: --set algorithm.name=bgan-continuous"
 )
 

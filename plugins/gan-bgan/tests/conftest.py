@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up trainer.
-from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up run.
+from gancore.testing import fresh_host, gan, make_run, write_config  # noqa: F401
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PLUGIN_ROOT / "examples"
@@ -23,13 +23,13 @@ TINY_NETS = {
 TINY_BINARY = {
     "plugin": "bgan",
     "algorithm": {"name": "bgan", **TINY_NETS},
-    "data": {"name": "digits", "binarize": 0.5},
+    "data": {"name": "digits", "transforms": [{"name": "binarize", "threshold": 0.5}]},
     "train": {"steps": 6, "batch_size": 16, "checkpoint_every": 3, **QUIET},
 }
 TINY_PALETTE = {
     "plugin": "bgan",
     "algorithm": {"name": "bgan", **TINY_NETS},
-    "data": {"name": "digits", "binarize": None, "quantize": {"num_colors": 4, "fit_images": 100, "fit_pixels": 2000}},
+    "data": {"name": "digits", "transforms": [{"name": "quantize", "num_colors": 4, "fit_images": 100, "fit_pixels": 2000}]},
     "train": {"steps": 6, "batch_size": 16, "checkpoint_every": 3, **QUIET},
 }
 

@@ -20,6 +20,8 @@ def test_plugin_is_installed():
     info = plugins.get_host().require("bgan")
     assert info.registered["algorithms"] == ["bgan", "bgan-continuous"]
     assert info.registered["models"] == ["bgan-generator", "bgan-discriminator"]
+    assert info.registered["datasets"] == ["palette-folder"]
+    assert info.registered["transforms"] == ["binarize", "quantize"]
     assert "gan_register_commands" in info.hooks
 
 
@@ -35,7 +37,7 @@ def test_default_config_documents_the_options(gan):
     result = gan("config", "--plugin", "bgan")
     assert result.exit_code == 0, result.output
     for text in ("n_mc_samples: 20", "log_prob_reduction: mean", "lr_discriminator:", "instance_noise:", "name: bgan-generator",
-                 "norm_position: after", "spectral_norm: false", "binarize: 0.5", "ema_decay: 0.999"):
+                 "norm_position: after", "spectral_norm: false", "name: binarize", "threshold: 0.5", "ema_decay: 0.999"):
         assert text in result.output
 
 
@@ -76,7 +78,7 @@ def test_the_plugin_passes_gancores_conformance_check():
 
 
 def test_continuous_data_is_refused_with_a_hint(gan, write_config, tiny_binary, tmp_path):
-    tiny_binary["data"]["binarize"] = None
+    tiny_binary["data"]["transforms"] = []
     result = gan("run", write_config(tiny_binary), "--output", tmp_path / "run")
     assert result.exit_code == 2
     assert "binarize" in result.output and "bgan-continuous" in result.output

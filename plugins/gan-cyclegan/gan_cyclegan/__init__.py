@@ -15,10 +15,11 @@ Quickstart::
     gan cyclegan translate runs/mnist-colored --direction a2b my_digits/ translated/   # writes translated/index.html
     gan eval runs/mnist-colored --metric '{name: translation-accuracy, classifier_a: lenet-mnist, classifier_b: lenet-mnist-strokes}'
 
-Every step logs each loss term: ``adversarial_a2b``, ``adversarial_b2a``,
-``cycle_a``, ``cycle_b``, ``identity_a``, ``identity_b``, ``discriminator_a``,
-``discriminator_b``, ``loss_generators`` and ``lr``. Sample grids show real A,
-G(A), F(G(A)), real B, F(B), G(F(B)) in rows.
+Every step logs ``loss_g`` (the generators' loss) and each of its terms,
+``adversarial_a2b``, ``adversarial_b2a``, ``cycle_a``, ``cycle_b``, ``identity_a``,
+``identity_b``; ``loss_d`` (the discriminators' summed loss) with ``loss_d_a`` and
+``loss_d_b``; and ``lr``. Sample grids show real A, G(A), F(G(A)), real B,
+F(B), G(F(B)) in rows.
 """
 
 __version__ = "0.1.0"

@@ -10,7 +10,11 @@ One trainer step is one step of the reference's ``optimize_parameters``:
    + λ_A·λ_id,A·|F(a) − a|₁ + λ_B·λ_id,B·|G(b) − b|₁ (λ_id,A = λ_id,B = ``identity_weight``
    unless ``identity_weight_a`` / ``identity_weight_b`` set them apart);
 3. each discriminator minimises ℓ_D(real, fake) with its fakes drawn from a pool of
-   past fakes (``pool_size``, the reference's 50 with a 50% swap).
+   past fakes (``pool_size``, the reference's 50 with a 50% swap); one optimizer
+   minimises their sum.
+
+Logged: ``loss_g`` (the generators' loss), ``loss_d`` (the sum that ``opt_d`` minimises)
+with its parts ``loss_d_a`` and ``loss_d_b``, each term of ``loss_g``, and ``lr``.
 
 ℓ is the adversarial loss from the registry (least-squares by default). Both
 optimizers are Adam(2e-4, β = (0.5, 0.999)); the learning rate holds for
@@ -41,12 +45,11 @@ def cycle_loss(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
 
 class CycleGAN(GANAlgorithm):
     config: CycleGANConfig
-    transient = ("shapes",)  # the domains' image shapes, read from the data: configuration, not state
 
     def __init__(self, config: CycleGANConfig, ctx: TrainContext) -> None:
         super().__init__(config, ctx)
         shape_a, shape_b = self._domain_shapes(ctx)
-        self.shapes = {"a": shape_a, "b": shape_b}
+        self.shapes = {"a": shape_a, "b": shape_b}  # the domains' image shapes, read from the data: configuration
         side = training_side(shape_a[-1], config.load_size, config.crop_size)
         if config.crop_size and config.crop_size > (config.load_size or shape_a[-1]):
             raise UserError(f"cyclegan: crop_size {config.crop_size} is larger than the images it is cut from ({config.load_size or shape_a[-1]} px); lower it or set load_size")
@@ -62,12 +65,15 @@ class CycleGAN(GANAlgorithm):
         generator_ab, generator_ba = build_g(shape_a[0], shape_b[0]), build_g(shape_b[0], shape_a[0])
         discriminator_a, discriminator_b = build_d(shape_a[0]), build_d(shape_b[0])
         # One optimizer per pair, as the reference chains the parameters of both generators (and both discriminators).
-        opt_generators = torch.optim.Adam(itertools.chain(generator_ab.parameters(), generator_ba.parameters()), lr=config.lr, betas=config.betas)
-        opt_discriminators = torch.optim.Adam(itertools.chain(discriminator_a.parameters(), discriminator_b.parameters()), lr=config.lr, betas=config.betas)
-        (self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b, self.opt_generators, self.opt_discriminators) = ctx.prepare(
-            generator_ab, generator_ba, discriminator_a, discriminator_b, opt_generators, opt_discriminators
+        opt_g = torch.optim.Adam(itertools.chain(generator_ab.parameters(), generator_ba.parameters()), lr=config.lr, betas=config.betas)
+        opt_d = torch.optim.Adam(itertools.chain(discriminator_a.parameters(), discriminator_b.parameters()), lr=config.lr, betas=config.betas)
+        (self.generator_ab, self.generator_ba, self.discriminator_a, self.discriminator_b, self.opt_g, self.opt_d) = ctx.prepare(
+            generator_ab, generator_ba, discriminator_a, discriminator_b, opt_g, opt_d
         )
-        self.pool_a, self.pool_b = ImagePool(config.pool_size), ImagePool(config.pool_size)
+        self.pool_a, self.pool_b = ImagePool(config.pool_size, ctx.device), ImagePool(config.pool_size, ctx.device)
+        # What a resumed run needs: the networks, their optimizers and the pools of past fakes (the learning rate is
+        # a function of the step, set at every step).
+        self.register_state("generator_ab", "generator_ba", "discriminator_a", "discriminator_b", "opt_g", "opt_d", "pool_a", "pool_b")
 
     @staticmethod
     def _domain_shapes(ctx: TrainContext) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -75,7 +81,8 @@ class CycleGAN(GANAlgorithm):
         if "x_b" not in tensors or "b" not in (ctx.data.streams or {}):
             raise UserError(
                 "cyclegan translates between two domains: use the unpaired dataset, e.g. "
-                "data: {name: unpaired, a: {name: half, half: first, of: {name: mnist5k}}, b: {name: half, half: second, of: {name: mnist5k, colorize: {mode: random}}}}"
+                "data: {name: unpaired, a: {name: half, half: first, of: {name: mnist5k, channels: 3}}, "
+                "b: {name: half, half: second, of: {name: mnist5k, transforms: [{name: colorize, mode: random}]}}}"
             )
         shape_a, shape_b = tuple(tensors["x"].shape[1:]), tuple(tensors["x_b"].shape[1:])
         if len(shape_a) != 3 or len(shape_b) != 3 or shape_a[1] != shape_a[2] or shape_a[1:] != shape_b[1:]:
@@ -95,22 +102,23 @@ class CycleGAN(GANAlgorithm):
     def train_step(self, batch, step):
         cfg = self.config
         factor = self.learning_rate_factor(step)
-        set_lr(self.opt_generators, cfg.lr, factor)
-        set_lr(self.opt_discriminators, cfg.lr, factor)
+        set_lr(self.opt_g, cfg.lr, factor)
+        set_lr(self.opt_d, cfg.lr, factor)
         real_a = jitter(batch["x"], cfg.load_size, cfg.crop_size, cfg.flip)
         real_b = jitter(self.ctx.next_batch(stream="b")["x_b"], cfg.load_size, cfg.crop_size, cfg.flip)
 
         # The generators: fool both discriminators, and come back to where they started.
-        loss_generators, logs, fake_a, fake_b = self.generator_objective(real_a, real_b)
-        self.ctx.update(self.opt_generators, loss_generators)
+        loss_g, logs, fake_a, fake_b = self.generator_objective(real_a, real_b)
+        self.ctx.update(self.opt_g, loss_g)
 
-        # The discriminators: real images against fakes from the history pools.
+        # The discriminators: real images against fakes from the history pools, one optimizer for their sum.
         pooled_b, pooled_a = self.pool_b.query(fake_b), self.pool_a.query(fake_a)
-        discriminator_b = self.loss.discriminator_loss(self.discriminator_b(real_b), self.discriminator_b(pooled_b))
-        discriminator_a = self.loss.discriminator_loss(self.discriminator_a(real_a), self.discriminator_a(pooled_a))
-        self.ctx.update(self.opt_discriminators, discriminator_a + discriminator_b)
+        loss_d_b = self.loss.discriminator_loss(self.discriminator_b(real_b), self.discriminator_b(pooled_b))
+        loss_d_a = self.loss.discriminator_loss(self.discriminator_a(real_a), self.discriminator_a(pooled_a))
+        loss_d = loss_d_a + loss_d_b
+        self.ctx.update(self.opt_d, loss_d)
 
-        return {**logs, "discriminator_a": discriminator_a.detach(), "discriminator_b": discriminator_b.detach(), "lr": cfg.lr * factor}
+        return {**logs, "loss_d": loss_d.detach(), "loss_d_a": loss_d_a.detach(), "loss_d_b": loss_d_b.detach(), "lr": cfg.lr * factor}
 
     def generator_objective(self, real_a: torch.Tensor, real_b: torch.Tensor):
         """The generators' loss with both discriminators frozen, each of its terms (to log), and the fakes.
@@ -136,7 +144,7 @@ class CycleGAN(GANAlgorithm):
             total = total + weight_a * identity_a + weight_b * identity_b
             terms.update(identity_a=identity_a, identity_b=identity_b)
         logs = {name: value.detach() for name, value in terms.items()}
-        logs["loss_generators"] = total.detach()
+        logs["loss_g"] = total.detach()
         return total, logs, fake_a, fake_b
 
     def ema_modules(self) -> dict[str, nn.Module]:

@@ -18,10 +18,14 @@ mnist5k test digits right). Two ways around it, for two jobs:
   random shifts of up to 2 pixels) on coloured mnist5k; it classifies 95.8% of the
   coloured test digits right (the random colour pairs are hard to learn from 4,000
   images), which is fine for features and too coarse to judge translations. Its
-  command is in its JSON record; any other classifier comes the same way::
+  JSON record says how it was trained (in the run-file syntax of the time); any
+  other classifier comes the same way::
 
-    gan train-features --data '{name: mnist5k, split: train, colorize: {mode: random}}' \\
-        --test-data '{name: mnist5k, split: test, colorize: {mode: random}}' --output colored.safetensors
+    gan train-features --data '{name: mnist5k, split: train, transforms: [{name: colorize, mode: random}]}' \\
+        --test-data '{name: mnist5k, split: test, transforms: [{name: colorize, mode: random}]}' --output colored.safetensors
+
+Both are registered as feature networks (``gan_register_features``), so any metric's ``features:``
+and ``translation-accuracy``'s classifiers can name them.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from gancore.metrics.features import LeNet, TrainedLeNet, register_extractor
+from gancore.metrics.features import ExtractorOptions, LeNet, TrainedLeNet, lenet_mnist
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 SHIPPED = {"lenet-mnist-colored": WEIGHTS_DIR / "lenet-mnist-colored.safetensors"}
@@ -56,11 +60,9 @@ class StrokeFeatures(nn.Module):
     name = "lenet-mnist-strokes"
     num_features = LeNet.NUM_FEATURES
 
-    def __init__(self) -> None:
-        from gancore.metrics.features import get_extractor
-
+    def __init__(self, options: ExtractorOptions | None = None) -> None:
         super().__init__()
-        self.lenet = get_extractor("lenet-mnist")
+        self.lenet = lenet_mnist(options or ExtractorOptions())  # the network gancore registers as lenet-mnist
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.lenet.features(stroke_intensity(x))
@@ -69,16 +71,12 @@ class StrokeFeatures(nn.Module):
         return self.lenet.logits(stroke_intensity(x))
 
 
-def register_extractors() -> None:
-    """Make the shipped classifiers usable as ``features:`` of FID, KID... (called when the plugin loads)."""
-    for name, path in SHIPPED.items():
-        register_extractor(name, lambda options, path=path: TrainedLeNet(path))
-    register_extractor(StrokeFeatures.name, lambda options: StrokeFeatures())
+def colored_lenet(options: ExtractorOptions) -> TrainedLeNet:
+    """The shipped ``lenet-mnist-colored``: gancore's LeNet with a colour first layer, trained on coloured mnist5k."""
+    net = TrainedLeNet(SHIPPED["lenet-mnist-colored"])
+    net.name = "lenet-mnist-colored"  # not the file's path: metrics key their cached real features by it
+    return net
 
 
-def load_classifier(spec: str):
-    """A classifier with ``logits(x)``: a feature network by name (``lenet-mnist``, ``lenet-mnist-colored``...)
-    or a ``.safetensors`` file written by ``gan train-features --data``."""
-    from gancore.metrics.features import get_extractor
-
-    return get_extractor(spec)
+def stroke_features(options: ExtractorOptions) -> StrokeFeatures:
+    return StrokeFeatures(options)

@@ -1,7 +1,7 @@
 """``gan cyclegan translate`` (classifiers for translation-accuracy come from ``gan train-features --data``).
 
 ``translate`` rebuilds a run from its checkpoint as ``gan sample`` does
-(``gancore.sampling.load_trainer``), translates a folder of images or a ``.npy``
+(``gancore.Run.from_checkpoint``), translates a folder of images or a ``.npy``
 file with the EMA generator (when the run kept one) or the live one, and writes
 each input and output as PNG plus ``DST/index.html``, a page of input | output
 pairs, since people judge translations by looking at them::
@@ -13,6 +13,7 @@ pairs, since people judge translations by looking at them::
 from __future__ import annotations
 
 import html
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -100,22 +101,22 @@ def write_page(dst: Path, names: list[str], direction: str, run: Path) -> Path:
 def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, checkpoint: Path | None = None,
                     weights: str = "ema", size: int | None = None) -> tuple[int, Path]:
     """Translate ``src`` into ``dst`` (PNGs, index.html, and translated.npy for a .npy input); returns (count, page)."""
-    from gancore.algorithm import has_capability
-    from gancore.sampling import load_trainer
+    from gancore import Run
+
+    from .algorithm import CycleGAN
 
     if direction not in DIRECTIONS:
         raise UserError(f"unknown direction '{direction}'; use a2b or b2a")
     if not src.exists():
         raise UserError(f"gan cyclegan translate: '{src}' does not exist; give a folder of images or a .npy file")
-    trainer = load_trainer(host, run, checkpoint)
-    algorithm = trainer.algorithm
-    if not has_capability(algorithm, "translate") or not hasattr(algorithm, "shapes"):
-        raise UserError(f"'{run}' is a run of algorithm '{trainer.config.algorithm.name}', not a CycleGAN; it cannot translate images")
+    trained = Run.from_checkpoint(run, checkpoint, host=host)
+    algorithm = trained.algorithm
+    if not isinstance(algorithm, CycleGAN):
+        raise UserError(f"'{run}' is a run of algorithm '{trained.config.algorithm.name}', not a CycleGAN; it cannot translate images")
     shape = algorithm.shapes[direction[0]]
     names, images, from_npy = read_source(src, shape[0], size or shape[-1])
-    if weights == "ema" and trainer.ema is None:
-        weights = "live"  # the run kept no EMA: its only generator is the live one
-    with (trainer._sampling() if weights == "ema" else torch.random.fork_rng(devices=[])):
+    # sampling(): the EMA generators swapped in when the run kept them (a run without an EMA has only the live ones).
+    with (trained.sampling() if weights == "ema" else nullcontext()):
         outputs = torch.cat([algorithm.translate(images[i : i + BATCH], direction).cpu() for i in range(0, len(images), BATCH)])
     for folder in ("inputs", "outputs"):
         (dst / folder).mkdir(parents=True, exist_ok=True)
@@ -130,7 +131,7 @@ def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, ch
 def add_commands(cli: click.Group) -> None:
     @cli.group()
     def cyclegan():
-        """CycleGAN tools: translate images with a trained run, train a domain classifier."""
+        """CycleGAN tools: translate images with a trained run."""
 
     @cyclegan.command()
     @click.argument("run", type=click.Path(file_okay=False, path_type=Path))

@@ -87,7 +87,7 @@ CYCLEGAN_DEFAULTS = {
     "data": {
         "name": "unpaired",
         "a": {"name": "half", "half": "first", "of": {"name": "digits", "image_size": 16, "channels": 3}},
-        "b": {"name": "half", "half": "second", "of": {"name": "digits", "image_size": 16, "colorize": {"mode": "random"}}},
+        "b": {"name": "half", "half": "second", "of": {"name": "digits", "image_size": 16, "transforms": [{"name": "colorize", "mode": "random"}]}},
     },
     "train": {"steps": 2000, "batch_size": 8, "sample_every": 500, "checkpoint_every": 500},
 }

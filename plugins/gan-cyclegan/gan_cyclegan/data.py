@@ -11,7 +11,7 @@ disjoint halves with the same class balance::
     data:
       name: unpaired
       a: {name: half, half: first,  of: {name: mnist5k, channels: 3}}
-      b: {name: half, half: second, of: {name: mnist5k, colorize: {mode: random}}}
+      b: {name: half, half: second, of: {name: mnist5k, transforms: [{name: colorize, mode: random}]}}
 
 The split depends only on the labels (or the length) and ``seed``, not on the
 transforms, so the two halves of two differently transformed copies are disjoint.
@@ -45,13 +45,12 @@ def half_indices(length: int, labels: torch.Tensor | None, which: str, seed: int
     return torch.cat(picked).sort().values
 
 
-def half(config: HalfConfig) -> TensorData:
-    from gancore.plugins import get_registry
-
-    data = get_registry().build(config.of, "data.of")
+def half(config: HalfConfig, ctx) -> TensorData:
+    data = ctx.build(config.of, "of")
     if not isinstance(data, TensorData):
         raise UserError(f"half: dataset '{config.of.name}' is read from disk in batches; set in_memory: true on it to take half of it")
     if set(data.streams) != {"x"}:
-        raise UserError(f"half: dataset '{config.of.name}' has several streams ({', '.join(data.streams)}); take half of a plain dataset (no labels_per_class)")
+        raise UserError(f"half: dataset '{config.of.name}' has several streams ({', '.join(data.streams)}); take half of a dataset with one "
+                        "stream (no transform that adds a stream, such as a labelled subset)")
     keep = half_indices(len(data), data.tensors.get("y"), config.half, config.seed)
     return TensorData({k: v[keep] for k, v in data.tensors.items()}, data.kind, dict(data.info))

@@ -11,13 +11,15 @@ more finely than the classifier that scores it.
       metrics:
         - name: translation-accuracy
           classifier_a: lenet-mnist              # judges F(b), images of domain A
-          classifier_b: lenet-mnist-colored      # judges G(a), images of domain B
+          classifier_b: lenet-mnist-strokes      # judges G(a), images of domain B
           test_a: {name: mnist5k, split: test, channels: 3}
-          test_b: {name: mnist5k, split: test, colorize: {mode: random}}
+          test_b: {name: mnist5k, split: test, transforms: [{name: colorize, mode: random}]}
 
 Results (percent): ``a2b``, ``b2a``, ``classifier_a``, ``classifier_b``.
 Each process translates and classifies its share; the predictions are gathered,
-so the value is the same on one process or many.
+so the value is the same on one process or many. The classifiers are feature
+networks (``gan_register_features``, or a ``.safetensors`` file), looked up when
+the metric is built, so an unknown name fails before training starts.
 """
 
 from __future__ import annotations
@@ -25,15 +27,14 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field
+from torch import nn
 
-from gancore import DatasetRef, StrictModel, UserError
+from gancore import BuildContext, DatasetRef, StrictModel, UserError
+from gancore.algorithm import has_capability
 from gancore.metrics import EvalContext
-from gancore.metrics.classification import _apply_all
-from gancore.metrics.features import check_extractor_name
-from gancore.metrics.reference import reference_tensors
-
-from .classifier import load_classifier
+from gancore.metrics.base import apply_batched
+from gancore.metrics.reference import ReferenceData
 
 CLASSIFIER_HELP = (
     "a feature network with class logits (lenet-mnist for grey digits, lenet-mnist-colored for coloured ones) "
@@ -49,18 +50,13 @@ class TranslationAccuracyConfig(StrictModel):
     directions: list[Literal["a2b", "b2a"]] = Field(["a2b", "b2a"], min_length=1, description="which translations to score")
     num_samples: int | None = Field(None, ge=1, description="images per direction (the first of a fixed shuffle); null: all")
 
-    @field_validator("classifier_a", "classifier_b")
-    @classmethod
-    def _known(cls, value: str) -> str:
-        return value if value.endswith(".safetensors") else check_extractor_name(value)
-
 
 class TranslationAccuracy:
-    def __init__(self, config: TranslationAccuracyConfig) -> None:
+    def __init__(self, config: TranslationAccuracyConfig, ctx: BuildContext) -> None:
         self.config = config
-        # Fails here, before training starts, when a weights file is missing.
-        self.classifiers = {"a": load_classifier(config.classifier_a), "b": load_classifier(config.classifier_b)}
-        self._test = {"a": {}, "b": {}}
+        # Built here, so an unknown name or a missing weights file fails before training starts.
+        self.classifiers = {domain: ctx.features(getattr(config, f"classifier_{domain}"), option=f"classifier_{domain}") for domain in ("a", "b")}
+        self._reference = ReferenceData(ctx)
 
     def _labelled(self, ctx: EvalContext, domain: str) -> dict[str, torch.Tensor]:
         ref = self.config.test_a if domain == "a" else self.config.test_b
@@ -69,23 +65,29 @@ class TranslationAccuracy:
             if y not in ctx.data.tensors:
                 raise UserError(f"translation-accuracy: the run's domain {domain.upper()} data have no labels ('{y}'); give test_{domain}: a labelled dataset")
             return {"x": ctx.data.tensors[x], "y": ctx.data.tensors[y]}
-        tensors = reference_tensors(ref, self._test[domain])
+        tensors = self._reference.tensors(ref, f"test_{domain}")
         if "y" not in tensors:
             raise UserError(f"translation-accuracy: test_{domain}: dataset '{ref.name}' has no labels")
         return tensors
 
     def _accuracy(self, ctx: EvalContext, method, tensors: dict[str, torch.Tensor]) -> float:
-        logits, labels = _apply_all(ctx, method, tensors, self.config.num_samples)
+        """% of the first ``num_samples`` of a fixed shuffle of ``tensors`` whose ``method`` logits give their label
+        (each process runs ``method`` on its share; the logits are gathered)."""
+        n = min(self.config.num_samples or len(tensors["y"]), len(tensors["y"]))
+        logits = ctx.gather_chunks(apply_batched(method, ctx.real(n, split=tensors), ctx.device), n)
+        labels = ctx.real_all(n, "y", split=tensors)
         return 100.0 * (logits.argmax(dim=1) == labels).double().mean().item()
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
-        translate = getattr(ctx.algorithm, "translate", None)
-        if not callable(translate):
+        if not has_capability(ctx.algorithm, "translate"):
             raise UserError(f"translation-accuracy needs an algorithm with translate(x, direction); '{type(ctx.algorithm).__name__}' has none")
+        translate = ctx.algorithm.translate
         results = {}
         for direction in self.config.directions:
             source, target = direction[0], direction[-1]
-            judge = self.classifiers[target].to(ctx.device)
+            judge = self.classifiers[target]
+            if isinstance(judge, nn.Module):
+                judge.to(ctx.device)
             source_data, target_data = self._labelled(ctx, source), self._labelled(ctx, target)
             results[direction] = self._accuracy(ctx, lambda x: judge.logits(translate(x, direction)), source_data)
             results[f"classifier_{target}"] = self._accuracy(ctx, judge.logits, target_data)

@@ -1,12 +1,12 @@
-"""What gan-cyclegan registers: the ``cyclegan`` algorithm, its networks, the ``half`` dataset,
-the ``translation-accuracy`` metric with the coloured-MNIST classifier, and ``gan cyclegan ...``."""
+"""What gan-cyclegan registers: the ``cyclegan`` algorithm, its networks, the ``half`` dataset, the
+``colorize`` transform, the ``translation-accuracy`` metric, the coloured-digit feature networks and
+``gan cyclegan ...``."""
 
-from gancore import Algorithm, Dataset, Metric, Model, hookimpl
-from gancore import LazyCommand
+from gancore import Algorithm, Dataset, FeatureNetwork, LazyCommand, Metric, Model, Transform, hookimpl
 
 # Each hook imports what it registers: `gan --help` imports this module but not torch.
 
-gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+gancore_api = 3  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
 
 
 @hookimpl
@@ -34,15 +34,31 @@ def gan_register_datasets(register):
 
 
 @hookimpl
-def gan_register_metrics(register):
-    from . import classifier, metrics
+def gan_register_transforms(register):
+    from . import transforms
 
-    classifier.register_extractors()
+    register(Transform("colorize", transforms.Colorize, transforms.ColorizeConfig, "paint grey images with a stroke and a background colour, random per image or fixed (coloured MNIST)"))
+
+
+@hookimpl
+def gan_register_metrics(register):
+    from . import metrics
+
     register(Metric("translation-accuracy", metrics.TranslationAccuracy, metrics.TranslationAccuracyConfig,
                     "% of translated test images a target-domain classifier still gives their label (both ways)"))
 
 
 @hookimpl
+def gan_register_features(register):
+    from . import classifier
+
+    register(FeatureNetwork("lenet-mnist-colored", classifier.colored_lenet,
+                            description="a LeNet that sees colour, trained on coloured mnist5k (ships with gan-cyclegan): FID features of coloured digits"))
+    register(FeatureNetwork("lenet-mnist-strokes", classifier.stroke_features,
+                            description="lenet-mnist on each image's main colour axis: reads digits of any two colours (judges translations into coloured digits)"))
+
+
+@hookimpl
 def gan_register_commands(cli):
     cli.add_command(LazyCommand("cyclegan", "gan_cyclegan.commands:add_commands",
-                                "CycleGAN tools: translate images with a trained run, train a domain classifier."))
+                                "CycleGAN tools: translate images with a trained run."))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up trainer.
-from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up run.
+from gancore.testing import fresh_host, gan, inline_plugin, make_run, write_config  # noqa: F401
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PLUGIN_ROOT / "examples"
@@ -31,7 +31,7 @@ TINY_DIGITS = {
         "name": "unpaired",
         # image_size: null, because the plugin's quick default (16 px digits) would otherwise merge in.
         "a": {"name": "half", "half": "first", "of": {"name": "digits", "image_size": None, "channels": 3}},
-        "b": {"name": "half", "half": "second", "of": {"name": "digits", "image_size": None, "colorize": {"mode": "random"}}},
+        "b": {"name": "half", "half": "second", "of": {"name": "digits", "image_size": None, "transforms": [{"name": "colorize", "mode": "random"}]}},
     },
     "train": {"steps": 12, "batch_size": 4, "checkpoint_every": 6, **QUIET},
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from gan_cyclegan.data import half_indices
@@ -9,7 +10,7 @@ from gancore import DatasetRef, plugins
 
 
 def _build(**options):
-    return plugins.get_registry().build(DatasetRef(name="half", **options), "data")
+    return plugins.get_host().registry.build(DatasetRef(name="half", **options), "data")
 
 
 def test_the_two_halves_are_disjoint_and_make_the_whole():
@@ -26,7 +27,7 @@ def test_the_two_halves_are_disjoint_and_make_the_whole():
 
 def test_a_coloured_copy_takes_the_same_half():
     grey = _build(half="second", of={"name": "digits"}).tensors
-    coloured = _build(half="second", of={"name": "digits", "colorize": {"mode": "random"}}).tensors
+    coloured = _build(half="second", of={"name": "digits", "transforms": [{"name": "colorize", "mode": "random"}]}).tensors
     assert coloured["x"].shape[1] == 3 and torch.equal(coloured["y"], grey["y"])
     # colorize paints w*fg + (1-w)*bg: the per-image stroke intensity w is grey's, up to the affine colour map.
     w = (grey["x"][:, 0] + 1) / 2
@@ -47,8 +48,21 @@ def test_indices_depend_only_on_labels_and_seed():
     assert len(half_indices(7, None, "first", 0)) == 3
 
 
-def test_unpaired_domains_from_halves_are_read_in_independent_orders(make_trainer, tiny_digits):
-    trainer = make_trainer(tiny_digits)
-    a = trainer.batches.orders["a"].take(0, 200)
-    b = trainer.batches.orders["b"].take(0, 200)
+def test_unpaired_domains_from_halves_are_read_in_independent_orders(make_run, tiny_digits):
+    run = make_run(tiny_digits)
+    a = run.batches.orders["a"].take(0, 200)
+    b = run.batches.orders["b"].take(0, 200)
     assert not torch.equal(a, b)
+
+
+def test_half_builds_its_dataset_with_the_path_of_its_option(gan, write_config, tiny_digits, tmp_path):
+    tiny_digits["data"]["b"]["of"]["transforms"] = [{"name": "colorize", "mode": "sometimes"}]
+    out = gan("run", write_config(tiny_digits), "--output", tmp_path / "r")
+    assert out.exit_code == 2 and "data.b.of.transforms.0.mode" in out.output and "Traceback" not in out.output
+
+
+def test_half_of_a_dataset_with_two_streams_is_refused():
+    from gancore import UserError
+
+    with pytest.raises(UserError, match="several streams"):
+        _build(half="first", of={"name": "unpaired", "a": {"name": "digits"}, "b": {"name": "digits"}})

@@ -30,7 +30,7 @@ SHRINK = {
     # The whole list: gancore's --set eval.metrics.0.num_samples=50 would replace the list by a mapping.
     "cyclegan-mnist-colored.yaml": ["train.batch_size=2", "eval.metrics=[{name: translation-accuracy, classifier_a: lenet-mnist, "
                                     "classifier_b: lenet-mnist-strokes, num_samples: 50, test_a: {name: mnist5k, split: test, channels: 3}, "
-                                    "test_b: {name: mnist5k, split: test, colorize: {mode: random}}}]"],
+                                    "test_b: {name: mnist5k, split: test, transforms: [{name: colorize, mode: random}]}}]"],
     "cyclegan-folders.yaml": ["train.batch_size=2", "algorithm.load_size=36", "algorithm.crop_size=32", "algorithm.discriminator.layers=2",
                               "data.a.image_size=32", "data.b.image_size=32", "eval.metrics=[]", "algorithm.lr_constant_steps=2"],
 }
@@ -42,7 +42,7 @@ def test_every_example_has_a_test():
 
 @pytest.mark.parametrize("example", sorted(SHRINK))
 def test_every_example_validates(example):
-    config = build_run_config(plugins.get_registry(), None, yaml.safe_load((EXAMPLES / example).read_text()), [])
+    config = build_run_config(plugins.get_host().registry, None, yaml.safe_load((EXAMPLES / example).read_text()), [])
     assert config.algorithm.name == "cyclegan" and config.data.name == "unpaired"
 
 

@@ -27,6 +27,8 @@ def test_gan_plugins_lists_what_it_registers(gan):
         "models": ["cyclegan-resnet-generator", "cyclegan-unet-generator", "patchgan-discriminator"],
         "datasets": ["half"],
         "metrics": ["translation-accuracy"],
+        "features": ["lenet-mnist-colored", "lenet-mnist-strokes"],
+        "transforms": ["colorize"],
     }
     assert not [b for b in report["broken"] if b["name"] == "cyclegan"]
 

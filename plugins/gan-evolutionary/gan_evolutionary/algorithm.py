@@ -17,15 +17,21 @@ One trainer step is one evolutionary iteration:
 Children are made on the one prepared generator and its optimizer: restore the
 parent (``ctx.restore``), update, snapshot the child (``ctx.snapshot``). After
 selection the live generator holds the best child, so ``sample`` and the
-trainer's EMA (which follows ``ema_modules()``) continue from it. The parents are
-a list of plain state dicts (generator and optimizer), saved by the default
-``state_dict`` with the wins per mutation.
+trainer's EMA (which follows ``ema_modules()``) continue from it. The declared
+state is the networks, their optimizers, the parents (a list of plain state dicts
+of the generator and its optimizer) and the wins per mutation. When the run ends,
+``finish`` draws the share of wins per mutation into ``RUN/mutations.png``.
+
+One host sync per step, and only one: selection (``select``) reads the children's
+fitness on the host, because which child survives decides which weights the next
+step starts from. Everything else stays on the device.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -34,13 +40,10 @@ from gancore.losses import REAL_LOGITS, Regularizer
 
 from .config import EGANConfig
 from .fitness import SCORERS
+from .plot import PREFIX, plot_mutation_shares
 
-# Measured by benchmarks/egan_cost.py (benchmarks/RESULTS.md, "E-GAN: cost per iteration"): the vmapped
-# scoring was slower than the loop on the ring's MLPs (0.86x) and mnist5k's DCGAN networks (0.61x), and
-# level with it on 3x512 MLPs (0.99x); three children each: vmap's batching rules cost more than the
-# loop's few small passes.
-# ``scoring: auto`` follows this table.
-FASTER_SCORING = {"points": "loop", "image": "loop"}
+if TYPE_CHECKING:
+    from gancore import Run
 
 
 @dataclass
@@ -56,15 +59,16 @@ class Child:
 
 def select(fitness: torch.Tensor, count: int) -> list[int]:
     """Indices of the ``count`` fittest children, best first; ties keep the earlier child (as the
-    reference, which replaces a kept child only by a strictly fitter one); NaN is the worst."""
+    reference, which replaces a kept child only by a strictly fitter one); NaN is the worst.
+
+    The family's one host sync per step: the survivors decide which state dicts the live generator
+    and optimizer are loaded with (and which children are dropped), a choice made on the host."""
     scores = torch.nan_to_num(fitness.detach().double().cpu(), nan=float("-inf")).tolist()
     return sorted(range(len(scores)), key=lambda i: -scores[i])[:count]
 
 
 class EvolutionaryGAN(GANAlgorithm):
     config: EGANConfig
-    # Loss objects and names are configuration, rebuilt by __init__: not checkpoint state.
-    transient = ("mutations", "mutation_names", "discriminator_objective", "needs_real_logits", "scorer")
 
     def __init__(self, config: EGANConfig, ctx: TrainContext) -> None:
         super().__init__(config, ctx)
@@ -80,19 +84,30 @@ class EvolutionaryGAN(GANAlgorithm):
                 )
         self.needs_real_logits = [REAL_LOGITS in ctx.registry.get("loss", ref.name).requires for ref in config.mutations]
         self.discriminator_objective = ctx.build_loss(config.discriminator_loss, "algorithm.discriminator_loss")
-        scoring = config.scoring if config.scoring != "auto" else FASTER_SCORING.get(ctx.data.kind, "loop")
-        self.scorer = SCORERS[scoring]
+        self.scorer = SCORERS[config.scoring]
 
-        opt_generator = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, betas=config.betas)
-        opt_discriminator = torch.optim.Adam(discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas)
-        self.generator, self.discriminator, self.opt_generator, self.opt_discriminator = ctx.prepare(
-            generator, discriminator, opt_generator, opt_discriminator
-        )
+        opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, betas=config.betas)
+        opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas)
+        self.generator, self.discriminator, self.opt_g, self.opt_d = ctx.prepare(generator, discriminator, opt_g, opt_d)
         # The first generation: μ copies of the initial generator, each with a fresh Adam state.
-        start = {"generator": ctx.snapshot(self.generator), "optimizer": ctx.snapshot(self.opt_generator)}
+        start = {"generator": ctx.snapshot(self.generator), "optimizer": ctx.snapshot(self.opt_g)}
         self.parents = [start] + [{k: _copy(v) for k, v in start.items()} for _ in range(config.parents - 1)]
-        # How often each mutation made a survivor, over the whole run.
-        self.mutation_wins = torch.zeros(len(self.mutations), dtype=torch.long, device=ctx.device)
+        # How often each mutation made a survivor, over the whole run: plain ints, as the survivors are known
+        # on the host once selection has chosen them, so counting them costs no read from the device.
+        self.mutation_wins = [0] * len(self.mutations)
+        self.register_state("generator", "discriminator", "opt_g", "opt_d", "parents", "mutation_wins")
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        # The parents' Adam states are plain dicts, so the core put each of their tensors on the device; Adam keeps
+        # its step count where the live optimizer (loaded by torch) keeps it, on the CPU unless capturable or fused.
+        # Left on the device, every update of a restored child would read the step back from it.
+        live = self.opt_g.state_dict()["state"]
+        for parent in self.parents:
+            for index, tensors in parent["optimizer"]["state"].items():
+                for key, value in tensors.items():
+                    if isinstance(value, torch.Tensor) and isinstance(live.get(index, {}).get(key), torch.Tensor):
+                        tensors[key] = value.to(live[index][key].device)
 
     # ------------------------------------------------------------- training
 
@@ -104,7 +119,7 @@ class EvolutionaryGAN(GANAlgorithm):
         for i in range(cfg.d_steps):
             real = batch["x"] if i == 0 else self.ctx.next_batch()["x"]
             loss_d = self.discriminator_objective.discriminator_loss(self.discriminator(real), self.discriminator(fakes[i]))
-            self.ctx.update(self.opt_discriminator, loss_d)
+            self.ctx.update(self.opt_d, loss_d)
 
         # 2. Variation: each parent makes one child per mutation, all from the same latents.
         z = self.noise(n, cfg.latent_dim)
@@ -121,10 +136,11 @@ class EvolutionaryGAN(GANAlgorithm):
         quality, diversity, fitness = self.ctx.accelerator.reduce(torch.stack([quality, diversity, fitness]), reduction="mean")
 
         # 4. Selection: the best μ children become the parents; the live generator holds the best.
+        # The step's one host sync (see ``select``).
         survivors = select(fitness, cfg.parents)
         self.parents = [{"generator": children[i].generator, "optimizer": children[i].optimizer} for i in survivors]
         self.ctx.restore(self.generator, self.parents[0]["generator"])
-        self.ctx.restore(self.opt_generator, self.parents[0]["optimizer"])
+        self.ctx.restore(self.opt_g, self.parents[0]["optimizer"])
         return self.iteration_logs(children, survivors, quality, diversity, fitness, loss_d)
 
     @torch.no_grad()
@@ -144,14 +160,13 @@ class EvolutionaryGAN(GANAlgorithm):
     def make_child(self, parent: int, mutation: int, z: torch.Tensor, real_logits: torch.Tensor | None = None) -> Child:
         """Parent ``parent`` after one Adam step on mutation ``mutation``'s generator loss at latents ``z``."""
         self.ctx.restore(self.generator, self.parents[parent]["generator"])
-        self.ctx.restore(self.opt_generator, self.parents[parent]["optimizer"])
+        self.ctx.restore(self.opt_g, self.parents[parent]["optimizer"])
         with self.ctx.frozen(self.discriminator) as discriminator:
             fake_logits = discriminator(self.generator(z))
-        objective = self.mutations[mutation]
-        # Only relativistic losses get the real logits (losses written before that contract take one argument).
-        loss = objective.generator_loss(fake_logits, real_logits) if self.needs_real_logits[mutation] else objective.generator_loss(fake_logits)
-        self.ctx.update(self.opt_generator, loss)
-        return Child(parent, mutation, self.ctx.snapshot(self.generator), self.ctx.snapshot(self.opt_generator), loss.detach())
+        # Only the losses that require them get the real logits; the others get None (the loss contract).
+        loss = self.mutations[mutation].generator_loss(fake_logits, real_logits if self.needs_real_logits[mutation] else None)
+        self.ctx.update(self.opt_g, loss)
+        return Child(parent, mutation, self.ctx.snapshot(self.generator), self.ctx.snapshot(self.opt_g), loss.detach())
 
     def score(self, children: list[Child]) -> tuple[torch.Tensor, torch.Tensor]:
         """(F_q, F_d) of each child on this process's fresh real batch and latents."""
@@ -164,16 +179,14 @@ class EvolutionaryGAN(GANAlgorithm):
         name = self.mutation_names[child.mutation]
         return name if self.config.parents == 1 else f"{name}_p{child.parent}"
 
-    def iteration_logs(self, children, survivors, quality, diversity, fitness, loss_d) -> dict[str, torch.Tensor]:
+    def iteration_logs(self, children, survivors, quality, diversity, fitness, loss_d) -> dict[str, torch.Tensor | float]:
         """Which mutation won (``won_<mutation>``: its share of the survivors, averaged over
         ``log_every`` steps by the trainer) and every child's F_q, F_d and F."""
-        logs = {"loss_d": loss_d.detach(), "loss_g": children[survivors[0]].loss}
-        won = torch.zeros(len(self.mutations), dtype=torch.long, device=self.mutation_wins.device)
-        for i in survivors:
-            won[children[i].mutation] += 1
-        self.mutation_wins += won
+        logs: dict[str, torch.Tensor | float] = {"loss_d": loss_d.detach(), "loss_g": children[survivors[0]].loss}
+        winners = [children[i].mutation for i in survivors]
         for m, name in enumerate(self.mutation_names):
-            logs[f"won_{name}"] = won[m].float() / len(survivors)
+            self.mutation_wins[m] += winners.count(m)
+            logs[f"won_{name}"] = winners.count(m) / len(survivors)
         for i, child in enumerate(children):
             label = self.child_label(child)
             logs[f"fq_{label}"], logs[f"fd_{label}"], logs[f"fitness_{label}"] = quality[i], diversity[i], fitness[i]
@@ -181,7 +194,15 @@ class EvolutionaryGAN(GANAlgorithm):
 
     def wins(self) -> dict[str, int]:
         """Survivors made by each mutation so far in the run."""
-        return dict(zip(self.mutation_names, self.mutation_wins.tolist()))
+        return dict(zip(self.mutation_names, self.mutation_wins))
+
+    def finish(self, run: Run, status: str) -> None:
+        """The share of wins per mutation over the run, ``RUN/mutations.png`` (main process), once it has logged."""
+        if not run.is_main_process:
+            return
+        metrics = Path(run.run_dir) / "metrics.jsonl"
+        if metrics.is_file() and PREFIX in metrics.read_text():
+            plot_mutation_shares(run.run_dir)
 
 
 def _copy(value: Any) -> Any:

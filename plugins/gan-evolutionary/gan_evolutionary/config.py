@@ -56,10 +56,11 @@ class EGANConfig(StrictModel):
     lr_generator: float = Field(2e-4, gt=0, description="Adam learning rate of the generator (reference: lr_g 2e-4)")
     lr_discriminator: float = Field(2e-4, gt=0, description="Adam learning rate of the discriminator (reference: lr_d 2e-4)")
     betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas of both networks (reference: beta1 0.5, beta2 0.999)")
-    scoring: Literal["auto", "loop", "batched"] = Field(
-        "auto",
-        description="how children are scored: loop (one child after another) or batched (one torch.func.vmap pass over "
-        "the children's stacked parameters); auto picks the one measured faster for the networks (benchmarks/egan_cost.py)",
+    scoring: Literal["loop", "vmap"] = Field(
+        "loop",
+        description="how children are scored, with the same numbers: loop (one child after another) or vmap (one "
+        "torch.func.vmap pass over the children's stacked parameters); which is faster depends on the networks and the "
+        "machine (benchmarks/egan_cost.py measures both)",
     )
 
     @field_validator("mutations")

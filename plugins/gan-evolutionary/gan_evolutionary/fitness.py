@@ -13,7 +13,7 @@
 Two ways to score the children, with the same numbers (up to float rounding):
 
 * ``score_loop``: one child after another, ``torch.autograd.grad`` per child;
-* ``score_batched``: ``torch.func.vmap`` over the children's stacked parameters,
+* ``score_vmap``: ``torch.func.vmap`` over the children's stacked parameters,
   one pass of the generator and one per-child gradient pass of the discriminator
   (``vmap(grad(...))``, as per-sample gradients are computed).
 
@@ -76,7 +76,7 @@ def score_loop(
     return torch.stack(quality), torch.stack(scores)
 
 
-def score_batched(
+def score_vmap(
     generator: nn.Module, discriminator: nn.Module, children: list[dict[str, torch.Tensor]], z: torch.Tensor, real: torch.Tensor, loss: Any,
     diversity: str = "negative-log",
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,4 +103,4 @@ def score_batched(
     return quality, (DIVERSITY_SIGN[diversity] * 0.5 * torch.log(squares)).float()
 
 
-SCORERS = {"loop": score_loop, "batched": score_batched}
+SCORERS = {"loop": score_loop, "vmap": score_vmap}

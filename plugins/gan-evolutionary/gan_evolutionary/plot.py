@@ -4,7 +4,7 @@ Every logged record of an ``egan`` run holds ``won_<mutation>``: the share of th
 survivors that mutation made, averaged by the trainer over the steps since the
 previous record. ``RUN/mutations.png`` stacks these shares (they add up to 1) over
 the steps; the legend gives each mutation's share of the whole run. It is written
-when training ends (the plugin's ``gan_train_end`` hook) and by ``gan egan plot RUN``.
+when training ends (the algorithm's ``finish``) and by ``gan egan plot RUN``.
 """
 
 from __future__ import annotations

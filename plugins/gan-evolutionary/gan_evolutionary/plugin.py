@@ -1,17 +1,15 @@
-"""What gan-evolutionary registers: the ``egan`` algorithm, ``gan egan plot``, and the
-mutation-share plot written into the run folder when an ``egan`` run ends."""
-
-from pathlib import Path
+"""What gan-evolutionary registers: the ``egan`` algorithm and ``gan egan plot``. The mutation-share plot
+written into the run folder when an ``egan`` run ends is the algorithm's own ``finish``."""
 
 from gancore import Algorithm, hookimpl
 
-from .plot import PREFIX, add_commands, plot_mutation_shares  # click and matplotlib-on-demand only
+from .plot import add_commands  # click and matplotlib-on-demand only
 
 # Each hook imports what it registers: `gan --help` imports this module but not torch.
 
-# Written for gancore's plugin API 2: ctx.snapshot/restore, an EMA that follows the live generator,
-# checkpoints of lists and dicts, and the loss contract (generator_loss(fake, real), requires/provides).
-gancore_api = 2
+# Written for gancore's plugin API 3: declared state (register_state), finish(run, status), ctx.snapshot/restore,
+# an EMA that follows the live generator, and the loss contract (generator_loss(fake, real), requires/provides).
+gancore_api = 3
 
 
 @hookimpl
@@ -37,15 +35,3 @@ def gan_register_algorithms(register):
 @hookimpl
 def gan_register_commands(cli):
     add_commands(cli)
-
-
-@hookimpl
-def gan_train_end(trainer, step, status):
-    # Hooks run for every family's runs: only an egan run that logged something gets a plot.
-    from .algorithm import EvolutionaryGAN
-
-    if not isinstance(trainer.algorithm, EvolutionaryGAN) or not trainer.accelerator.is_main_process:
-        return
-    metrics = Path(trainer.run_dir) / "metrics.jsonl"
-    if metrics.is_file() and PREFIX in metrics.read_text():
-        plot_mutation_shares(trainer.run_dir)

@@ -28,7 +28,7 @@ def _linear_setup():
     return generator, discriminator, child, torch.randn(64, 2), torch.randn(64, 2) + 1.0
 
 
-@pytest.mark.parametrize("scoring", ["loop", "batched"])
+@pytest.mark.parametrize("scoring", ["loop", "vmap"])
 def test_fitness_matches_the_hand_computed_value_and_uses_parameter_gradients(scoring):
     generator, discriminator, child, z, real = _linear_setup()
     fake = z @ child["weight"].T + child["bias"]
@@ -60,7 +60,7 @@ def test_diversity_fitness_is_minus_log_or_log_of_the_norm_of_all_gradients_toge
     assert diversity_fitness(gradients, "log").item() == pytest.approx(math.log(5.0))
 
 
-@pytest.mark.parametrize("scoring", ["loop", "batched"])
+@pytest.mark.parametrize("scoring", ["loop", "vmap"])
 def test_the_sign_decides_whether_a_rejected_child_with_a_vanishing_gradient_wins(scoring):
     # D(x) = 20·x₀ accepts the real points (x₀ = 2, D = 40) outright. Child 0 puts its samples at x₀ = −2, where D
     # rejects them outright (D = −40): every term of ∇_θD L_D carries σ(−40) ≈ 4e-18, the gradient all but vanishes.
@@ -98,7 +98,7 @@ def _children(generator: nn.Module, count: int) -> list[dict[str, torch.Tensor]]
 
 
 @pytest.mark.parametrize("networks", ["mlp", "dcgan-batch-norm"])
-def test_loop_and_batched_scoring_agree_and_leave_every_network_as_it_was(networks):
+def test_loop_and_vmap_scoring_agree_and_leave_every_network_as_it_was(networks):
     torch.manual_seed(0)
     if networks == "mlp":
         generator = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
@@ -110,11 +110,11 @@ def test_loop_and_batched_scoring_agree_and_leave_every_network_as_it_was(networ
         z, real = torch.randn(12, 4), torch.rand(12, 1, 16, 16) * 2 - 1
     children = _children(generator, 3)
     before = copy.deepcopy((generator.state_dict(), discriminator.state_dict(), children))
-    loss = losses.LeastSquares(losses.SmoothingConfig())
+    loss = losses.LeastSquares(losses.LeastSquaresConfig())
 
     loop = SCORERS["loop"](generator, discriminator, children, z, real, loss)
-    batched = SCORERS["batched"](generator, discriminator, children, z, real, loss)
-    for a, b in zip(loop, batched):
+    vmapped = SCORERS["vmap"](generator, discriminator, children, z, real, loss)
+    for a, b in zip(loop, vmapped):
         assert a.shape == (3,) and torch.allclose(a, b, rtol=1e-4, atol=1e-5), (a, b)
     assert len(set(loop[1].tolist())) == 3, "different children, different fitness"
     after = (generator.state_dict(), discriminator.state_dict(), children)

@@ -9,22 +9,26 @@ import pytest
 import torch
 
 from gancore import LossRef, losses
-from gancore.plugins import get_registry
+from gancore.plugins import get_host
 
 
-def _train(trainer, steps):
+def _train(run, steps):
     for step in range(1, steps + 1):
-        trainer.algorithm.train_step(next(trainer.batches), step)
+        run.algorithm.train_step(run.next_batch(), step)
 
 
-def test_each_mutation_generator_loss_equals_the_builtin_loss(make_trainer, tiny_ring):
-    algorithm = make_trainer(tiny_ring).algorithm
+def _registry():
+    return get_host().registry
+
+
+def test_each_mutation_generator_loss_equals_the_builtin_loss(make_run, tiny_ring):
+    algorithm = make_run(tiny_ring).algorithm
     builtin = {"minimax": losses.Minimax, "non-saturating": losses.NonSaturating, "least-squares": losses.LeastSquares}
     logits = torch.linspace(-6, 6, 49).view(-1, 1)
     assert algorithm.mutation_names == ["non-saturating", "minimax", "least-squares"]
     for name, mutation in zip(algorithm.mutation_names, algorithm.mutations):
         assert type(mutation) is builtin[name]
-        assert torch.equal(mutation.generator_loss(logits), get_registry().build(LossRef(name=name)).generator_loss(logits))
+        assert torch.equal(mutation.generator_loss(logits), _registry().build(LossRef(name=name)).generator_loss(logits))
     p = torch.sigmoid(logits)
     by_name = dict(zip(algorithm.mutation_names, algorithm.mutations))
     # The paper's mutations: minimax ½E[log(1 − D)], heuristic −½E[log D], least-squares E[(D − 1)²], here on logits and without the ½.
@@ -34,10 +38,10 @@ def test_each_mutation_generator_loss_equals_the_builtin_loss(make_trainer, tiny
 
 
 @pytest.mark.parametrize("mutation", [0, 1, 2], ids=["non-saturating", "minimax", "least-squares"])
-def test_a_child_is_its_parent_after_one_adam_step_on_the_mutation_loss(make_trainer, tiny_ring, mutation):
-    trainer = make_trainer(tiny_ring)
-    algorithm = trainer.algorithm
-    _train(trainer, 2)  # the parent now has an Adam state of its own
+def test_a_child_is_its_parent_after_one_adam_step_on_the_mutation_loss(make_run, tiny_ring, mutation):
+    run = make_run(tiny_ring)
+    algorithm = run.algorithm
+    _train(run, 2)  # the parent now has an Adam state of its own
     parent = copy.deepcopy(algorithm.parents[0])
 
     # The same step in plain PyTorch, on a copy of the plain generator (allowed in a test, not in the plugin).
@@ -45,8 +49,8 @@ def test_a_child_is_its_parent_after_one_adam_step_on_the_mutation_loss(make_tra
     replica.load_state_dict(parent["generator"])
     optimizer = torch.optim.Adam(replica.parameters(), lr=algorithm.config.lr_generator, betas=algorithm.config.betas)
     optimizer.load_state_dict(copy.deepcopy(parent["optimizer"]))
-    z = torch.randn(32, algorithm.config.latent_dim)
-    loss = get_registry().build(LossRef(name=algorithm.mutation_names[mutation]))
+    z = torch.randn(32, algorithm.config.latent_dim, device=algorithm.ctx.device)
+    loss = _registry().build(LossRef(name=algorithm.mutation_names[mutation]))
     with algorithm.ctx.frozen(algorithm.discriminator) as discriminator:
         expected_loss = loss.generator_loss(discriminator(replica(z)))
     optimizer.zero_grad()
@@ -64,14 +68,14 @@ def test_a_child_is_its_parent_after_one_adam_step_on_the_mutation_loss(make_tra
             assert torch.equal(value, expected_state[index][key]), (index, key)
 
 
-def test_every_child_starts_from_its_parent_untouched(make_trainer, tiny_ring):
+def test_every_child_starts_from_its_parent_untouched(make_run, tiny_ring):
     # The optimizer updates its state in place: without copies on restore, the second child would start
     # from the first child's Adam state, and the parent's snapshot would change under it.
-    trainer = make_trainer(tiny_ring)
-    algorithm = trainer.algorithm
-    _train(trainer, 2)
+    run = make_run(tiny_ring)
+    algorithm = run.algorithm
+    _train(run, 2)
     parent = copy.deepcopy(algorithm.parents[0])
-    z = torch.randn(32, algorithm.config.latent_dim)
+    z = torch.randn(32, algorithm.config.latent_dim, device=algorithm.ctx.device)
     first = algorithm.make_child(0, 2, z)
     algorithm.make_child(0, 0, z)
     again = algorithm.make_child(0, 2, z)

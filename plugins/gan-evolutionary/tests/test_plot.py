@@ -1,5 +1,5 @@
 """The share of wins per mutation: weighted by the steps each record covers, plotted into the run folder
-when an egan run ends, and on demand by ``gan egan plot``."""
+when an egan run ends (the algorithm's ``finish``), and on demand by ``gan egan plot``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from gan_evolutionary import plugin
-from gan_evolutionary.plot import read_shares
+from gan_evolutionary.plot import PLOT_NAME, read_shares
 from gancore.cli import GanGroup
 
 
@@ -62,8 +63,25 @@ def test_other_runs_get_no_plot_and_the_command_says_why(gan, write_config, tmp_
     }
     run = tmp_path / "gan"
     assert gan("run", write_config(plain), "--output", run).exit_code == 0
-    assert not (run / "mutations.png").exists(), "the hook sees every family's runs and must leave them alone"
+    assert not (run / "mutations.png").exists(), "only an egan run draws the plot"
     out = egan_command("plot", run)
     assert out.exit_code == 2 and "not an egan run" in out.output and "Traceback" not in out.output
     out = egan_command("plot", tmp_path / "nowhere")
     assert out.exit_code == 2 and "no metrics.jsonl" in out.output
+
+
+def test_finish_draws_the_plot_on_the_main_process_once_the_run_has_logged(make_run, tiny_ring):
+    run = make_run(tiny_ring)
+    algorithm = run.algorithm
+    algorithm.finish(run, "interrupted")  # stopped before its first record: nothing to draw, and no error
+    assert not (run.run_dir / PLOT_NAME).exists()
+    for step in (1, 2):
+        logs = algorithm.train_step(run.next_batch(), step)
+        run.log({"step": step, **{k: float(v) for k, v in logs.items()}})
+    # Another process of the same run draws nothing: the main one does.
+    algorithm.finish(SimpleNamespace(is_main_process=False, run_dir=run.run_dir), "completed")
+    assert not (run.run_dir / PLOT_NAME).exists()
+    algorithm.finish(run, "completed")
+    assert (run.run_dir / PLOT_NAME).stat().st_size > 5000
+    _, _, overall = read_shares(run.run_dir)
+    assert sum(overall.values()) == pytest.approx(1.0) and set(overall) == set(algorithm.mutation_names)

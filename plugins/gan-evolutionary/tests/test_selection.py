@@ -1,5 +1,5 @@
 """Selection keeps the fittest children exactly (weights and Adam state), agrees across processes through
-the averaged fitness, counts the wins per mutation, and the trainer's EMA follows the selected child."""
+the averaged fitness, counts the wins per mutation, and the run's EMA follows the selected child."""
 
 from __future__ import annotations
 
@@ -37,12 +37,12 @@ def test_select_takes_the_highest_fitness_ties_to_the_earlier_child_nan_last():
 
 
 @pytest.mark.parametrize("parents", [1, 2])
-def test_the_parents_after_selection_are_the_fittest_children_exactly(make_trainer, tiny_ring, parents):
-    trainer = make_trainer(tiny_ring, (f"algorithm.parents={parents}",))
-    algorithm = trainer.algorithm
+def test_the_parents_after_selection_are_the_fittest_children_exactly(make_run, tiny_ring, parents):
+    run = make_run(tiny_ring, (f"algorithm.parents={parents}",))
+    algorithm = run.algorithm
     for step in range(1, 4):
         made = _record_children(algorithm)
-        logs = algorithm.train_step(next(trainer.batches), step)
+        logs = algorithm.train_step(run.next_batch(), step)
         assert len(made) == parents * 3
         fitness = torch.tensor([logs[f"fitness_{algorithm.child_label(c)}"].item() for c in made])
         ranked = sorted(range(len(made)), key=lambda i: -fitness[i].item())[:parents]
@@ -53,17 +53,18 @@ def test_the_parents_after_selection_are_the_fittest_children_exactly(make_train
         # The live generator and its optimizer hold the best child: sampling and the EMA use it.
         best = made[ranked[0]]
         assert _equal_states(algorithm.ctx.unwrap(algorithm.generator).state_dict(), best.generator)
-        assert _equal_optimizer(algorithm.opt_generator.state_dict(), best.optimizer)
+        assert _equal_optimizer(algorithm.opt_g.state_dict(), best.optimizer)
         assert logs["loss_g"] == best.loss
         winners = [made[i].mutation for i in ranked]
         for m, name in enumerate(algorithm.mutation_names):
-            assert logs[f"won_{name}"].item() == pytest.approx(winners.count(m) / parents)
-    assert int(algorithm.mutation_wins.sum()) == 3 * parents
+            assert logs[f"won_{name}"] == pytest.approx(winners.count(m) / parents)
+    assert sum(algorithm.mutation_wins) == 3 * parents
+    assert algorithm.wins() == dict(zip(algorithm.mutation_names, algorithm.mutation_wins))
 
 
-def test_all_processes_select_by_the_fitness_averaged_over_processes(make_trainer, tiny_ring, monkeypatch):
-    trainer = make_trainer(tiny_ring)
-    algorithm = trainer.algorithm
+def test_all_processes_select_by_the_fitness_averaged_over_processes(make_run, tiny_ring, monkeypatch):
+    run = make_run(tiny_ring)
+    algorithm = run.algorithm
     made = _record_children(algorithm)
     local = []
     score = algorithm.score
@@ -78,7 +79,7 @@ def test_all_processes_select_by_the_fitness_averaged_over_processes(make_traine
         return averaged
 
     monkeypatch.setattr(algorithm.ctx.accelerator, "reduce", reduce)
-    algorithm.train_step(next(trainer.batches), 1)
+    algorithm.train_step(run.next_batch(), 1)
     assert calls == [((3, 3), "mean")], "F_q, F_d and F of the 3 children, averaged in one call"
     quality, diversity = local[0]
     own = quality + algorithm.config.gamma * diversity
@@ -87,17 +88,17 @@ def test_all_processes_select_by_the_fitness_averaged_over_processes(make_traine
     assert _equal_states(algorithm.ctx.unwrap(algorithm.generator).state_dict(), chosen.generator)
 
 
-def test_the_ema_follows_the_selected_child(make_trainer, tiny_ring):
-    trainer = make_trainer(tiny_ring, ("train.ema_decay=0.5",))
-    algorithm = trainer.algorithm
+def test_the_ema_follows_the_selected_child(make_run, tiny_ring):
+    run = make_run(tiny_ring, ("train.ema_decay=0.5",))
+    algorithm = run.algorithm
     made = _record_children(algorithm)
-    shadow = {k: v.clone() for k, v in trainer.ema.shadow["generator"].items()}
-    algorithm.train_step(next(trainer.batches), 1)
-    trainer.ema.update(1)
+    shadow = {k: v.clone() for k, v in run.ema.shadow["generator"].items()}
+    algorithm.train_step(run.next_batch(), 1)
+    run.ema.update(1)
     live = algorithm.ctx.unwrap(algorithm.generator).state_dict()
     assert any(_equal_states(live, child.generator) for child in made)
     decay = min(0.5, 2 / 11)  # gancore's EMA warm-up at its first update
-    for key, value in trainer.ema.shadow["generator"].items():
+    for key, value in run.ema.shadow["generator"].items():
         assert torch.allclose(value, shadow[key] + (1 - decay) * (live[key] - shadow[key]), atol=1e-6), key
 
 
@@ -106,9 +107,9 @@ class _Stop(Exception):
     pass
 
 
-def test_every_discriminator_step_sees_samples_of_every_parent(make_trainer, tiny_ring):
-    trainer = make_trainer(tiny_ring, ("algorithm.parents=2", "algorithm.d_steps=2"))
-    algorithm = trainer.algorithm
+def test_every_discriminator_step_sees_samples_of_every_parent(make_run, tiny_ring):
+    run = make_run(tiny_ring, ("algorithm.parents=2", "algorithm.d_steps=2"))
+    algorithm = run.algorithm
     # Two parents that are easy to tell apart: every sample of parent 0 is (-50, -50), of parent 1 (50, 50).
     last = max(int(k.split(".")[1]) for k in algorithm.parents[0]["generator"])  # the output layer
     for parent, value in zip(algorithm.parents, (-50.0, 50.0)):
@@ -123,7 +124,7 @@ def test_every_discriminator_step_sees_samples_of_every_parent(make_trainer, tin
 
     algorithm.make_child = stop
     with pytest.raises(_Stop):
-        algorithm.train_step(next(trainer.batches), 1)
+        algorithm.train_step(run.next_batch(), 1)
     handle.remove()
     fakes = seen[1::2]  # each discriminator step scores the real batch, then the fake one
     assert len(fakes) == 2 and all(f.abs().eq(50).all() for f in fakes)

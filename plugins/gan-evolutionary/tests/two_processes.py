@@ -14,10 +14,10 @@ from gancore import hookimpl, plugins
 
 class DumpGenerator:
     @hookimpl
-    def gan_train_end(self, trainer, step, status):
-        algorithm = trainer.algorithm
+    def gan_train_end(self, run, step, status):
+        algorithm = run.algorithm
         state = {k: v.detach().cpu().contiguous() for k, v in algorithm.ctx.unwrap(algorithm.generator).state_dict().items()}
-        save_file(state, str(Path(trainer.run_dir) / f"generator-rank{trainer.accelerator.process_index}.safetensors"))
+        save_file(state, str(Path(run.run_dir) / f"generator-rank{run.accelerator.process_index}.safetensors"))
 
 
 def main() -> None:

@@ -9,15 +9,24 @@ full resolution, are brought down to the stage's resolution by area averaging
 
 Both networks are built at full size (see ``models``), so growth changes no
 module: optimizer moments, the EMA and checkpoints carry over untouched, and a
-resumed run only needs the image counter, which ``state_dict`` saves.
+resumed run only needs the image counters (``images_shown``, ``trained_images``,
+``phase``: plain ints, declared as state).
+
+The WGAN-GP penalty is gancore's ``GradientPenalty`` with target γ and weight λ/γ²,
+taken through a closure that gives D its stage and α. A step makes no host sync:
+the stage and α are Python values of the schedule (α goes to the device with
+``torch.full``, which copies nothing from the host).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from gancore import GANAlgorithm, LossRef, TrainContext, UserError
+from gancore.losses import GradientPenalty, GradientPenaltyConfig
 
 from .config import ProgressiveConfig
 from .models import ProgressiveDiscriminator, ProgressiveGenerator
@@ -37,11 +46,11 @@ def fade_reals(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return torch.lerp(coarse, x, alpha.to(x.dtype))
 
 
-def gradient_norms(critic, x_hat: torch.Tensor, stage: int, alpha) -> torch.Tensor:
-    """‖∇D(x̂)‖₂ per sample, differentiable in D's weights (for the gradient penalty)."""
-    x_hat = x_hat.detach().requires_grad_(True)
-    (gradients,) = torch.autograd.grad(critic(x_hat, stage, alpha).sum(), x_hat, create_graph=True)
-    return gradients.flatten(1).norm(2, dim=1)
+def gradient_penalty(config: ProgressiveConfig) -> GradientPenalty:
+    """The reference's penalty λ·E (‖∇D(x̂)‖₂ − γ)² / γ² on random interpolates: gancore's ``GradientPenalty``
+    with target γ (``penalty_target``) and weight λ/γ² (``penalty_weight / penalty_target**2``)."""
+    weight = config.penalty_weight / config.penalty_target**2
+    return GradientPenalty(GradientPenaltyConfig(weight=weight, target=config.penalty_target, at="interpolates"))
 
 
 class ProgressiveGAN(GANAlgorithm):
@@ -62,13 +71,20 @@ class ProgressiveGAN(GANAlgorithm):
         self.phase = 0  # the schedule phase of the last step (for reset_optimizer_on_growth)
         generator = ProgressiveGenerator(config.network, image_channels, last_stage, config.latent_dim)
         discriminator = ProgressiveDiscriminator(config.network, image_channels, last_stage)
-        if ctx.accelerator.num_processes > 1:
-            _allow_unused_parameters(ctx.accelerator)
         adam = dict(betas=config.betas, eps=config.adam_epsilon)
         opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_generator, **adam)
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_discriminator, **adam)
         self.generator, self.discriminator, self.opt_g, self.opt_d = ctx.prepare(generator, discriminator, opt_g, opt_d)
         self.loss = ctx.build_loss(LossRef(name="least-squares"), "algorithm.loss") if config.loss == "least-squares" else None
+        self.penalty = gradient_penalty(config) if config.loss == "wgan-gp" else None
+        self.register_state("generator", "discriminator", "opt_g", "opt_d", "penalty", "images_shown", "trained_images", "phase")
+
+    @classmethod
+    def accelerator_options(cls, config: ProgressiveConfig) -> dict[str, Any]:
+        """With several processes, DDP must expect the layers of the stages not in use to get no gradient."""
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        return {"kwargs_handlers": [DistributedDataParallelKwargs(find_unused_parameters=True)]}
 
     @staticmethod
     def _check_data(ctx: TrainContext) -> tuple[int, int]:
@@ -99,8 +115,9 @@ class ProgressiveGAN(GANAlgorithm):
         return self.config.batch_sizes.get(self.point().resolution)
 
     def _alpha(self, point: Point) -> torch.Tensor | None:
-        # A tensor, so that torch.compile does not specialise the networks on every value of α.
-        return torch.tensor(point.alpha, device=self.ctx.device) if point.fading else None
+        # A tensor, so that torch.compile does not specialise the networks on every value of α; made by a fill on
+        # the device (torch.tensor would copy it from the host, which waits for the device).
+        return torch.full((), point.alpha, device=self.ctx.device) if point.fading else None
 
     def _reals(self, x: torch.Tensor, point: Point, alpha: torch.Tensor | None) -> torch.Tensor:
         x = downsample(x, point.resolution)
@@ -148,15 +165,15 @@ class ProgressiveGAN(GANAlgorithm):
         if self.loss is not None:
             return self.loss.discriminator_loss(real_scores, fake_scores), {}
         cfg = self.config
-        mix = torch.rand(real.shape[0], 1, 1, 1, device=real.device, dtype=real.dtype)
-        # torch.compile has no double backward: the penalty's pass then runs on the eager module.
-        critic = self.ctx.unwrap(self.discriminator) if self.ctx.train.compile else self.discriminator
-        norms = gradient_norms(critic, torch.lerp(real, fake, mix), stage, alpha)
-        penalty = ((norms - cfg.penalty_target) ** 2).mean() / cfg.penalty_target**2
+        # torch.compile has no double backward: ctx.eager gives the penalty's pass the plain module.
+        critic = self.ctx.eager(self.discriminator)
+        weighted = self.penalty.penalty(lambda x: critic(x, stage, alpha), real, fake)
+        norms = self.penalty.last_norms
+        penalty = ((norms - cfg.penalty_target) ** 2).mean() / cfg.penalty_target**2  # logged before λ, as the reference's
         drift = (real_scores**2).mean()
         wasserstein = real_scores.mean() - fake_scores.mean()
-        loss = -wasserstein + cfg.penalty_weight * penalty + cfg.drift_weight * drift
-        return loss, {"wasserstein": wasserstein.detach(), "grad_norm": norms.mean().detach(), "penalty": penalty.detach(), "drift": drift.detach()}
+        loss = -wasserstein + weighted + cfg.drift_weight * drift
+        return loss, {"wasserstein": wasserstein.detach(), "grad_norm": norms.mean(), "penalty": penalty, "drift": drift.detach()}
 
     # ------------------------------------------------------------- sampling
 
@@ -181,33 +198,3 @@ class ProgressiveGAN(GANAlgorithm):
         images = self.sample_native(n, seed=seed)
         per_row = max(1, int(n**0.5))
         return [images[i : i + per_row] for i in range(0, n, per_row)]
-
-    # ---------------------------------------------------------- checkpoints
-
-    def state_dict(self):
-        return {**super().state_dict(), "images_shown": self.images_shown, "trained_images": self.trained_images, "phase": self.phase}
-
-    def load_state_dict(self, state):
-        super().load_state_dict(state)
-        self.images_shown, self.phase = int(state["images_shown"]), int(state["phase"])
-        self.trained_images = int(state["trained_images"]) if "trained_images" in state else self._replay_last_step_start()
-
-    def _replay_last_step_start(self) -> int:
-        """The clock at the start of the last step, replayed from 0 (checkpoints of 0.1.0 before it was saved)."""
-        shown = last = 0
-        per_step = self.config.d_steps * self.ctx.accelerator.num_processes
-        while shown < self.images_shown:
-            last = shown
-            shown += per_step * self.config.batch_sizes.get(self.schedule.at(shown).resolution, self.ctx.train.batch_size)
-        return last
-
-
-def _allow_unused_parameters(accelerator) -> None:
-    """Several processes: DDP must expect the parameters of inactive stages to get no gradient.
-    (gancore builds the Accelerator; until it takes DDP options this sets Accelerate's handler.)"""
-    from accelerate.utils import DistributedDataParallelKwargs
-
-    if accelerator.ddp_handler is None:
-        accelerator.ddp_handler = DistributedDataParallelKwargs(find_unused_parameters=True)
-    else:
-        accelerator.ddp_handler.find_unused_parameters = True

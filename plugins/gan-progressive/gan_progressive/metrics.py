@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
-from gancore import UserError
+from gancore import BuildContext, UserError
 from gancore.metrics.base import EvalContext
-from gancore.metrics.reference import reference_tensors
+from gancore.metrics.reference import ReferenceData
 from gancore.metrics.swd import SWDConfig, laplacian_pyramid, patches, resolutions, sliced_wasserstein
 
 from .algorithm import downsample
@@ -50,9 +50,9 @@ def stage_swd(real: torch.Tensor, fake: torch.Tensor, config: StageSWDConfig) ->
 class StageSWD:
     """Returns SWD x 10^3 per pyramid level at the current stage's resolution, ``avg``, and ``resolution``."""
 
-    def __init__(self, config: StageSWDConfig) -> None:
+    def __init__(self, config: StageSWDConfig, build: BuildContext) -> None:
         self.config = config
-        self._reference: dict = {}
+        self._reference = ReferenceData(build)  # the reference dataset, built once through the metric's BuildContext
 
     def __call__(self, ctx: EvalContext) -> dict[str, float]:
         algorithm = ctx.algorithm
@@ -60,7 +60,7 @@ class StageSWD:
             raise UserError("metric 'stage-swd' scores a progressive GAN's current stage; use 'swd' for other algorithms")
         cfg = self.config
         side = algorithm.sampling_point().resolution
-        split = reference_tensors(cfg.reference, self._reference)
+        split = self._reference.tensors(cfg.reference)
         real = ctx.real_all(cfg.num_samples, split=split)
         # The same chunked, seeded sampling as ctx.generate_all, of the native images.
         native = EvalContext(lambda n, seed: algorithm.sample_native(n, seed=seed), ctx.data, algorithm, ctx.accelerator, ctx.seed)

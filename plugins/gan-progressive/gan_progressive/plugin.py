@@ -4,7 +4,7 @@ from gancore import Algorithm, Metric, hookimpl
 
 # Each hook imports what it registers: `gan --help` imports this module but not torch.
 
-gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+gancore_api = 3  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
 
 
 @hookimpl

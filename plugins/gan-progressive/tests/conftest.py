@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up trainer.
-from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up run.
+from gancore.testing import fresh_host, gan, make_run, write_config  # noqa: F401
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PLUGIN_ROOT / "examples"

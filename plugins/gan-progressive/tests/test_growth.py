@@ -66,16 +66,16 @@ def _named(module):
     return dict(module.named_parameters())
 
 
-def test_growth_keeps_old_weights_and_adam_moments_and_leaves_inactive_layers_untouched(make_trainer, tiny_digits):
-    trainer = make_trainer(tiny_digits)
-    alg = trainer.algorithm
+def test_growth_keeps_old_weights_and_adam_moments_and_leaves_inactive_layers_untouched(make_run, tiny_digits):
+    run = make_run(tiny_digits)
+    alg = run.algorithm
     generator, opt_g = alg.ctx.unwrap(alg.generator), alg.opt_g
     params = _named(generator)
     start = {k: v.detach().clone() for k, v in params.items()}
     inactive = [k for k in params if k.startswith(("blocks.0.", "to_rgb.1."))]  # the 8x8 layers
     assert inactive
     for step in range(1, 5):  # the 4x4 stage: 4 steps of 16 images
-        alg.train_step(next(trainer.batches), step)
+        alg.train_step(run.next_batch(), step)
         assert alg.point().stage == (0 if step < 4 else 1)
         for k in inactive:
             assert params[k].grad is None, f"{k} got a gradient before its stage"
@@ -84,7 +84,7 @@ def test_growth_keeps_old_weights_and_adam_moments_and_leaves_inactive_layers_un
     old = {k: v for k, v in params.items() if k.startswith(("dense.", "base.", "to_rgb.0."))}
     before = {k: (opt_g.state[p]["step"].item(), opt_g.state[p]["exp_avg_sq"].clone(), p.detach().clone()) for k, p in old.items()}
 
-    alg.train_step(next(trainer.batches), 5)  # the first step of the 8x8 fade-in
+    alg.train_step(run.next_batch(), 5)  # the first step of the 8x8 fade-in
     assert alg.point().fading
     beta2 = opt_g.param_groups[0]["betas"][1]
     for k, p in old.items():
@@ -99,27 +99,27 @@ def test_growth_keeps_old_weights_and_adam_moments_and_leaves_inactive_layers_un
         assert params[k].grad is not None and opt_g.state[params[k]]["step"].item() == 1
 
 
-def test_reset_optimizer_on_growth_clears_the_moments_as_the_reference_does(make_trainer, tiny_digits):
-    trainer = make_trainer(tiny_digits, ("algorithm.reset_optimizer_on_growth=true",))
-    alg = trainer.algorithm
+def test_reset_optimizer_on_growth_clears_the_moments_as_the_reference_does(make_run, tiny_digits):
+    run = make_run(tiny_digits, ("algorithm.reset_optimizer_on_growth=true",))
+    alg = run.algorithm
     dense = alg.ctx.unwrap(alg.generator).dense.weight
     for step in range(1, 6):
-        alg.train_step(next(trainer.batches), step)
+        alg.train_step(run.next_batch(), step)
     assert alg.opt_g.state[dense]["step"].item() == 1, "the fade-in started with a fresh Adam state"
 
 
-def test_ema_follows_growth_new_layers_start_from_their_live_values(make_trainer, tiny_digits):
-    trainer = make_trainer(tiny_digits, ("train.ema_decay=0.9",))
-    alg, ema = trainer.algorithm, trainer.ema
+def test_ema_follows_growth_new_layers_start_from_their_live_values(make_run, tiny_digits):
+    run = make_run(tiny_digits, ("train.ema_decay=0.9",))
+    alg, ema = run.algorithm, run.ema
     live = alg.ctx.unwrap(alg.generator).state_dict()
     for step in range(1, 5):
-        alg.train_step(next(trainer.batches), step)
+        alg.train_step(run.next_batch(), step)
         ema.update(step)
     (shadow,) = ema.shadow.values()
     for key in ("blocks.0.1.weight", "to_rgb.1.weight"):  # 8x8 layers, not trained yet: their average is the live value
         assert torch.equal(shadow[key], live[key])
     assert not torch.equal(shadow["dense.weight"], live["dense.weight"]), "trained layers are averaged"
     for step in range(5, 9):
-        alg.train_step(next(trainer.batches), step)
+        alg.train_step(run.next_batch(), step)
         ema.update(step)
     assert not torch.equal(shadow["blocks.0.1.weight"], live["blocks.0.1.weight"]), "the new block is averaged once it trains"

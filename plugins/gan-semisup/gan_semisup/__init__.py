@@ -16,8 +16,10 @@ Four algorithms, chosen by name in the run file:
   on (x, z) pairs; ``encode`` feeds the ``linear-probe`` metric, and the sample
   grid shows x beside G(E(x)).
 
-The data: any image dataset with ``labels_per_class`` gives an unlabelled stream
-(the images, no labels) and a ``labeled`` stream of K samples per class.
+The data: any labelled image dataset with the plugin's ``labeled-subset`` transform,
+``data: {name: digits, transforms: [{name: labeled-subset, per_class: 10}]}``, gives an
+unlabelled stream (the images, no labels) and a ``labeled`` stream of ``per_class``
+samples of each class.
 
 Quickstart::
 
@@ -27,9 +29,12 @@ Quickstart::
     gan run plugins/gan-semisup/examples/fm-gan-mnist5k-100.yaml  # 100 labelled MNIST digits, scored on the test split
     gan run plugins/gan-semisup/examples/bigan-mnist5k.yaml       # BiGAN, scored by a linear probe
 
-Every step of the classifiers logs ``loss_lab`` (labelled cross-entropy) and
-``train_accuracy`` (on the labelled batch); the GANs add ``loss_unl``,
-``loss_g``, ``d_real`` and ``d_fake`` (D(x) = Z/(Z+1) on unlabelled and on
+Every algorithm logs ``loss_d`` (what the discriminator's optimizer minimised;
+the classifier's loss for ``supervised-only``) and the GANs ``loss_g`` (what the
+generator's, or for BiGAN the generator and encoder's, minimised). The classifiers
+add ``train_accuracy`` (on the labelled batch); the semi-supervised GANs the two
+parts of ``loss_d``, ``loss_lab`` (labelled cross-entropy) and ``loss_unl``
+(real/fake), and ``d_real`` and ``d_fake`` (D(x) = Z/(Z+1) on unlabelled and on
 generated data).
 """
 

@@ -15,6 +15,12 @@ One trainer step of the semi-supervised GANs:
 ``supervised-only`` trains the same classifier with the same labelled batches, optimizer and
 schedule on the labelled loss alone: what the unlabelled data and the generator add is the
 difference between the two.
+
+The data come from an image dataset with the ``labeled-subset`` transform (``gan_semisup.transforms``):
+``data: {name: digits, transforms: [{name: labeled-subset, per_class: 10}]}``.
+
+Every algorithm logs ``loss_d``, what its classifier's optimizer minimised (for the GANs ``loss_lab +
+unlabeled_weight · loss_unl``, with both parts logged too), and the GANs ``loss_g``, the generator's.
 """
 
 from __future__ import annotations
@@ -29,32 +35,24 @@ from gancore.schedules import linear_decay, set_lr
 from . import losses
 from .config import ClassifierConfig, FMGANConfig, SemiSupervisedConfig
 from .models import ImprovedGANDiscriminator
-
-LABELED = "labeled"
+from .transforms import LABELED
 
 
 def labelled_classes(ctx: TrainContext, algorithm: str) -> int:
-    """K, from a dataset built with ``labels_per_class``; a clear error for any other."""
+    """K, from a dataset built with the ``labeled-subset`` transform; a clear error for any other."""
     streams = getattr(ctx.data, "streams", None) or {}
-    if LABELED not in streams:
+    # Data read through a DataLoader keep their labelled stream beside it, where ctx.data (a sample of the
+    # DataLoader's items) does not show it; the transform's info says it is there.
+    if LABELED not in streams and not ctx.data.info.get("labels_per_class"):
         raise UserError(
             f"{algorithm} learns from a few labelled samples beside unlabelled ones, so the data needs a labelled stream: "
-            f"set data.labels_per_class (e.g. --set data.labels_per_class=10 for 100 labelled digits); "
+            "add the labeled-subset transform to the dataset, e.g. data: {name: digits, transforms: [{name: labeled-subset, "
+            "per_class: 10}]} for 100 labelled digits (--set 'data.transforms=[{name: labeled-subset, per_class: 10}]'); "
             f"this data has only the streams {sorted(streams) or ['x']}"
         )
-    labels = ctx.data.tensors["y_labeled"]
-    return int(ctx.data.info.get("num_classes") or int(labels.max()) + 1)
-
-
-def sample_latents(n: int, dim: int, distribution: str, device: torch.device, seed: int | None = None) -> torch.Tensor:
-    """Latents from p(z): uniform on [-1, 1] or standard normal; seeded ones leave the global RNG alone."""
-    generator = None if seed is None else torch.Generator().manual_seed(seed)
-    where = device if seed is None else "cpu"
-    if distribution == "uniform":
-        z = torch.rand(n, dim, generator=generator, device=where) * 2 - 1
-    else:
-        z = torch.randn(n, dim, generator=generator, device=where)
-    return z.to(device)
+    if ctx.data.info.get("num_classes"):
+        return int(ctx.data.info["num_classes"])
+    return int(ctx.data.tensors["y_labeled"].max()) + 1
 
 
 class ClassifierBase(GANAlgorithm):
@@ -67,7 +65,7 @@ class ClassifierBase(GANAlgorithm):
         self.num_classes = labelled_classes(ctx, type(self).name)
         if cfg.augment.enabled and ctx.data.kind != "image":
             raise UserError(f"algorithm.augment transforms images, and the data '{ctx.data.kind}' are not images; leave it out")
-        # Only when on: the augmenter's draws are checkpoint state, and runs without it keep their checkpoints as they were.
+        # Only when on (its draws are then declared state; None otherwise).
         self.augment = Augmenter.from_context(cfg.augment, ctx) if cfg.augment.enabled else None
         classifier = ctx.build_model(cfg.discriminator, "algorithm.discriminator", data_shape=ctx.data.sample_shape, out_features=self.num_classes)
         if isinstance(classifier, ImprovedGANDiscriminator) and cfg.init_samples:
@@ -89,6 +87,9 @@ class ClassifierBase(GANAlgorithm):
         batch = self.ctx.next_batch(size=self.config.labeled_batch_size, stream=LABELED)
         return batch["x_labeled"], batch["y_labeled"]
 
+    def register_classifier_state(self) -> None:
+        self.register_state("discriminator", "opt_d", "augment")
+
     def augmented(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` through ``algorithm.augment`` (itself when that is off). The transforms fill with 0, mid-grey
         in [-1, 1] pixels: shifted to [0, 2] around them, the fill is black (-1), MNIST's background."""
@@ -102,9 +103,10 @@ class ClassifierBase(GANAlgorithm):
 
     @torch.no_grad()
     def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """K+1 logits (the fake class's, fixed at 0, last), from the classifier in eval mode (no noise)."""
+        """The K class logits, from the classifier in eval mode (no noise). The fake class's logit is implicit
+        (fixed at 0, ``losses.with_fake_logit``) and is not a class of the data, so it is not among them."""
         with self.ctx.evaluating(self.discriminator) as classifier:
-            return losses.with_fake_logit(classifier(x).float())
+            return classifier(x).float()
 
     @staticmethod
     def accuracy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -127,12 +129,15 @@ class SemiSupervisedGAN(ClassifierBase):
         opt_d = self.adam(discriminator, config.lr_discriminator)
         opt_g = self.adam(generator, config.lr_generator)
         self.discriminator, self.generator, self.opt_d, self.opt_g = ctx.prepare(discriminator, generator, opt_d, opt_g)
+        self.register_classifier_state()
+        self.register_state("generator", "opt_g")
 
     def check_discriminator(self, discriminator: nn.Module) -> None:
         """Refuse a discriminator this variant cannot train."""
 
     def latents(self, n: int, seed: int | None = None) -> torch.Tensor:
-        return sample_latents(n, self.config.latent_dim, self.config.latent_distribution, self.ctx.device, seed)
+        """Latents from p(z) on the device, through ``GANAlgorithm.noise`` (so ``--truncation`` applies to them)."""
+        return self.noise(n, self.config.latent_dim, seed, distribution=self.config.latent_distribution)
 
     def train_step(self, batch, step):
         cfg = self.config
@@ -150,10 +155,12 @@ class SemiSupervisedGAN(ClassifierBase):
         logits_lab, logits_unl, logits_fake = self.discriminator(x_lab), self.discriminator(x_unl), self.discriminator(fake)
         loss_lab = losses.supervised_loss(logits_lab, y_lab)
         loss_unl = losses.unsupervised_loss(logits_unl, logits_fake)
-        self.ctx.update(self.opt_d, loss_lab + cfg.unlabeled_weight * loss_unl)
+        loss_d = loss_lab + cfg.unlabeled_weight * loss_unl
+        self.ctx.update(self.opt_d, loss_d)
 
         loss_g = self.generator_step(len(x_unl))
         return {
+            "loss_d": loss_d.detach(),
             "loss_lab": loss_lab.detach(),
             "loss_unl": loss_unl.detach(),
             "loss_g": loss_g.detach(),
@@ -211,6 +218,7 @@ class SupervisedOnly(ClassifierBase):
         super().__init__(config, ctx)
         classifier = self.build_classifier()
         self.discriminator, self.opt_d = ctx.prepare(classifier, self.adam(classifier, config.lr_discriminator))
+        self.register_classifier_state()
 
     def train_step(self, batch, step):
         set_lr(self.opt_d, self.config.lr_discriminator, self.lr_factor(step))
@@ -218,7 +226,7 @@ class SupervisedOnly(ClassifierBase):
         logits = self.discriminator(self.augmented(x_lab))
         loss = losses.supervised_loss(logits, y_lab)
         self.ctx.update(self.opt_d, loss)
-        return {"loss_lab": loss.detach(), "train_accuracy": self.accuracy(logits, y_lab)}
+        return {"loss_d": loss.detach(), "train_accuracy": self.accuracy(logits, y_lab)}
 
     def sample(self, n, *, seed=None):
         raise UserError(
@@ -228,7 +236,10 @@ class SupervisedOnly(ClassifierBase):
 
     @torch.no_grad()
     def preview(self, n, seed):
-        """The sample grid of a classifier: the labelled samples it learns from, one row per class."""
+        """The sample grid of a classifier: the labelled samples it learns from, one row per class (data read through
+        a DataLoader keep them beside ``ctx.data``, which then holds a sample of the training images: one row of those)."""
+        if "x_labeled" not in self.ctx.data.tensors:  # read through a DataLoader: the labelled stream is beside ctx.data
+            return [self.ctx.data.tensors["x"][:n]]
         x, y = self.ctx.data.tensors["x_labeled"], self.ctx.data.tensors["y_labeled"]
         per_row = max(1, n // self.num_classes)
         return [x[y == c][:per_row] for c in range(self.num_classes) if (y == c).any()]

@@ -2,7 +2,8 @@
 an encoder E: x -> z, and a discriminator D on (x, z) pairs.
 
 D tells real pairs (x, E(x)) from generated pairs (G(z), z); G and E, one optimizer, are trained
-together to make D swap them (the non-saturating form: D's labels flipped). At the optimum E
+together (``opt_g``, the generator side) to make D swap them (the non-saturating form: D's labels
+flipped). Logged: ``loss_d`` and ``loss_g``, what each optimizer minimised. At the optimum E
 inverts G, so E(x) is a representation of x learnt without labels: ``encode`` hands it to the
 ``linear-probe`` metric, and ``preview`` shows rows of x beside G(E(x)).
 """
@@ -17,7 +18,6 @@ import torch.nn.functional as F
 from gancore import GANAlgorithm, TrainContext, UserError
 from gancore.schedules import linear_decay, set_lr
 
-from .algorithm import sample_latents
 from .config import BiGANConfig
 
 
@@ -40,19 +40,22 @@ class BiGAN(GANAlgorithm):
                 f"'{type(encoder).__name__}' has no features(x) part; use bigan-encoder or encode_features=latent"
             )
         opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_discriminator, betas=config.betas, weight_decay=config.weight_decay)
+        # One optimizer for the generator side, G and E together.
         joint = [*generator.parameters(), *encoder.parameters()]
-        opt_ge = torch.optim.Adam(joint, lr=config.lr_generator, betas=config.betas, weight_decay=config.weight_decay)
-        self.generator, self.encoder, self.discriminator, self.opt_d, self.opt_ge = ctx.prepare(generator, encoder, discriminator, opt_d, opt_ge)
+        opt_g = torch.optim.Adam(joint, lr=config.lr_generator, betas=config.betas, weight_decay=config.weight_decay)
+        self.generator, self.encoder, self.discriminator, self.opt_d, self.opt_g = ctx.prepare(generator, encoder, discriminator, opt_d, opt_g)
+        self.register_state("generator", "encoder", "discriminator", "opt_d", "opt_g")
 
     def latents(self, n: int, seed: int | None = None) -> torch.Tensor:
-        return sample_latents(n, self.config.latent_dim, self.config.latent_distribution, self.ctx.device, seed)
+        """Latents from p(z) on the device, through ``GANAlgorithm.noise`` (so ``--truncation`` applies to them)."""
+        return self.noise(n, self.config.latent_dim, seed, distribution=self.config.latent_distribution)
 
     def schedule_learning_rates(self, step: int) -> None:
         """Both optimizers' rates for this step: constant, then a linear decay from ``lr_decay_start``."""
         cfg = self.config
         factor = 1.0 if cfg.lr_decay_start is None else linear_decay(step, self.ctx.train.steps, decay_start=cfg.lr_decay_start)
         set_lr(self.opt_d, cfg.lr_discriminator, factor)
-        set_lr(self.opt_ge, cfg.lr_generator, factor)
+        set_lr(self.opt_g, cfg.lr_generator, factor)
 
     def train_step(self, batch, step):
         self.schedule_learning_rates(step)
@@ -70,11 +73,11 @@ class BiGAN(GANAlgorithm):
 
         # G and E together, against the updated D, with the labels swapped.
         with self.ctx.frozen(self.discriminator) as discriminator:
-            loss_ge = bce(discriminator(x, z_encoded), 0.0) + bce(discriminator(x_generated, z), 1.0)
-        self.ctx.update(self.opt_ge, loss_ge)
+            loss_g = bce(discriminator(x, z_encoded), 0.0) + bce(discriminator(x_generated, z), 1.0)
+        self.ctx.update(self.opt_g, loss_g)
         return {
             "loss_d": loss_d.detach(),
-            "loss_ge": loss_ge.detach(),
+            "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(real_scores.detach().float()).mean(),
             "d_fake": torch.sigmoid(fake_scores.detach().float()).mean(),
         }

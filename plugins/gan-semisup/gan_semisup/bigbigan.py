@@ -7,8 +7,9 @@ discriminator that gives three scores.
 * ``J``: an MLP on ``[F(x), H(z)]``, the joint score ``s_xz``.
 
 Encoder pairs ``(x, E(x))`` are labelled ``y = +1`` and generator pairs ``(G(z), z)`` ``y = −1``.
-D minimises the sum of the three hinge losses, ``max(0, 1 − y s)`` for each score; E and G together
-minimise ``y (s_x + s_z + s_xz)`` (the paper's ℓ_EG). Everything else (the encoder and ``encode`` for
+D minimises the sum of the three hinge losses, ``max(0, 1 − y s)`` for each score (logged as ``loss_d``, and
+each term as ``d_s_x``, ``d_s_z``, ``d_s_xz``); E and G together (``opt_g``) minimise ``y (s_x + s_z + s_xz)``
+(the paper's ℓ_EG, logged as ``loss_g``). Everything else (the encoder and ``encode`` for
 ``linear-probe``, the reconstruction grid, the EMA of G and E, the schedule) is BiGAN's.
 """
 
@@ -21,7 +22,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from gancore import ModelRef
+from gancore import ModelRef, TrainContext
 from gancore.nn.biggan import BigGANDiscriminator, BigGANDiscriminatorConfig
 from gancore.nn.conditional import orthogonal_init_
 from gancore.nn.layers import maybe_spectral_norm
@@ -121,10 +122,14 @@ def encoder_generator_terms(encoder_scores: torch.Tensor, generator_scores: torc
 class BigBiGAN(BiGAN):
     config: BigBiGANConfig
 
+    def __init__(self, config: BigBiGANConfig, ctx: TrainContext) -> None:
+        super().__init__(config, ctx)
+        # Made once: a tensor made from Python numbers in a step would be a copy from the host at every step.
+        self.score_weights = torch.tensor(config.score_weights, device=ctx.device)
+
     def train_step(self, batch, step):
         self.schedule_learning_rates(step)
-        cfg = self.config
-        weights = torch.tensor(cfg.score_weights, device=self.ctx.device)
+        weights = self.score_weights
 
         x = batch["x"]
         z = self.latents(len(x))
@@ -138,10 +143,10 @@ class BigBiGAN(BiGAN):
         self.ctx.update(self.opt_d, loss_d)
 
         with self.ctx.frozen(self.discriminator) as discriminator:
-            terms_ge = encoder_generator_terms(discriminator(x, z_encoded), discriminator(x_generated, z))
-        loss_ge = (weights * terms_ge).sum()
-        self.ctx.update(self.opt_ge, loss_ge)
-        logs = {"loss_d": loss_d.detach(), "loss_ge": loss_ge.detach()}
+            terms_g = encoder_generator_terms(discriminator(x, z_encoded), discriminator(x_generated, z))
+        loss_g = (weights * terms_g).sum()
+        self.ctx.update(self.opt_g, loss_g)
+        logs = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
         for name, value in zip(SCORES, terms_d.detach()):
             logs[f"d_{name}"] = value
         return logs

@@ -104,7 +104,8 @@ class BiGANConfig(StrictModel):
 
 
 # Run-config defaults (data, train) for `gan run --plugin semisup` with no config file: the quick digits example.
-DIGITS_LABELLED = {"name": "digits", "labels_per_class": 10}
+# 10 labelled digits of each class (the labeled-subset transform, gan_semisup.transforms), the rest without labels.
+DIGITS_LABELLED = {"name": "digits", "transforms": [{"name": "labeled-subset", "per_class": 10}]}
 DIGITS_TRAIN = {"steps": 2000, "batch_size": 100, "sample_every": 500, "checkpoint_every": 1000, "ema_decay": 0.999}
 SEMISUP_DEFAULTS = {"data": DIGITS_LABELLED, "train": DIGITS_TRAIN}
 BIGAN_DEFAULTS = {"data": {"name": "digits"}, "train": {**DIGITS_TRAIN, "batch_size": 128}}

@@ -1,10 +1,11 @@
-"""What gan-semisup registers: ``sgan``, ``fm-gan``, ``supervised-only``, ``bigan`` and ``bigbigan``, and their networks."""
+"""What gan-semisup registers: ``sgan``, ``fm-gan``, ``supervised-only``, ``bigan`` and ``bigbigan``, their networks,
+and the ``labeled-subset`` transform that splits a labelled image dataset into a few labelled samples and unlabelled ones."""
 
-from gancore import Algorithm, Model, hookimpl
+from gancore import Algorithm, Model, Transform, hookimpl
 
 # Each hook imports what it registers: `gan --help` imports this module but not torch.
 
-gancore_api = 2  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
+gancore_api = 3  # the gancore plugin API this plugin is written for (gancore.PLUGIN_API)
 
 
 @hookimpl
@@ -34,3 +35,12 @@ def gan_register_models(register):
     register(Model("bigbigan-encoder", bigbigan.build_encoder, bigbigan.BigBiGANEncoderConfig, "BigBiGAN encoder: BigGAN's residual trunk, then an MLP to z"))
     register(Model("bigbigan-discriminator", bigbigan.build_discriminator, bigbigan.BigBiGANDiscriminatorConfig,
                    "BigBiGAN joint discriminator: F(x) (BigGAN trunk), H(z), J([F, H]) and the scores s_x, s_z, s_xz"))
+
+
+@hookimpl
+def gan_register_transforms(register):
+    from .transforms import LabeledSubsetConfig, build_labeled_subset
+
+    register(Transform("labeled-subset", build_labeled_subset, LabeledSubsetConfig,
+                       "semi-supervised data: a 'labeled' stream of per_class samples of each class (x_labeled, y_labeled) "
+                       "beside the whole data without labels"))

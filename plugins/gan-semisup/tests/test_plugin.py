@@ -26,6 +26,7 @@ def test_gan_plugins_lists_what_it_registers(gan):
         "algorithms": ["fm-gan", "sgan", "supervised-only", "bigan", "bigbigan"],
         "models": ["improved-gan-discriminator", "improved-gan-generator", "bigan-generator", "bigan-encoder", "bigan-discriminator",
                    "bigbigan-encoder", "bigbigan-discriminator"],
+        "transforms": ["labeled-subset"],
     }
     assert not [b for b in report["broken"] if b["name"] == "semisup"]
 
@@ -35,7 +36,7 @@ def test_the_plugin_passes_gancores_conformance_check():
 
 
 def test_fm_gan_defaults_are_the_improved_gan_mnist_model(gan, write_config, tmp_path):
-    path = write_config({"plugin": "semisup", "algorithm": {"name": "fm-gan"}, "data": {"name": "digits", "labels_per_class": 10}})
+    path = write_config({"plugin": "semisup", "algorithm": {"name": "fm-gan"}, "data": {"name": "digits", "transforms": [{"name": "labeled-subset", "per_class": 10}]}})
     out = gan("run", path, "--output", tmp_path / "r", "--steps", 1, "--set", "train.progress=false", "--set", "train.tensorboard=false")
     assert out.exit_code == 0, out.output
     saved = yaml.safe_load((tmp_path / "r" / "config.yaml").read_text())["algorithm"]
@@ -46,11 +47,11 @@ def test_fm_gan_defaults_are_the_improved_gan_mnist_model(gan, write_config, tmp
 
 def test_data_without_labelled_stream_is_a_clear_error(gan, write_config, tmp_path):
     for name in ("fm-gan", "sgan", "supervised-only"):
-        # Each algorithm's own defaults ask for labels_per_class; a user who takes it away gets told.
-        path = write_config({"plugin": "semisup", "algorithm": {"name": name}, "data": {"name": "digits", "labels_per_class": None}})
+        # Each algorithm's own defaults ask for the labeled-subset transform; a user who takes it away gets told how to add it.
+        path = write_config({"plugin": "semisup", "algorithm": {"name": name}, "data": {"name": "digits", "transforms": []}})
         out = gan("run", path, "--output", tmp_path / name, "--steps", 1, "--set", "train.progress=false")
         assert out.exit_code == 2, out.output
-        assert "labels_per_class" in out.output and "Traceback" not in out.output
+        assert "{name: labeled-subset, per_class: 10}" in out.output and "Traceback" not in out.output
 
 
 def test_the_plugin_runs_fm_gan_when_no_algorithm_is_named(gan):

@@ -7,7 +7,8 @@ Two algorithms, chosen by name in the run file:
   steps per generator step (optionally the reference schedule: 100 critic
   steps for the first 25 generator steps and on every 500th).
 * ``wgan-gp`` (Gulrajani et al. 2017): a gradient penalty
-  λ·(‖∇D(x̂)‖₂ − 1)² on random interpolates instead of clipping, Adam.
+  λ·(‖∇D(x̂)‖₂ − 1)² on random interpolates instead of clipping (gancore's
+  ``GradientPenalty``), Adam.
 
 Quickstart::
 
@@ -18,7 +19,9 @@ Quickstart::
 
 Every step logs ``wasserstein`` (mean critic score on real data minus on
 generated data), ``grad_norm`` (mean ‖∇D(x̂)‖₂ on interpolates) and
-``penalty`` (mean (‖∇D(x̂)‖₂ − 1)², before the weight λ).
+``penalty`` (mean (‖∇D(x̂)‖₂ − 1)², before the weight λ), with ``loss_d``
+(the critic's loss) and ``loss_g`` (the generator's); the optimizers are
+``opt_d`` (critic) and ``opt_g`` (generator).
 """
 
 __version__ = "0.1.0"

@@ -1,14 +1,19 @@
 """WGAN (weight clipping) and WGAN-GP (gradient penalty).
 
 One trainer step is one generator step. Before it, the critic takes
-``n_critic`` steps, each on a fresh real batch drawn from the trainer's
+``n_critic`` steps, each on a fresh real batch drawn from the run's
 resumable stream (``ctx.next_batch()``), so a resumed run replays exactly
 the batches an uninterrupted one would see.
 
 The critic maximises E[D(x)] − E[D(G(z))], the Wasserstein estimate, which is
 a lower bound on the Wasserstein-1 distance (up to the critic's Lipschitz
 constant) only while the critic stays Lipschitz: ``wgan`` clips its weights,
-``wgan-gp`` penalises its input gradient on random interpolates.
+``wgan-gp`` penalises its input gradient on random interpolates with gancore's
+``GradientPenalty``.
+
+Names follow gancore's contract: the critic's optimizer is ``opt_d`` and the
+generator's ``opt_g``; every step logs ``loss_d`` and ``loss_g`` (what each
+minimised) with ``wasserstein``, ``grad_norm`` and ``penalty``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from torch import nn
 
 from gancore import GANAlgorithm, TrainContext, UserError
 from gancore.augment import Augmenter
+from gancore.losses import GradientPenalty, GradientPenaltyConfig, input_gradients, interpolates
 from gancore.schedules import linear_decay, set_lr
 
 from .config import CriticConfig, WGANConfig, WGANGPConfig
@@ -30,41 +36,32 @@ REFERENCE_WARMUP = 25
 REFERENCE_EVERY = 500
 
 
-def interpolate(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Random points on the segments between paired real and generated samples:
-    one α ~ U[0, 1] per sample (not per pixel), as in Gulrajani et al."""
-    alpha = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
-    return torch.lerp(fake, real, alpha)
+def gradient_penalty(weight: float) -> GradientPenalty:
+    """WGAN-GP's penalty, ``weight · E (‖∇D(x̂)‖₂ − 1)²`` on random interpolates x̂ (two-sided, one α per
+    sample, as in Gulrajani et al.): gancore's ``GradientPenalty`` with target 1."""
+    return GradientPenalty(GradientPenaltyConfig(weight=weight, target=1.0, at="interpolates"))
 
 
-def gradient_norms(critic: nn.Module, x_hat: torch.Tensor, *, create_graph: bool = True) -> torch.Tensor:
-    """‖∇D(x̂)‖₂ for each sample of ``x_hat``."""
-    x_hat = x_hat.detach().requires_grad_(True)
-    (gradients,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=create_graph)
-    return gradients.flatten(1).norm(2, dim=1)
-
-
-def scores_and_gradient_norms(
-    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, *, create_graph: bool = True, gradient_critic: nn.Module | None = None
+def scores_and_penalty(
+    critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, penalty: GradientPenalty, *, gradient_critic: nn.Module | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Critic scores of ``real`` and ``fake``, and ‖∇D(x̂)‖₂ for one interpolate per pair.
+    """Critic scores of ``real`` and ``fake``, and ``penalty`` on one interpolate per pair (weighted, with its
+    graph; ``penalty.last_norms`` then holds ‖∇D(x̂)‖₂ per interpolate).
 
-    Real and generated samples share one forward pass (valid for a critic with no
-    batch norm, which a gradient penalty needs anyway); the interpolates get their
-    own, so the double backward of the penalty only runs over them. That pass uses
-    ``gradient_critic`` when given: the same weights outside torch.compile, which
-    cannot differentiate a gradient.
-    """
+    Real and generated samples share one forward pass (valid for a critic with no batch norm, which a
+    gradient penalty needs anyway); the interpolates get their own, so the double backward of the penalty
+    only runs over them. That pass uses ``gradient_critic`` when given (``ctx.eager``: the same weights
+    outside torch.compile, which cannot differentiate a gradient)."""
     n = real.shape[0]
     fake = fake.detach()
     scores = critic(torch.cat([real, fake])).flatten()
-    norms = gradient_norms(gradient_critic or critic, interpolate(real, fake), create_graph=create_graph)
-    return scores[:n], scores[n:], norms
+    term = penalty.penalty(gradient_critic or critic, real, fake)
+    return scores[:n], scores[n:], term
 
 
-def gradient_penalty(grad_norms: torch.Tensor) -> torch.Tensor:
-    """(‖∇D(x̂)‖₂ − 1)², averaged over the interpolates (two-sided, as in the paper)."""
-    return ((grad_norms - 1.0) ** 2).mean()
+def unweighted_penalty(norms: torch.Tensor) -> torch.Tensor:
+    """(‖∇D(x̂)‖₂ − 1)² averaged over the interpolates, before the weight λ: what ``penalty`` logs."""
+    return ((norms - 1.0) ** 2).mean()
 
 
 class WassersteinGAN(GANAlgorithm):
@@ -82,9 +79,9 @@ class WassersteinGAN(GANAlgorithm):
         generator = ctx.build_generator(config.generator, config.latent_dim)
         critic = ctx.build_discriminator(config.critic, "algorithm.critic")
         self.check_critic(critic)
-        opt_generator = self._optimizer(generator, config.lr_generator)
-        opt_critic = self._optimizer(critic, config.lr_critic)
-        self.generator, self.critic, self.opt_generator, self.opt_critic = ctx.prepare(generator, critic, opt_generator, opt_critic)
+        opt_g = self._optimizer(generator, config.lr_generator)
+        opt_d = self._optimizer(critic, config.lr_critic)
+        self.generator, self.critic, self.opt_g, self.opt_d = ctx.prepare(generator, critic, opt_g, opt_d)
         self.constrain_critic()
         if config.augment.enabled and ctx.data.kind != "image":
             raise UserError(f"algorithm.augment transforms images, and the data '{ctx.data.kind}' are not images; leave it out")
@@ -94,6 +91,7 @@ class WassersteinGAN(GANAlgorithm):
                 "Wasserstein critic's score has no centre; give a fixed augment.probability instead"
             )
         self.augment = Augmenter.from_context(config.augment, ctx)
+        self.register_state("generator", "critic", "opt_g", "opt_d", "augment")
 
     def _optimizer(self, module: nn.Module, lr: float) -> torch.optim.Optimizer:
         if self.config.optimizer == "rmsprop":
@@ -128,16 +126,16 @@ class WassersteinGAN(GANAlgorithm):
             with torch.no_grad():
                 fake = self.generator(self.noise(n, cfg.latent_dim))
             # The critic sees both through the augmentation (an identity when it is off), each with its own draw.
-            loss_critic, logs = self.critic_loss(self.augment(real), self.augment(fake), last=i == steps - 1)
-            self.ctx.update(self.opt_critic, loss_critic)
+            loss_d, logs = self.critic_loss(self.augment(real), self.augment(fake), last=i == steps - 1)
+            self.ctx.update(self.opt_d, loss_d)
             self.constrain_critic()
 
         # Then one generator step: it moves its samples up the critic's slope.
         fake = self.generator(self.noise(n, cfg.latent_dim))
         with self.ctx.frozen(self.critic) as critic:
-            loss_generator = -critic(self.augment(fake)).mean()  # the gradient flows back through the augmentation
-        self.ctx.update(self.opt_generator, loss_generator)
-        return {**logs, "loss_critic": loss_critic.detach(), "loss_generator": loss_generator.detach()}
+            loss_g = -critic(self.augment(fake)).mean()  # the gradient flows back through the augmentation
+        self.ctx.update(self.opt_g, loss_g)
+        return {**logs, "loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
 
     def _set_learning_rates(self, step: int) -> None:
         cfg = self.config
@@ -145,8 +143,8 @@ class WassersteinGAN(GANAlgorithm):
             return
         # Linear decay, as in Gulrajani et al.'s CIFAR runs: full rate at step 1, lr_final_fraction at the end.
         factor = linear_decay(step - 1, max(1, self.ctx.train.steps), final=cfg.lr_final_fraction)
-        set_lr(self.opt_generator, cfg.lr_generator, factor)
-        set_lr(self.opt_critic, cfg.lr_critic, factor)
+        set_lr(self.opt_g, cfg.lr_generator, factor)
+        set_lr(self.opt_d, cfg.lr_critic, factor)
 
 
 class WGAN(WassersteinGAN):
@@ -172,9 +170,10 @@ class WGAN(WassersteinGAN):
         real_scores, fake_scores = self.critic(real).flatten(), self.critic(fake).flatten()
         wasserstein = real_scores.mean() - fake_scores.mean()
         logs = {"wasserstein": wasserstein.detach()}
-        if last:  # how far from 1-Lipschitz the clipped critic is: logged, not optimised
-            norms = gradient_norms(self.ctx.unwrap(self.critic), interpolate(real, fake), create_graph=False)
-            logs.update(grad_norm=norms.mean().detach(), penalty=gradient_penalty(norms).detach())
+        if last:  # how far from 1-Lipschitz the clipped critic is: logged, not optimised (no graph, no DDP wrapper)
+            grads = input_gradients(self.ctx.unwrap(self.critic), interpolates(real, fake), create_graph=False)
+            norms = grads.norm(2, dim=1)
+            logs.update(grad_norm=norms.mean(), penalty=unweighted_penalty(norms))
         return -wasserstein, logs
 
 
@@ -182,6 +181,11 @@ class WGANGP(WassersteinGAN):
     """Gulrajani et al. 2017: λ·(‖∇D(x̂)‖₂ − 1)² on random interpolates instead of clipping."""
 
     config: WGANGPConfig
+
+    def __init__(self, config: WGANGPConfig, ctx: TrainContext) -> None:
+        super().__init__(config, ctx)
+        self.penalty = gradient_penalty(config.penalty_weight)
+        self.register_state("penalty")
 
     def check_critic(self, critic: nn.Module) -> None:
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules()):
@@ -191,10 +195,9 @@ class WGANGP(WassersteinGAN):
             )
 
     def critic_loss(self, real, fake, *, last):
-        # torch.compile (train.compile) has no double backward: the penalty's pass then runs eagerly.
-        eager = self.ctx.unwrap(self.critic) if self.ctx.train.compile else None
-        real_scores, fake_scores, norms = scores_and_gradient_norms(self.critic, real, fake, gradient_critic=eager)
+        # torch.compile (train.compile) has no double backward: ctx.eager gives the penalty's pass the plain critic.
+        real_scores, fake_scores, penalty = scores_and_penalty(self.critic, real, fake, self.penalty, gradient_critic=self.ctx.eager(self.critic))
         wasserstein = real_scores.mean() - fake_scores.mean()
-        penalty = gradient_penalty(norms)
-        logs = {"wasserstein": wasserstein.detach(), "grad_norm": norms.mean().detach(), "penalty": penalty.detach()}
-        return -wasserstein + self.config.penalty_weight * penalty, logs
+        norms = self.penalty.last_norms
+        logs = {"wasserstein": wasserstein.detach(), "grad_norm": norms.mean(), "penalty": unweighted_penalty(norms)}
+        return -wasserstein + penalty, logs

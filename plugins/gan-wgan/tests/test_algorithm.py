@@ -9,7 +9,8 @@ import torch
 from safetensors.torch import load_file
 
 from gan_wgan.algorithm import REFERENCE_CRITIC_STEPS
-from gancore.testing import check_resume
+from gancore.losses import GradientPenalty
+from gancore.testing import check_resume, no_host_sync
 
 
 def _count_calls(obj, name: str) -> list[int]:
@@ -27,11 +28,11 @@ def _count_calls(obj, name: str) -> list[int]:
     return calls
 
 
-def test_every_critic_weight_stays_within_the_clip_after_each_critic_step(make_trainer, tiny_digits_clip):
+def test_every_critic_weight_stays_within_the_clip_after_each_critic_step(make_run, tiny_digits_clip):
     # A large learning rate would carry the weights far outside [-c, c] without clipping.
     c = 0.02
-    trainer = make_trainer(tiny_digits_clip, (f"algorithm.clip_value={c}", "algorithm.lr_critic=0.05", "algorithm.n_critic=3"))
-    algorithm = trainer.algorithm
+    run = make_run(tiny_digits_clip, (f"algorithm.clip_value={c}", "algorithm.lr_critic=0.05", "algorithm.n_critic=3"))
+    algorithm = run.algorithm
     critic = algorithm.critic
     largest = []  # the largest |parameter| each time the critic is used
 
@@ -41,9 +42,9 @@ def test_every_critic_weight_stays_within_the_clip_after_each_critic_step(make_t
     # Every use of the critic comes after it was built or after a critic step (the generator
     # step uses it too, after the last critic step), so this sees the weights after each step.
     critic.register_forward_pre_hook(record)
-    critic_steps = _count_calls(algorithm.opt_critic, "step")
+    critic_steps = _count_calls(algorithm.opt_d, "step")
     for step in range(1, 5):
-        algorithm.train_step(next(trainer.batches), step)
+        algorithm.train_step(run.next_batch(), step)
     assert len(critic_steps) == 4 * 3
     assert largest and max(largest) <= c
     saturated = sum(int((p.abs() == c).sum()) for p in critic.parameters())
@@ -68,51 +69,51 @@ def _critic_tensors(state):
 
 @pytest.mark.parametrize("algorithm", ["wgan", "wgan-gp"])
 @pytest.mark.parametrize("n_critic", [1, 3])
-def test_n_critic_is_honoured(make_trainer, tiny_grid, algorithm, n_critic):
-    trainer = make_trainer(tiny_grid, (f"algorithm.name={algorithm}", f"algorithm.n_critic={n_critic}"))
-    alg = trainer.algorithm
-    critic_steps = _count_calls(alg.opt_critic, "step")
-    generator_steps = _count_calls(alg.opt_generator, "step")
+def test_n_critic_is_honoured(make_run, tiny_grid, algorithm, n_critic):
+    run = make_run(tiny_grid, (f"algorithm.name={algorithm}", f"algorithm.n_critic={n_critic}"))
+    alg = run.algorithm
+    critic_steps = _count_calls(alg.opt_d, "step")
+    generator_steps = _count_calls(alg.opt_g, "step")
     extra_batches = _count_calls(alg.ctx, "next_batch")
     for step in range(1, 4):
-        alg.train_step(next(trainer.batches), step)
+        alg.train_step(run.next_batch(), step)
         assert len(critic_steps) == n_critic * step
         assert len(generator_steps) == step
         assert len(extra_batches) == (n_critic - 1) * step, "each critic step after the first draws a fresh batch"
 
 
-def test_reference_schedule(make_trainer, tiny_grid):
-    trainer = make_trainer(tiny_grid, ("algorithm.name=wgan", "algorithm.reference_schedule=true", "algorithm.n_critic=5"))
-    alg = trainer.algorithm
+def test_reference_schedule(make_run, tiny_grid):
+    run = make_run(tiny_grid, ("algorithm.name=wgan", "algorithm.reference_schedule=true", "algorithm.n_critic=5"))
+    alg = run.algorithm
     schedule = {step: alg.critic_steps(step) for step in (1, 2, 25, 26, 27, 500, 501, 502, 1000, 1001, 1501)}
     assert schedule == {1: 100, 2: 100, 25: 100, 26: 5, 27: 5, 500: 5, 501: 100, 502: 5, 1000: 5, 1001: 100, 1501: 100}
-    critic_steps = _count_calls(alg.opt_critic, "step")
-    alg.train_step(next(trainer.batches), 1)
+    critic_steps = _count_calls(alg.opt_d, "step")
+    alg.train_step(run.next_batch(), 1)
     assert len(critic_steps) == REFERENCE_CRITIC_STEPS
-    off = make_trainer(tiny_grid, ("algorithm.name=wgan", "algorithm.n_critic=5")).algorithm
+    off = make_run(tiny_grid, ("algorithm.name=wgan", "algorithm.n_critic=5")).algorithm
     assert {off.critic_steps(s) for s in (1, 25, 501)} == {5}
 
 
 @pytest.mark.parametrize("algorithm", ["wgan", "wgan-gp"])
-def test_each_step_logs_the_wasserstein_estimate_gradient_norm_and_penalty(make_trainer, tiny_grid, algorithm):
-    trainer = make_trainer(tiny_grid, (f"algorithm.name={algorithm}",))
-    alg = trainer.algorithm
-    batch = next(trainer.batches)
+def test_each_step_logs_the_wasserstein_estimate_gradient_norm_and_penalty(make_run, tiny_grid, algorithm):
+    run = make_run(tiny_grid, (f"algorithm.name={algorithm}",))
+    alg = run.algorithm
+    batch = run.next_batch()
     torch.manual_seed(3)
     logs = alg.train_step(batch, 1)
-    assert {"wasserstein", "grad_norm", "penalty", "loss_critic", "loss_generator"} <= set(logs)
+    assert {"wasserstein", "grad_norm", "penalty", "loss_d", "loss_g"} <= set(logs)
     assert all(torch.isfinite(torch.as_tensor(v)) for v in logs.values())
     assert logs["grad_norm"] >= 0 and logs["penalty"] >= 0
     if algorithm == "wgan-gp":  # the critic loss is −estimate + λ·penalty (λ = 10)
-        assert logs["loss_critic"].item() == pytest.approx(-logs["wasserstein"].item() + 10 * logs["penalty"].item(), rel=1e-4, abs=1e-5)
+        assert logs["loss_d"].item() == pytest.approx(-logs["wasserstein"].item() + 10 * logs["penalty"].item(), rel=1e-4, abs=1e-5)
     else:
-        assert logs["loss_critic"].item() == pytest.approx(-logs["wasserstein"].item(), rel=1e-5, abs=1e-7)
+        assert logs["loss_d"].item() == pytest.approx(-logs["wasserstein"].item(), rel=1e-5, abs=1e-7)
 
 
-def test_wasserstein_estimate_is_mean_real_score_minus_mean_fake_score(make_trainer, tiny_grid):
-    trainer = make_trainer(tiny_grid, ("algorithm.n_critic=1",))
-    alg = trainer.algorithm
-    real = next(trainer.batches)["x"]
+def test_wasserstein_estimate_is_mean_real_score_minus_mean_fake_score(make_run, tiny_grid):
+    run = make_run(tiny_grid, ("algorithm.n_critic=1",))
+    alg = run.algorithm
+    real = run.next_batch()["x"]
     torch.manual_seed(5)
     with torch.no_grad():
         fake = alg.generator(alg.noise(len(real), alg.config.latent_dim))
@@ -142,26 +143,26 @@ def test_resumed_run_equals_an_uninterrupted_one(gan, write_config, tiny_grid, t
     assert len(final) > 10
 
 
-def test_linear_learning_rate_decay(make_trainer, tiny_grid):
-    trainer = make_trainer(tiny_grid, ("algorithm.lr_decay=linear", "algorithm.lr_final_fraction=0.25", "train.steps=10",
+def test_linear_learning_rate_decay(make_run, tiny_grid):
+    run = make_run(tiny_grid, ("algorithm.lr_decay=linear", "algorithm.lr_final_fraction=0.25", "train.steps=10",
                                        "algorithm.lr_generator=0.001", "algorithm.lr_critic=0.002"))
-    alg = trainer.algorithm
+    alg = run.algorithm
     seen = []
     for step in (1, 6, 11):
-        alg.train_step(next(trainer.batches), step)
-        seen.append((alg.opt_generator.param_groups[0]["lr"], alg.opt_critic.param_groups[0]["lr"]))
+        alg.train_step(run.next_batch(), step)
+        seen.append((alg.opt_g.param_groups[0]["lr"], alg.opt_d.param_groups[0]["lr"]))
     assert seen[0] == pytest.approx((0.001, 0.002))
     assert seen[1] == pytest.approx((0.001 * (1 - 0.75 * 0.5), 0.002 * (1 - 0.75 * 0.5)))
     assert seen[2] == pytest.approx((0.00025, 0.0005))
 
 
-def test_optimizers_follow_the_papers(make_trainer, tiny_grid):
-    clip = make_trainer(tiny_grid, ("algorithm.name=wgan",)).algorithm
-    assert isinstance(clip.opt_critic.optimizer, torch.optim.RMSprop) and clip.opt_critic.param_groups[0]["lr"] == 5e-5
+def test_optimizers_follow_the_papers(make_run, tiny_grid):
+    clip = make_run(tiny_grid, ("algorithm.name=wgan",)).algorithm
+    assert isinstance(clip.opt_d.optimizer, torch.optim.RMSprop) and clip.opt_d.param_groups[0]["lr"] == 5e-5
     assert clip.config.clip_value == 0.01 and clip.config.n_critic == 5
-    gp = make_trainer(tiny_grid).algorithm
-    assert isinstance(gp.opt_critic.optimizer, torch.optim.Adam)
-    assert gp.opt_critic.param_groups[0]["betas"] == (0.5, 0.9) and gp.config.penalty_weight == 10 and gp.config.n_critic == 5
+    gp = make_run(tiny_grid).algorithm
+    assert isinstance(gp.opt_d.optimizer, torch.optim.Adam)
+    assert gp.opt_d.param_groups[0]["betas"] == (0.5, 0.9) and gp.config.penalty_weight == 10 and gp.config.n_critic == 5
 
 
 def test_wgan_gp_refuses_a_batch_norm_critic(gan, write_config, tiny_digits_clip, tmp_path):
@@ -186,3 +187,28 @@ def test_wgan_gp_trains_under_torch_compile(gan, write_config, tiny_grid, tmp_pa
     assert [r["step"] for r in losses] == [2, 4]
     assert all(torch.isfinite(torch.tensor([r["penalty"], r["grad_norm"], r["wasserstein"]])).all() for r in losses)
     assert all(r["penalty"] > 0 for r in losses)
+
+
+@pytest.mark.parametrize("algorithm", ["wgan", "wgan-gp"])
+def test_a_step_makes_no_host_sync_and_no_cpu_tensor(make_run, tiny_digits_clip, algorithm):
+    # On a GPU a step must not wait for the device (values to log stay tensors) nor make tensors on the CPU.
+    tiny_digits_clip["algorithm"].update(name=algorithm, critic={"name": "dcgan-discriminator", "base_channels": 8, "norm": "layer"})
+    run = make_run(tiny_digits_clip, ("algorithm.n_critic=2", "algorithm.lr_decay=linear", "algorithm.augment={policy: [translation, cutout]}"))
+    alg = run.algorithm
+    for step in (1, 2):
+        batch = run.next_batch()
+        with no_host_sync():
+            logs = alg.train_step(batch, step)
+        assert all(isinstance(v, torch.Tensor) and v.device == run.accelerator.device for v in logs.values())
+
+
+def test_wgan_gp_penalty_is_gancores_gradient_penalty_with_the_configured_weight(make_run, tiny_grid):
+    run = make_run(tiny_grid, ("algorithm.penalty_weight=0.5",))
+    alg = run.algorithm
+    assert isinstance(alg.penalty, GradientPenalty)
+    assert (alg.penalty.weight, alg.penalty.target, alg.penalty.at) == (0.5, 1.0, "interpolates")
+    assert "penalty" in alg.state_names
+    torch.manual_seed(4)
+    logs = alg.train_step(run.next_batch(), 1)
+    assert logs["grad_norm"].item() == pytest.approx(alg.penalty.last_norms.mean().item())
+    assert logs["loss_d"].item() == pytest.approx(-logs["wasserstein"].item() + 0.5 * logs["penalty"].item(), rel=1e-4, abs=1e-5)

@@ -7,14 +7,14 @@ import torch
 from gancore.testing import check_resume
 
 
-def test_the_critic_sees_augmented_batches_and_the_generator_gets_gradients_through_them(make_trainer, tiny_digits_clip):
+def test_the_critic_sees_augmented_batches_and_the_generator_gets_gradients_through_them(make_run, tiny_digits_clip):
     tiny_digits_clip["algorithm"].update(name="wgan-gp", critic={"name": "dcgan-discriminator", "base_channels": 8, "norm": "layer"})
-    trainer = make_trainer(tiny_digits_clip, ("algorithm.augment={policy: [translation, cutout]}",))
-    alg = trainer.algorithm
+    run = make_run(tiny_digits_clip, ("algorithm.augment={policy: [translation, cutout]}",))
+    alg = run.algorithm
     seen = []
     alg.critic.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
     before = [p.detach().clone() for p in alg.generator.parameters()]
-    batch = trainer._next_batch()
+    batch = run.next_batch()
     alg.train_step(batch, 1)
     # Cutout zeroes a square of every image: the critic's real inputs hold zeros the data (±1 and between) rarely has.
     real_seen = seen[0][: len(batch["x"])]

@@ -30,7 +30,7 @@ def test_example_runs_20_steps(gan, tmp_path, example):
     records = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     losses = [r for r in records if "wasserstein" in r]
     assert [r["step"] for r in losses] == [10, 20]
-    assert all({"grad_norm", "penalty", "loss_critic", "loss_generator"} <= set(r) for r in losses)
+    assert all({"grad_norm", "penalty", "loss_d", "loss_g"} <= set(r) for r in losses)
     assert (tmp_path / "r" / "samples" / "step-000020.png").is_file()
     assert (tmp_path / "r" / "checkpoints" / "step-000020").is_dir()
     if example == "wgan-gp-grid.yaml":

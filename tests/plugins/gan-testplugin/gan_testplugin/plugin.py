@@ -11,7 +11,7 @@ class LineConfig(StrictModel):
     num_samples: int = Field(512, ge=1, description="points")
 
 
-def line(config: LineConfig) -> TensorData:
+def line(config: LineConfig, ctx) -> TensorData:
     t = torch.linspace(-1, 1, config.num_samples).unsqueeze(1)
     return TensorData({"x": torch.cat([t, config.slope * t], dim=1)}, "points")
 
@@ -32,7 +32,7 @@ def gan_register_commands(cli):
 class Moments:
     """Mean and spread of all generated samples, and a sum computed from each process's share."""
 
-    def __init__(self, config):
+    def __init__(self, config, ctx):
         self.config = config
 
     def __call__(self, ctx):
@@ -55,13 +55,13 @@ def gan_register_metrics(register):
 
 
 @hookimpl
-def gan_train_end(trainer, step, status):
+def gan_train_end(run, step, status):
     """With GAN_TESTPLUGIN_DUMP set, every process writes its generator's weights (multi-process tests)."""
     import os
 
     if os.environ.get("GAN_TESTPLUGIN_DUMP"):
         from safetensors.torch import save_file
 
-        generator = trainer.accelerator.unwrap_model(trainer.algorithm.generator)
+        generator = run.accelerator.unwrap_model(run.algorithm.generator)
         state = {k: v.detach().cpu().contiguous() for k, v in generator.state_dict().items()}
-        save_file(state, str(trainer.run_dir / f"generator-rank{trainer.accelerator.process_index}.safetensors"))
+        save_file(state, str(run.run_dir / f"generator-rank{run.accelerator.process_index}.safetensors"))
