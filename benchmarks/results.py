@@ -34,6 +34,8 @@ ROUTES = {
     "CLI start-up": "core.md",
     "Install size and demo time": "core.md",
     "Fault tolerance": "faults.md",
+    "First run on a GPU (H200, commit 88abe90)": "gpu.md",
+    "GPU: gancore against a plain loop": "gpu.md",
     "Metrics: DCGAN on mnist5k": "metrics.md",
     "Ring: mode coverage (builtin gan)": "gan.md",
     "Image quality per CPU minute": "gan.md",
@@ -57,6 +59,9 @@ ROUTES = {
     "Semi-supervised: the Improved-GAN MNIST model re-written independently of the plugin (one seed)": "semisup.md",
     "BigBiGAN on mnist5k: linear probe": "semisup.md",
 }
+# Sections that record measurements made outside this repository's scripts (the project's GPU session ran the
+# test suite and the examples on a GPU machine with shared/gpu/check.sh); no script writes them.
+RECORDS = ("First run on a GPU (H200, commit 88abe90)",)
 UNSORTED = "unsorted.md"
 STAMP = re.compile(r"^_Written (?P<date>\d{4}-\d{2}-\d{2}) at commit (?P<commit>[0-9a-f]{7,40}|unknown)(?P<dirty> with local changes)?\._$", re.M)
 

@@ -43,7 +43,10 @@ DOCS = ROOT / "docs"
 BENCHMARKS = ROOT / "benchmarks"
 OUT = ROOT / "build" / "docs"
 FAMILY_ORDER = ["gan", "wgan", "bgan", "cyclegan", "progressive", "evolutionary", "semisup"]
-KIND_TITLES = {"algorithm": "Algorithms", "model": "Models (networks)", "loss": "Losses", "dataset": "Datasets", "metric": "Metrics"}
+KIND_TITLES = {"algorithm": "Algorithms", "model": "Models (networks)", "loss": "Losses", "dataset": "Datasets", "metric": "Metrics",
+               "transform": "Transforms (image data)", "features": "Feature networks"}
+KIND_PLURALS = {"algorithm": "algorithms", "model": "models", "loss": "losses", "dataset": "datasets", "metric": "metrics",
+                "transform": "transforms", "features": "features"}
 LINK = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\])\(([^()\s]+)\)")
 FENCE = re.compile(r"^(```|~~~)")
 
@@ -300,9 +303,9 @@ def table(model: type[BaseModel], scope: str, expand: bool = True) -> list[str]:
 
 def config_page(out: Path) -> None:
     from gancore.config import EvalConfig, RunConfig, TrainConfig
-    from gancore.plugins import get_registry
+    from gancore.plugins import get_host
 
-    registry = get_registry()
+    registry = get_host().registry
     lines = [
         "# Config reference",
         "",
@@ -336,7 +339,7 @@ def config_page(out: Path) -> None:
     ]
     for kind, title in KIND_TITLES.items():
         entries = [registry.entries[kind][n] for n in sorted(registry.entries[kind])]
-        lines += [f"## {title} {{#{config_id(kind + 's')}}}", ""]
+        lines += [f"## {title} {{#{config_id(KIND_PLURALS[kind])}}}", ""]
         lines += [", ".join(f"[`{e.name}`](#{config_id(f'{kind}-{e.name}')})" for e in entries), ""]
         for entry in entries:
             lines += [f"### {kind} `{entry.name}` {{#{config_id(f'{kind}-{entry.name}')}}}", ""]
@@ -363,15 +366,15 @@ def example_blocks(folder: str) -> list[str]:
 
 
 def registered_blocks(plugin: str) -> list[str]:
-    from gancore.plugins import get_registry
+    from gancore.plugins import get_host
 
-    registry = get_registry()
+    registry = get_host().registry
     lines = ["## What it registers", "", "Each name links to its options in the [config reference](../reference/config.md).", "",
              "| kind | names |", "| --- | --- |"]
     for kind in KIND_TITLES:
         names = sorted(n for n, e in registry.entries[kind].items() if e.plugin == plugin)
         if names:
-            lines.append(f"| {kind}s | " + ", ".join(f"[`{n}`](../reference/config.md#{config_id(f'{kind}-{n}')})" for n in names) + " |")
+            lines.append(f"| {KIND_PLURALS[kind]} | " + ", ".join(f"[`{n}`](../reference/config.md#{config_id(f'{kind}-{n}')})" for n in names) + " |")
     _, owner = load_cli()
     commands = sorted(name for name, who in owner.items() if who == plugin)
     if commands:
