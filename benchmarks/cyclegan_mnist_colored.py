@@ -14,8 +14,12 @@ half of mnist5k's 4,000-image train split), then translates the 1,000-image test
 
 One thread. ``--reuse`` scores an existing run in ``benchmarks/_work/cyclegan-mnist-colored`` instead of
 training it again (its training CPU time is read from the ``cpu.json`` the training wrote there).
+``--follow-ups`` also trains the 500-step probes, the follow-up runs and the 2,000-step follow-ups
+(``PROBES``, ``FOLLOW_UPS``, ``SHORT_FOLLOW_UPS``: each its --set overrides), two at a time, and reports
+them; a finished run of exactly that config in its folder is kept. Without it the section reports only
+the benchmark run.
 
-    python benchmarks/cyclegan_mnist_colored.py [--steps 5000] [--reuse]
+    python benchmarks/cyclegan_mnist_colored.py [--steps 5000] [--reuse] [--follow-ups]
 """
 
 from __future__ import annotations
@@ -39,66 +43,108 @@ PICTURE = HERE / "cyclegan-mnist-colored.png"
 sys.path.insert(0, str(HERE))
 from results import read_metrics, run_children, update_section  # noqa: E402
 
-TITLE = "CycleGAN: grey <-> coloured mnist5k (class kept, FID)"
+TITLE = "CycleGAN: grey and coloured mnist5k (class kept, FID)"
 TEST_A = {"name": "mnist5k", "split": "test", "channels": 3}
 COLORIZE = [{"name": "colorize", "mode": "random"}]  # gan-cyclegan's transform: a random stroke and background colour per image
 TEST_B = {"name": "mnist5k", "split": "test", "transforms": COLORIZE}
 TRAIN_A = {"name": "half", "half": "first", "of": {"name": "mnist5k", "split": "train", "channels": 3}}
 TRAIN_B = {"name": "half", "half": "second", "of": {"name": "mnist5k", "split": "train", "transforms": COLORIZE}}
-# 500-step probes run before the benchmark (same example, learning rate held constant), if their folders exist.
+# 500-step probes of the same example with the learning rate held constant (--follow-ups): label -> folder, --set.
+PROBE_SETS = ["algorithm.lr_constant_steps=500"]
 PROBES = {
-    "the reference's settings (lr 2e-4, λ_A = λ_B = 10, identity 0.5)": "cyclegan-mnist-colored-lambda10",
-    "lr 2e-4, λ_B = 1": "cyclegan-probe-lambdab1",
-    "lr 2e-4, no identity loss": "cyclegan-probe-noidentity",
-    "lr 1e-3 (the example's)": "cyclegan-probe-lr1e-3",
+    "the reference's settings (lr 2e-4, λ_A = λ_B = 10, identity 0.5)": ("cyclegan-mnist-colored-lambda10", ["algorithm.lr=2e-4"]),
+    "lr 2e-4, λ_B = 1": ("cyclegan-probe-lambdab1", ["algorithm.lr=2e-4", "algorithm.cycle_weight_b=1"]),
+    "lr 2e-4, no identity loss": ("cyclegan-probe-noidentity", ["algorithm.lr=2e-4", "algorithm.identity_weight=0"]),
+    "lr 1e-3 (the example's)": ("cyclegan-probe-lr1e-3", []),
 }
-# Follow-up runs of the example, run by hand, if their folders exist: their class kept every 1,000 steps.
+# Follow-up runs of the example, 5,000 steps unless a --steps is given (--follow-ups): their class kept every 1,000 steps.
 FOLLOW_UPS = (
-    ("4,000 steps, λ_B = 1 and 3-layer PatchGANs (`--set algorithm.cycle_weight_b=1 --set algorithm.discriminator.layers=3`)",
-     "cyclegan-explore-d3-lambdab1"),
-    ("λ_B = 1 only (`--set algorithm.cycle_weight_b=1`), stopped by hand after step 3,000 once A → B had fallen",
-     "cyclegan-explore-lambdab1"),
+    ("4,000 steps, λ_B = 1 and 3-layer PatchGANs (`--steps 4000 --set algorithm.cycle_weight_b=1 --set algorithm.discriminator.layers=3`)",
+     "cyclegan-explore-d3-lambdab1", ["algorithm.cycle_weight_b=1", "algorithm.discriminator.layers=3"]),
+    ("λ_B = 1 only (`--set algorithm.cycle_weight_b=1`)", "cyclegan-explore-lambdab1", ["algorithm.cycle_weight_b=1"]),
     (("λ_B = 1 with identity_weight 5, which keeps G's identity term λ_B·5·|G(b) − b| at the example's 5 and raises F's to 50 "
-      "(`--set algorithm.cycle_weight_b=1 --set algorithm.identity_weight=5`)"), "cyclegan-explore-lambdab1-identity5"),
+      "(`--set algorithm.cycle_weight_b=1 --set algorithm.identity_weight=5`)"), "cyclegan-explore-lambdab1-identity5",
+     ["algorithm.cycle_weight_b=1", "algorithm.identity_weight=5"]),
     ("the same with an EMA of both generators (`... --set train.ema_decay=0.999`), which translation-accuracy then uses",
-     "cyclegan-explore-lambdab1-identity5-ema"),
+     "cyclegan-explore-lambdab1-identity5-ema", ["algorithm.cycle_weight_b=1", "algorithm.identity_weight=5", "train.ema_decay=0.999"]),
     (("the best of the 2,000-step follow-ups below at full length: λ_B = 0.1, F's identity term 50·|F(a) − a|, G's off, generators "
       "upsampling by resize + convolution, Adam 5e-4, 32-channel PatchGANs (`--set algorithm.cycle_weight_b=0.1 --set "
       "algorithm.identity_weight_a=5 --set algorithm.identity_weight_b=0 --set algorithm.generator.upsampling=resize --set "
-      "algorithm.lr=5e-4 --set algorithm.discriminator.channels=32`)"), "cyclegan-long-lb01-ida5-idb0-resize-lr5e-4-d32"),
+      "algorithm.lr=5e-4 --set algorithm.discriminator.channels=32`)"), "cyclegan-long-lb01-ida5-idb0-resize-lr5e-4-d32",
+     ["algorithm.cycle_weight_b=0.1", "algorithm.identity_weight_a=5", "algorithm.identity_weight_b=0", "algorithm.generator.upsampling=resize",
+      "algorithm.lr=5e-4", "algorithm.discriminator.channels=32"]),
 )
-FOLLOW_UP_LABELS = [label for label, _ in FOLLOW_UPS]  # a follow-up's number is its place here, in every table
+FOLLOW_UP_STEPS = {"cyclegan-explore-d3-lambdab1": 4000}
+FOLLOW_UP_LABELS = [label for label, _, _ in FOLLOW_UPS]  # a follow-up's number is its place here, in every table
 # The control: domain B painted with one colour pair, so that the translation is one-to-one.
 CONTROL = ("control, not an algorithm option: domain B painted with one fixed colour pair, red strokes on black, in training "
            "and in the test split (`--set 'data.b.of.transforms=[{name: colorize, mode: fixed}]' "
            "--set 'eval.metrics.0.test_b.transforms=[{name: colorize, mode: fixed}]'`)")
-# Shorter follow-ups, run by hand on 2026-11-30 with the example's other settings, --steps 2000 (so the learning
-# rate decays over steps 1,000-2,000) and train.eval_every=500, if their folders exist: one table, one row each.
+# Shorter follow-ups with the example's other settings, --steps 2000 (so the learning rate decays over steps
+# 1,000-2,000) and train.eval_every=500 (--follow-ups): one table, one row each. "the same" keeps the row above's changes.
+SHORT_SETS = ["train.eval_every=500"]
+_LB1 = ["algorithm.cycle_weight_b=1", "algorithm.identity_weight_a=5", "algorithm.identity_weight_b=0"]
+_LB01 = ["algorithm.cycle_weight_b=0.1", "algorithm.identity_weight_a=5", "algorithm.identity_weight_b=0", "algorithm.generator.upsampling=resize",
+         "algorithm.lr=5e-4"]
 SHORT_FOLLOW_UPS = (
-    ("none: the example as it is, for comparison", "cyclegan-tune-example-2000"),
+    ("none: the example as it is, for comparison", "cyclegan-tune-example-2000", []),
     ("generators without normalisation (`generator.norm=none`): F's output stops depending on its input (chance, 10%, from step 500)",
-     "cyclegan-tune-gnorm-none"),
-    ("generators with batch norm (`generator.norm=batch`)", "cyclegan-tune-gnorm-batch"),
-    ("F's identity term 50·|F(a) − a| (`identity_weight_a=5`), G's kept at the example's 5", "cyclegan-tune-ida5"),
-    ("the same, λ_B = 3 (`cycle_weight_b=3`; G's identity term becomes 1.5)", "cyclegan-tune-lb3-ida5"),
+     "cyclegan-tune-gnorm-none", ["algorithm.generator.norm=none"]),
+    ("generators with batch norm (`generator.norm=batch`)", "cyclegan-tune-gnorm-batch", ["algorithm.generator.norm=batch"]),
+    ("F's identity term 50·|F(a) − a| (`identity_weight_a=5`), G's kept at the example's 5", "cyclegan-tune-ida5", ["algorithm.identity_weight_a=5"]),
+    ("the same, λ_B = 3 (`cycle_weight_b=3`; G's identity term becomes 1.5)", "cyclegan-tune-lb3-ida5",
+     ["algorithm.identity_weight_a=5", "algorithm.cycle_weight_b=3"]),
     ("λ_B kept at 10, F's identity term 50, G's off, generators upsampling by resize + convolution "
-     "(`identity_weight_a=5 identity_weight_b=0 generator.upsampling=resize`)", "cyclegan-tune-ida5-idb0-resize"),
+     "(`identity_weight_a=5 identity_weight_b=0 generator.upsampling=resize`)", "cyclegan-tune-ida5-idb0-resize",
+     ["algorithm.identity_weight_a=5", "algorithm.identity_weight_b=0", "algorithm.generator.upsampling=resize"]),
     ("λ_B = 1, F's identity term 50·|F(a) − a| (`cycle_weight_b=1 identity_weight_a=5`), G's off (`identity_weight_b=0`)",
-     "cyclegan-tune-lb1-ida5-idb0"),
-    ("the same, generators upsampling by resize + convolution (`generator.upsampling=resize`)", "cyclegan-tune-lb1-ida5-idb0-resize"),
-    ("the same, Adam 5e-4 (`lr=5e-4`)", "cyclegan-tune-lb1-ida5-idb0-resize-lr5e-4"),
-    ("the same, λ_B = 0.1 (`cycle_weight_b=0.1`)", "cyclegan-tune-lb01-ida5-idb0-resize-lr5e-4"),
-    ("the same, 32-channel PatchGANs (`discriminator.channels=32`)", "cyclegan-tune-lb01-ida5-idb0-resize-lr5e-4-d32"),
+     "cyclegan-tune-lb1-ida5-idb0", _LB1),
+    ("the same, generators upsampling by resize + convolution (`generator.upsampling=resize`)", "cyclegan-tune-lb1-ida5-idb0-resize",
+     [*_LB1, "algorithm.generator.upsampling=resize"]),
+    ("the same, Adam 5e-4 (`lr=5e-4`)", "cyclegan-tune-lb1-ida5-idb0-resize-lr5e-4", [*_LB1, "algorithm.generator.upsampling=resize", "algorithm.lr=5e-4"]),
+    ("the same, λ_B = 0.1 (`cycle_weight_b=0.1`)", "cyclegan-tune-lb01-ida5-idb0-resize-lr5e-4", _LB01),
+    ("the same, 32-channel PatchGANs (`discriminator.channels=32`)", "cyclegan-tune-lb01-ida5-idb0-resize-lr5e-4-d32",
+     [*_LB01, "algorithm.discriminator.channels=32"]),
     ("the same, λ_A = 2 with F's identity term kept at 50 (`cycle_weight_a=2 identity_weight_a=25`)",
-     "cyclegan-tune-la2-lb01-ida25-idb0-resize-lr5e-4-d32"),
+     "cyclegan-tune-la2-lb01-ida25-idb0-resize-lr5e-4-d32",
+     [*_LB01, "algorithm.discriminator.channels=32", "algorithm.cycle_weight_a=2", "algorithm.identity_weight_a=25"]),
     ("discriminators without normalisation (`discriminator.norm=none`; instance norm on their 7x7 maps takes out each image's "
-     "mean and contrast per channel)", "cyclegan-tune-dnone"),
+     "mean and contrast per channel)", "cyclegan-tune-dnone", ["algorithm.discriminator.norm=none"]),
     ("λ_B = 0.1, F's identity term 50, G's off, resize, Adam 5e-4, 32-channel PatchGANs, and discriminators without normalisation "
      "(`cycle_weight_b=0.1 identity_weight_a=5 identity_weight_b=0 generator.upsampling=resize lr=5e-4 discriminator.channels=32 "
-     "discriminator.norm=none`)", "cyclegan-tune-best-dnone"),
-    (CONTROL, "cyclegan-tune-fixedcolour"),
+     "discriminator.norm=none`)", "cyclegan-tune-best-dnone", [*_LB01, "algorithm.discriminator.channels=32", "algorithm.discriminator.norm=none"]),
+    (CONTROL, "cyclegan-tune-fixedcolour", ["data.b.of.transforms=[{name: colorize, mode: fixed}]",
+                                            "eval.metrics.0.test_b.transforms=[{name: colorize, mode: fixed}]"]),
 )
 METRIC = {"name": "translation-accuracy", "classifier_a": "lenet-mnist", "classifier_b": "lenet-mnist-strokes", "test_a": TEST_A, "test_b": TEST_B}
+
+
+def follow_up_runs() -> dict[str, tuple[int, list[str]]]:
+    """Every probe and follow-up: folder -> (steps, its --set overrides of the example)."""
+    runs = {folder: (500, [*PROBE_SETS, *sets]) for folder, sets in PROBES.values()}
+    runs |= {folder: (FOLLOW_UP_STEPS.get(folder, 5000), [*sets, "train.eval_every=1000"]) for _, folder, sets in FOLLOW_UPS}
+    runs |= {folder: (2000, [*SHORT_SETS, *sets]) for _, folder, sets in SHORT_FOLLOW_UPS}
+    return runs
+
+
+def train_follow_ups(jobs: int) -> None:
+    """Train every probe and follow-up, ``jobs`` at a time; a folder that holds a finished run of exactly that
+    config (its saved config.yaml read through today's options) is kept."""
+    from results import saved_config_matches
+
+    children = {}
+    for folder, (steps, sets) in follow_up_runs().items():
+        run_dir = RUN.parent / folder
+        state = json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").is_file() else {}
+        if state.get("status") == "completed" and saved_config_matches(run_dir, EXAMPLE, [f"train.steps={steps}", *sets]):
+            print(f"keeping {run_dir}: a finished run of this config")
+            continue
+        command = [sys.executable, "-m", "gancore.cli", "run", str(EXAMPLE), "--output", str(run_dir), "--overwrite", "--steps", str(steps),
+                   *(a for s in sets for a in ("--set", s)), "--set", "train.progress=false", "--set", "train.tensorboard=false"]
+        children[folder] = (command, RUN.parent / f"{folder}.log")
+    RUN.parent.mkdir(parents=True, exist_ok=True)
+    for folder, timing in run_children(children, jobs=jobs):
+        print(f"trained {folder}: {timing['cpu'] / 60:.1f} CPU min")
 
 
 def train(steps: int) -> float:
@@ -240,6 +286,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=5000, help="training steps (the example's 5,000)")
     parser.add_argument("--reuse", action="store_true", help="score the existing run instead of training it again")
+    parser.add_argument("--follow-ups", action="store_true", help="also train (or keep, when finished with the same config) the probes "
+                        "and follow-ups, and report them; about 3 CPU hours in all")
+    parser.add_argument("--jobs", type=int, default=2, help="follow-up runs at a time (one thread each)")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     torch.set_num_threads(1)
@@ -252,18 +301,18 @@ def main() -> None:
     result = evaluate()
     eval_cpu = (time.process_time() - start) / 60
     history = [r for r in read_metrics(RUN) if "translation-accuracy/a2b" in r]
-    probes = {}
-    for label, folder in PROBES.items():
-        found = [r for r in read_metrics(RUN.parent / folder) if r.get("step") == 500 and "translation-accuracy/a2b" in r] if (RUN.parent / folder / "metrics.jsonl").is_file() else []
-        if found:
-            probes[label] = found[0]
     (RUN / "result.json").write_text(json.dumps({**result, "train_cpu_minutes": train_cpu, "eval_cpu_minutes": eval_cpu}, indent=2))
-    follow_up = {label: [r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r]
-                 for label, folder in FOLLOW_UPS if (RUN.parent / folder / "metrics.jsonl").is_file()}
-    short = {label: ([r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r], cpu_minutes(RUN.parent / folder))
-             for label, folder in SHORT_FOLLOW_UPS if (RUN.parent / folder / "metrics.jsonl").is_file()}
-    colour_runs = {"the benchmark run": RUN, **{f"follow-up {i}": RUN.parent / folder for i, (_, folder) in enumerate(FOLLOW_UPS, 1)
-                                                 if (RUN.parent / folder / "checkpoints").is_dir()}}
+    # The probes and follow-ups are reported only when this command trained (or checked) them: never from folders
+    # that only one machine has.
+    probes, follow_up, short, colour_runs = {}, {}, {}, {"the benchmark run": RUN}
+    if args.follow_ups:
+        train_follow_ups(args.jobs)
+        for label, (folder, _) in PROBES.items():
+            probes[label] = [r for r in read_metrics(RUN.parent / folder) if r.get("step") == 500 and "translation-accuracy/a2b" in r][0]
+        follow_up = {label: [r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r] for label, folder, _ in FOLLOW_UPS}
+        short = {label: ([r for r in read_metrics(RUN.parent / folder) if "translation-accuracy/a2b" in r], cpu_minutes(RUN.parent / folder))
+                 for label, folder, _ in SHORT_FOLLOW_UPS}
+        colour_runs |= {f"follow-up {i}": RUN.parent / folder for i, (_, folder, _) in enumerate(FOLLOW_UPS, 1)}
     colours = colours_by_checkpoint(colour_runs)
     update_section(TITLE, report(result, history, probes, follow_up, short, colours, train_cpu, eval_cpu))
     print(json.dumps(result["kept"]), f"train {train_cpu:.1f} CPU min, eval {eval_cpu:.1f} CPU min")
@@ -380,17 +429,18 @@ def report(result: dict, history: list[dict], probes: dict, follow_up: dict[str,
         "| --- | --- | --- |",
         *[f"| {r['step']:,} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for r in history],
         "",
-        "Tuning: 500-step probes of the same example with the learning rate held constant (class kept on the test splits at step 500):",
-        "",
-        "| probe | A → B | B → A |",
-        "| --- | --- | --- |",
-        *[f"| {label} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for label, r in probes.items()],
-        "",
+        *(["Tuning (`--follow-ups`): 500-step probes of the same example with the learning rate held constant "
+           "(`--set algorithm.lr_constant_steps=500`; class kept on the test splits at step 500):",
+           "",
+           "| probe | A → B | B → A |",
+           "| --- | --- | --- |",
+           *[f"| {label} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for label, r in probes.items()],
+           ""] if probes else []),
         *[line for label, rows in follow_up.items() if rows for line in (
-            f"Follow-up run {FOLLOW_UP_LABELS.index(label) + 1} of the example ({label}; one seed, run by hand, not the benchmark above), class kept on the same test splits:",
+            f"Follow-up run {FOLLOW_UP_LABELS.index(label) + 1} of the example ({label}; one seed, trained by `--follow-ups`, not the benchmark above), class kept on the same test splits:",
             "", "| step | A → B | B → A |", "| --- | --- | --- |",
             *[f"| {r['step']:,} | {r['translation-accuracy/a2b']:.1f}% | {r['translation-accuracy/b2a']:.1f}% |" for r in rows], "")],
-        *([("2,000-step follow-ups of the example (one seed each, run by hand, not the benchmark above; the learning rate "
+        *([("2,000-step follow-ups of the example (one seed each, trained by `--follow-ups`, not the benchmark above; the learning rate "
             "decays over steps 1,000–2,000, so they end earlier than the 5,000-step runs; each change is `--set algorithm.…` "
             "unless it says otherwise, "
             "\"the same\" keeps the row above's changes, any other row starts from the example). "

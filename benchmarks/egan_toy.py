@@ -42,8 +42,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 EXAMPLES = ROOT / "plugins" / "gan-evolutionary" / "examples"
 sys.path.insert(0, str(HERE))
-from results import RESULTS, read_metrics, run_children, update_section  # noqa: E402
-from scoring import saved_config_matches  # noqa: E402
+from results import RESULTS, read_metrics, run_children, saved_config_matches, section_file, update_section  # noqa: E402
 
 TITLE = "E-GAN vs single losses: ring and grid (mode coverage)"
 NUM_MODES = {"ring": 8, "grid": 25}
@@ -307,7 +306,7 @@ def main() -> None:
         seeds = sorted({key[2] for key in results})
         ablation = any(key[1] == "E-GAN, γ = 0" for key in results)
         if legacy:  # such a file did not keep its step count either: --steps must give it
-            text = RESULTS.read_text()
+            text = section_file(TITLE).read_text()
             found = re.search(r"load average at the start: ([0-9., ]+)\.", text[text.find(f"## {TITLE}"):])
             saved = {"results": runs, "load": found.group(1) if found else "?",
                      "command": f"python benchmarks/egan_toy.py --seeds {' '.join(map(str, seeds))} --steps {args.steps}" + " --ablation" * ablation}

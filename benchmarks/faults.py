@@ -195,12 +195,12 @@ def full_disk(n: int, rng: random.Random, reference: Path, config: Path) -> dict
         step = rng.choice([20, 30, 40, 50])
         target = rng.choice([ckpt.TENSORS, ckpt.STATE])
         budget = rng.randrange(0, 1500 if target == ckpt.TENSORS else 200)
-        real_open = ckpt._open
-        ckpt._open = lambda p, s=step, t=target, b=budget: FullDisk(p, b) if f".step-{s:06d}." in str(p) and p.name == t else real_open(p)
+        real_open = ckpt.open_for_writing
+        ckpt.open_for_writing = lambda p, s=step, t=target, b=budget: FullDisk(p, b) if f".step-{s:06d}." in str(p) and p.name == t else real_open(p)
         try:
             code, err = gan("run", config, "--output", run_dir)
         finally:
-            ckpt._open = real_open
+            ckpt.open_for_writing = real_open
         before = fingerprints(run_dir)
         good = code == 2 and "No space left on device" in err and "Traceback" not in err and intact(run_dir)
         good = good and not any(p.name.startswith(".") for p in (run_dir / "checkpoints").iterdir())

@@ -23,8 +23,9 @@ to do it: ``gancore.Run.from_checkpoint`` / ``Run.from_config``, ``run.sampling(
   or replayed tensors, noise): ``sample(n, seed)`` is called as a run's sampler is (chunks of 500 from
   ``seed + start``), against ``data``;
 * ``values_of``: one metric's values of a ``score_*`` result, without the ``<metric>/`` prefix;
-* ``run_config`` / ``saved_config_matches``: what a config with ``--set`` overrides resolves to, and whether a
-  run folder was made from it (for scripts that keep finished runs).
+
+What a config with ``--set`` overrides resolves to, and whether a run folder was made from it (for scripts that
+keep finished runs), are ``results.run_config`` and ``results.saved_config_matches``.
 """
 
 from __future__ import annotations
@@ -145,35 +146,3 @@ def dataset(ref: dict, *, host=None, path: str = "data"):
     from gancore.registry import DatasetRef
 
     return _host(host).registry.build(DatasetRef(**ref), path)
-
-
-# ------------------------------------------------------------------ configs of kept runs
-# results.run_config and results.saved_config_matches with the registry of gancore.plugins.get_host(): results.py
-# still calls the removed gancore.plugins.get_registry, and it is being reorganised elsewhere. Once it is fixed,
-# these two can go and egan_toy.py / semisup_mnist5k.py import them from results again.
-
-
-def run_config(config: Path, sets: list[str] | tuple[str, ...] = (), *, host=None) -> dict:
-    """``config`` with ``--set`` ``sets`` as ``gan run`` resolves them (every default filled in), as a plain dict."""
-    from gancore.config import build_run_config, config_to_dict, load_yaml
-
-    return config_to_dict(build_run_config(_host(host).registry, None, load_yaml(config), list(sets)))
-
-
-def saved_config_matches(run_dir: Path, config: Path, sets: list[str] | tuple[str, ...], sections: tuple[str, ...] | None = None,
-                         *, host=None) -> bool:  # fmt: skip
-    """Whether the run in ``run_dir`` was made from ``config`` with ``--set`` ``sets`` as they read now: its saved
-    config.yaml, read through today's options (``gancore.config.saved_config_today``), equals what they resolve to
-    (``sections`` of it; None: all but output_dir)."""
-    import yaml
-
-    from gancore.config import saved_config_today
-
-    saved = Path(run_dir) / "config.yaml"
-    if not saved.exists():
-        return False
-    want = run_config(config, sets, host=host)
-    have = saved_config_today(_host(host).registry, yaml.safe_load(saved.read_text()))
-    keys = sections or tuple(k for k in {*want, *have} if k != "output_dir")
-    return all(want.get(k) == have.get(k) for k in keys)
-

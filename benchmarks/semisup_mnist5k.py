@@ -32,8 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from results import read_metrics, run_children, update_section  # noqa: E402
-from scoring import run_config, saved_config_matches  # noqa: E402
+from results import read_metrics, run_children, run_config, saved_config_matches, update_section  # noqa: E402
 
 EXAMPLES = ROOT / "plugins" / "gan-semisup" / "examples"
 RUNS = {

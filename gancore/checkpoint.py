@@ -138,8 +138,8 @@ def save(folder: Path, state: dict[str, Any], meta: dict[str, Any], *, finite: t
 
 
 def _write(path: Path, data: bytes) -> None:
-    """Write ``data`` in chunks and fsync it (the fault tests make ``_open`` fail at a chosen byte)."""
-    with _open(path) as fh:
+    """Write ``data`` in chunks and fsync it."""
+    with open_for_writing(path) as fh:
         view = memoryview(data)
         for start in range(0, len(view), CHUNK):
             fh.write(view[start : start + CHUNK])
@@ -147,7 +147,9 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(fh.fileno())
 
 
-def _open(path: Path):
+def open_for_writing(path: Path):
+    """The file every checkpoint write goes through: a seam for fault injection (``gancore.testing.FullDisk``
+    patched in here is a full disk at a chosen byte)."""
     return open(path, "wb")
 
 

@@ -528,7 +528,7 @@ def borrowing_venv(folder: Path, *, extra_paths: tuple[Path, ...] = (), keep_gan
 class FullDisk:
     """A file opened for writing that takes ``budget`` bytes, writes the part of the next write that fits,
     then raises ``OSError(ENOSPC)`` as a full disk does: put it in place of a writer's ``open`` to test
-    what a full disk does to checkpoints (``gancore.checkpoint._open``)."""
+    what a full disk does to checkpoints (``gancore.checkpoint.open_for_writing``)."""
 
     def __init__(self, path, budget: int) -> None:
         self.fh, self.left = open(path, "wb"), budget

@@ -259,7 +259,7 @@ def test_full_disk_during_a_checkpoint_keeps_the_previous_one(gan, write_config,
     def full_disk(p):
         return FullDisk(p, budget) if ".step-000020." in str(p) and p.name == target else open(p, "wb")
 
-    monkeypatch.setattr(ckpt, "_open", full_disk)
+    monkeypatch.setattr(ckpt, "open_for_writing", full_disk)
     out = gan("run", path, "--output", tmp_path / "r")
     assert out.exit_code == 2, out.output
     assert "No space left on device" in out.output and "step-000010" in out.output and "intact" in out.output

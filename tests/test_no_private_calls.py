@@ -39,9 +39,7 @@ OLD_TRAINER_PRIVATE = {
     "_signal", "_signals", "_stop_requested", "_threads_chosen", "_train_step", "_trackers", "_write_grid",
 }  # fmt: skip
 RUN_LIKE = re.compile(r"(?:^|_)(?:run|trainer)s?$", re.I)  # run, trainer, self.run, dcgan_run, Run, Trainer, runs
-# gancore.checkpoint._open is the fault-injection seam that gancore.testing.FullDisk is written for (gancore's own
-# fault tests patch it too); benchmarks/faults.py patches it for its full-disk faults. No other exception.
-ALLOWED = {("gancore.checkpoint", "_open")}
+ALLOWED: set[tuple[str, str]] = set()  # (module, private name) pairs a file outside gancore may use: none
 
 
 def private(name: str) -> bool:
@@ -220,18 +218,6 @@ def problems(path: Path) -> list[str]:
 
 
 FILES = files()
-# benchmarks/results.py still calls the removed gancore.plugins.get_registry (run_config, saved_config_matches). It is
-# being reorganised in another branch, so it is not changed here (the benchmarks use benchmarks/scoring.py's copies of
-# those two functions meanwhile). Strict: once it is fixed this test passes and the mark must go.
-KNOWN = {
-    ROOT / "benchmarks" / "results.py": "benchmarks/results.py calls the removed get_registry (fixed in the branch that reorganises the results files)",
-}
-
-
-def cases() -> list:
-    return [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=KNOWN[p])) if p in KNOWN else p for p in FILES]
-
-
 def test_the_scan_covers_benchmarks_plugins_and_examples():
     parts = {p.relative_to(ROOT).parts[0] for p in FILES}
     assert parts == {"benchmarks", "plugins", "examples"}
@@ -239,7 +225,7 @@ def test_the_scan_covers_benchmarks_plugins_and_examples():
     assert {"_sampling", "_next_batch", "_loop"} <= PRIVATE_MEMBERS
 
 
-@pytest.mark.parametrize("path", cases(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_private_calls(path):
     found = problems(path)
     assert not found, "public API only outside gancore/ (see tests/test_no_private_calls.py):\n" + "\n".join(found)

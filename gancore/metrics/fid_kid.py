@@ -62,11 +62,22 @@ def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
     return float(fid.compute())
 
 
+def kid_subset_size(subset_size: int, num_real: int, num_fake: int) -> int:
+    """The subset size KID uses: ``subset_size``, but at most half of the smaller feature set (at least 2).
+
+    torchmetrics draws each subset without replacement from all the features. A subset as large as the set
+    is the whole set in another order, every subset then gives the same MMD, and the std over subsets is
+    rounding noise (about 1e-13 for ``gan eval --metric kid -n 1000`` with subsets of 1,000). With at most
+    half, the subsets differ and the std says how much the estimate moves from one subset to another."""
+    return max(2, min(subset_size, num_real // 2, num_fake // 2))
+
+
 def kernel_distance(real: torch.Tensor, fake: torch.Tensor, subsets: int, subset_size: int, seed: int, degree: int = 3) -> tuple[float, float]:
-    """KID (mean, std over subsets) between two feature sets: torchmetrics' unbiased polynomial-kernel MMD."""
+    """KID (mean, std over subsets) between two feature sets: torchmetrics' unbiased polynomial-kernel MMD,
+    over ``subsets`` random subsets of ``kid_subset_size(subset_size, ...)`` samples of each set."""
     from torchmetrics.image.kid import KernelInceptionDistance
 
-    subset_size = min(subset_size, len(real), len(fake))
+    subset_size = min(kid_subset_size(subset_size, len(real), len(fake)), len(real), len(fake))
     kid = _quietly(lambda: KernelInceptionDistance(
         feature=Precomputed(real.shape[1]), subsets=subsets, subset_size=subset_size, degree=degree, sync_on_compute=False
     ))  # fmt: skip
@@ -105,7 +116,9 @@ class FID(FeatureMetric):
 
 class KIDConfig(FeatureMetricConfig):
     subsets: int = Field(100, ge=1, description="random subsets the MMD is averaged over")
-    subset_size: int = Field(1000, ge=2, description="samples per subset (at most the number of samples)")
+    subset_size: int = Field(
+        1000, ge=2, description="samples per subset; at most half the samples (of the smaller set), so that the subsets differ and kid_std is their spread"
+    )
     degree: int = Field(3, ge=1, description="degree of the polynomial kernel (x.y/d + 1)^degree")
     seed: int = Field(0, description="seed of the random subsets")
 
@@ -113,7 +126,8 @@ class KIDConfig(FeatureMetricConfig):
 class KID(FeatureMetric):
     """Kernel inception distance (Bińkowski et al. 2018): an unbiased MMD with a cubic kernel,
     averaged over random subsets. Returns ``{"kid": mean, "kid_std": std over subsets}``; about 0
-    (either sign) when both sets come from the same distribution."""
+    (either sign) when both sets come from the same distribution. ``kid_std`` is the spread of the
+    estimate between subsets of ``subset_size`` samples (at most half of them, see ``kid_subset_size``)."""
 
     config: KIDConfig
 
