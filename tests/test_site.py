@@ -128,13 +128,13 @@ def fields(model: type[BaseModel], prefix: str = "", expand: bool = True):
 
 def test_every_config_option_is_in_the_config_reference_with_its_description(site):
     from gancore.config import EvalConfig, RunConfig, TrainConfig
-    from gancore.plugins import get_registry, reset_host
+    from gancore.plugins import get_host, reset_host
 
     page = site / "reference" / "config.html"
     found, text = ids(page), words(page.read_text())
     reset_host()
     models = [("run", RunConfig), ("train", TrainConfig), ("eval", EvalConfig)]
-    registry = get_registry()
+    registry = get_host().registry
     for kind, table in registry.entries.items():
         assert table, kind
         models += [(f"{kind}-{name}", entry.config) for name, entry in table.items()]
