@@ -203,7 +203,7 @@ def faces_grid(folder: Path, per_row: int = 12, rows: int = 3) -> None:
     grid = [real[i * per_row : (i + 1) * per_row] for i in range(rows)]
     for name in ("plain", "augment"):
         latest = sorted((folder / name).glob("faces-*.pt"))[-1]
-        fake = torch.load(latest)
+        fake = torch.load(latest, weights_only=True)  # tensors only: unpickling runs no code
         grid += [fake[i * per_row : (i + 1) * per_row] for i in range(rows)]
     save_rows(grid, HERE / "lfw-faces.png")
 

@@ -81,7 +81,7 @@ def plot(result: dict) -> None:
     fid_axis.set_ylabel("FID", color="tab:red")
     fid_axis.legend(loc="lower right", fontsize=8)
     left.set_title(f"BigGAN mnist5k, step {result['step']}", fontsize=9)
-    strips = torch.load(OUT.with_suffix(".pt"))
+    strips = torch.load(OUT.with_suffix(".pt"), weights_only=True)  # tensors only: unpickling runs no code
     grid = make_grid(strips.flatten(0, 1).clamp(-1, 1), nrow=10, normalize=True, value_range=(-1, 1), padding=2)
     right.imshow(grid.permute(1, 2, 0).numpy())
     side = strips.shape[-1] + 2

@@ -41,14 +41,22 @@ def test_mnist_formats_from_idx_files(tmp_path, name, folder):
     assert torch.allclose(exact.tensors["x"][0, 0], torch.from_numpy(images[0]).float() / 255 * 2 - 1)
 
 
-def test_cifar10_from_batch_files(tmp_path):
+def test_cifar10_from_batch_files(tmp_path, monkeypatch):
+    import hashlib
+
+    from torchvision.datasets import CIFAR10
+
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     rng = np.random.default_rng(1)
+    md5s = {}
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         batch = {"data": rng.integers(0, 256, (4, 3072)).astype(np.uint8), "labels": [1, 2, 3, 4]}
         (folder / name).write_bytes(pickle.dumps(batch))  # the format torchvision reads
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": [str(i) for i in range(10)]}))
+        md5s[name] = hashlib.md5((folder / name).read_bytes()).hexdigest()
+    # Batches are unpickled only when their md5s are the ones torchvision lists: list these files' md5s.
+    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{i}", md5s[f"data_batch_{i}"]] for i in range(1, 6)])
+    monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", md5s["test_batch"]]])
     data = build(name="cifar10", root=str(tmp_path))
     assert data.sample_shape == (3, 32, 32) and len(data) == 20 and data.tensors["x"].min() >= -1
 

@@ -1,8 +1,15 @@
 """torchvision datasets (MNIST, Fashion-MNIST, CIFAR-10, SVHN, CelebA) and image folders.
 
 Nothing downloads unless ``download: true``. A missing root is a clear error
-that says where the files were expected. Files are checked for presence, not
-for torchvision's checksums, so copies prepared elsewhere load too.
+that says where the files were expected.
+
+CIFAR-10's batches are Python pickles, and unpickling runs whatever code a file
+holds, so they keep torchvision's md5 check: nothing is unpickled from a file
+whose md5 is not the one torchvision lists (a real copy prepared elsewhere
+passes; a changed or damaged one is named and never opened). MNIST's idx
+files, SVHN's .mat files and CelebA's JPEGs and text lists run no code when
+read, so they are checked for presence only, and copies prepared elsewhere
+(or made by tests) load too.
 """
 
 from __future__ import annotations
@@ -40,12 +47,26 @@ class ImageFolderConfig(ImageOptions):
 
 def _open(cls, config: VisionConfig, expected: str, **kwargs):
     """Instantiate a torchvision dataset, turning its 'not found' into a UserError naming the place,
-    and files that are there but unreadable into one naming the file."""
+    and files that are there but unreadable (or fail their md5) into one naming the file."""
     root = Path(config.root).expanduser()
     try:
         return cls(str(root), download=config.download, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - torchvision raises anything from garbage files (pickle, asserts...)
+    except Exception as exc:  # noqa: BLE001 - torchvision raises anything from garbage files (asserts, scipy...)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        checked = _md5_problems(cls, root)
+        if checked is not None:
+            missing, changed = checked
+            if changed:
+                path, found, wanted = changed[0]
+                more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+                raise UserError(
+                    f"'{path}'{more} is damaged or not the {cls.__name__} file torchvision lists: its md5 is {found}, not {wanted}. "
+                    "It was not loaded (CIFAR batches are pickles, which run code when read, so only files with the published "
+                    "checksums are opened). Delete it and fetch a fresh copy (download: true), or point root at a good copy."
+                ) from None
+            if missing and len(missing) < len(_md5_files(cls)):
+                shown = ", ".join(f"'{p}'" for p in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+                raise UserError(f"{cls.__name__} under '{root}' is incomplete: {shown} missing. Fetch the dataset again (download: true), or point root at a complete copy.") from None
         if isinstance(exc, (RuntimeError, FileNotFoundError)) and ("not found" in first.lower() or isinstance(exc, FileNotFoundError)):
             hint = "set download: true to fetch it" if not config.download else "the download failed (is there a network connection?)"
             raise UserError(f"{cls.__name__} files not found under '{root}' (expected {expected}); {hint}, or point root at a copy. ({first})") from None
@@ -56,10 +77,36 @@ def _open(cls, config: VisionConfig, expected: str, **kwargs):
         ) from None
 
 
-def _damaged_file(cls, root: Path) -> Path | None:
-    """The first dataset file under ``root`` that does not parse (MNIST idx files, CIFAR batches, SVHN .mat)."""
-    import pickle
+def _md5_files(cls) -> list[tuple[str, str]]:
+    """(file under the dataset's folder, md5) of the files torchvision checks before loading ``cls``; [] when it checks none."""
+    listed = [*getattr(cls, "train_list", []), *getattr(cls, "test_list", [])] if getattr(cls, "_md5_checked", False) else []
+    return [(str(name), str(md5)) for name, md5 in listed]
 
+
+def _md5_problems(cls, root: Path) -> tuple[list[Path], list[tuple[Path, str, str]]] | None:
+    """(missing files, (file, its md5, the listed md5) of files that differ) for a dataset whose files torchvision
+    md5-checks; None for the others. The files are hashed, never parsed."""
+    from torchvision.datasets.utils import calculate_md5
+
+    listed = _md5_files(cls)
+    if not listed:
+        return None
+    folder = root / getattr(cls, "base_folder", "")
+    missing, changed = [], []
+    for name, md5 in listed:
+        path = folder / name
+        if not path.is_file():
+            missing.append(path)
+            continue
+        found = calculate_md5(path)
+        if found != md5:
+            changed.append((path, found, md5))
+    return missing, changed
+
+
+def _damaged_file(cls, root: Path) -> Path | None:
+    """The first dataset file under ``root`` that does not parse (MNIST idx files, SVHN .mat). Nothing is
+    unpickled: CIFAR batches are judged by their md5 alone (``_md5_problems``)."""
     candidates = sorted(p for p in root.rglob("*") if p.is_file())
     for path in candidates:
         try:
@@ -71,15 +118,10 @@ def _damaged_file(cls, root: Path) -> Path | None:
                 shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims)]
                 if len(data) != 4 + 4 * dims + int(np.prod(shape)):
                     return path
-            elif path.parent.name.startswith("cifar") and (path.name.startswith("data_batch") or path.name == "test_batch"):
-                with open(path, "rb") as fh:
-                    entry = pickle.load(fh, encoding="latin1")  # the CIFAR format is pickled numpy arrays
-                if not isinstance(entry, dict) or "data" not in entry:
-                    return path
             elif path.suffix == ".mat":
                 import scipy.io
 
-                scipy.io.loadmat(str(path))
+                scipy.io.loadmat(str(path))  # MATLAB files hold arrays and structs; reading one runs no code
         except Exception:  # noqa: BLE001
             return path
     return None
@@ -123,8 +165,9 @@ def fashion_mnist(config: VisionConfig, ctx):
 def cifar10(config: VisionConfig, ctx):
     from torchvision.datasets import CIFAR10
 
-    cls = _presence_only(CIFAR10)
-    cls._expected_files = [*CIFAR10.train_list, *CIFAR10.test_list]
+    # torchvision's own md5 check of every batch stays, before anything is unpickled. The class-name file
+    # (batches.meta, md5-checked too) is not read: the class names are not needed.
+    cls = type(CIFAR10.__name__, (CIFAR10,), {"_load_meta": lambda self: None, "_md5_checked": True})
     ds = _open(cls, config, "cifar-10-batches-py/data_batch_1..5 and test_batch", train=config.split == "train")
     return from_tensors(_uint8_images(ds.data, True), torch.tensor(ds.targets).long(), config, ctx, {"num_classes": 10})
 

@@ -43,7 +43,7 @@ def test_example_runs_12_steps(gan, tmp_path, example):
     if example == "egan-ring.yaml":  # the trained run serves gan sample and gan eval
         out = gan("sample", tmp_path / "r", "-n", 10, "-o", tmp_path / "samples.pt")
         assert out.exit_code == 0, out.output
-        assert torch.load(tmp_path / "samples.pt").shape == (10, 2)
+        assert torch.load(tmp_path / "samples.pt", weights_only=True).shape == (10, 2)
         out = gan("eval", tmp_path / "r", "--metric", "mode-coverage", "-n", 100, "--json")
         assert out.exit_code == 0, out.output
         report, _ = json.JSONDecoder().raw_decode(out.output[out.output.index("{"):])  # stderr notes share the output
