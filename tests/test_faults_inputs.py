@@ -35,10 +35,14 @@ TINY = {
 
 
 def invoke(*args):
-    """The CLI in-process; an uncaught exception is kept in ``result.exception`` (and is a failure below)."""
-    from gancore.cli import cli
+    """The CLI in-process with the commands plugins add; an uncaught exception is kept in ``result.exception``
+    (and fails ``refused``)."""
+    from gancore import plugins
+    from gancore.cli import GanGroup, cli
 
-    return CliRunner().invoke(cli, [str(a) for a in args])
+    group = GanGroup(name="gan", commands=dict(cli.commands), params=list(cli.params), help=cli.help)
+    plugins.get_host().register_commands(group)
+    return CliRunner().invoke(group, [str(a) for a in args])
 
 
 def refused(result, *needles: str) -> str:
@@ -125,3 +129,60 @@ def test_cifar_batches_with_the_listed_md5s_load(tmp_path, monkeypatch):
     out = invoke("run", "--plugin", "gan", "--steps", 1, "--output", tmp_path / "r", "--set", "data.name=cifar10",
                  "--set", f"data.root={tmp_path / 'data'}")
     refused(out, "incomplete", "data_batch_3")
+
+
+# ------------------------------------------------------- 6. report.html
+
+HOSTILE = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
+TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "p", "b", "section", "table", "thead", "tbody", "tr",
+        "th", "td", "code", "figure", "img", "figcaption", "a", "div", "pre"}
+
+
+class _Markup:
+    """Every tag, attribute and piece of text of a page."""
+
+    def __init__(self, text: str) -> None:
+        from html.parser import HTMLParser
+
+        self.tags, self.attributes, self.text = [], [], []
+        parser = HTMLParser(convert_charrefs=True)
+        parser.handle_starttag = lambda tag, attrs: (self.tags.append(tag), self.attributes.extend(attrs))
+        parser.handle_startendtag = parser.handle_starttag
+        parser.handle_data = self.text.append
+        parser.feed(text)
+        self.text = "".join(self.text)
+
+
+def test_report_escapes_a_hostile_string_in_every_field(trained, tmp_path):
+    """6: the run folder's name, run.json's fields, metrics.jsonl's keys, config.yaml and a sample file's name
+    are shown as text; the page has only its own tags, no event handler, and links only to files."""
+    run = tmp_path / "run-<svg onload=alert(1)>"
+    shutil.copytree(trained, run)
+    record = json.loads((run / "run.json").read_text())
+    record.update(status=HOSTILE, planned_steps=HOSTILE)
+    session = record["sessions"][0]
+    session.update(started=HOSTILE, ended=HOSTILE, from_step=HOSTILE, to_step=HOSTILE, status=HOSTILE, resumed=HOSTILE)
+    (run / "run.json").write_text(json.dumps(record))
+    with open(run / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"step": 4, HOSTILE: 1.5, f"metric/{HOSTILE}": 2.5, "steps_per_second": 3.0, "note": HOSTILE}) + "\n")
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["plugin"], config["algorithm"]["name"], config["data"]["name"] = HOSTILE, HOSTILE, HOSTILE
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    shutil.copy(run / "samples" / "step-000004.png", run / "samples" / "step-<svg onload=alert(3)>.png")
+
+    out = invoke("report", run)
+    assert out.exit_code == 0, (out.output, out.exception)
+    page = _Markup((run / "report.html").read_text())
+    assert set(page.tags) <= TAGS, set(page.tags) - TAGS
+    assert not [name for name, _ in page.attributes if name.startswith("on")]
+    from urllib.parse import unquote
+
+    for name, value in page.attributes:
+        if name == "src":
+            assert value.startswith("data:image/png;base64,")
+        if name == "href":  # a relative URL to the file, percent-encoded: no scheme, no markup
+            assert ":" not in value and "<" not in value and (run / unquote(value)).is_file()
+    assert ("href", "samples/step-%3Csvg%20onload%3Dalert%283%29%3E.png") in page.attributes
+    shown = page.text
+    for field in ("run-<svg onload=alert(1)>", HOSTILE, "<svg onload=alert(3)>", f"metric/{HOSTILE}"):
+        assert field in shown, field
