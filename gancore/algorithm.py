@@ -268,7 +268,7 @@ class GANAlgorithm:
         if threshold is None:
             yield
             return
-        if threshold <= 0:
+        if not threshold > 0:  # NaN too: it would truncate nothing
             raise UserError(f"--truncation must be a positive threshold (BigGAN uses 0.04 to 2), got {threshold}")
         self.truncation, self._truncated_draws = float(threshold), 0
         try:

@@ -186,3 +186,39 @@ def test_report_escapes_a_hostile_string_in_every_field(trained, tmp_path):
     shown = page.text
     for field in ("run-<svg onload=alert(1)>", HOSTILE, "<svg onload=alert(3)>", f"metric/{HOSTILE}"):
         assert field in shown, field
+
+
+# ---------------------------------------------------- 19. truncation
+
+
+def _unbounded(z, threshold, draw):
+    """The truncation trick as it was before the rounds were bounded: the reference for converging thresholds."""
+    z = z.clone()
+    beyond = z.abs() > threshold
+    while beyond.any():
+        z[beyond] = draw(int(beyond.sum())).to(z.dtype)
+        beyond = z.abs() > threshold
+    return z
+
+
+@pytest.mark.parametrize("threshold", [0.04, 0.5, 2.0])
+def test_truncation_draws_are_unchanged_for_thresholds_that_converge(threshold):
+    """19: bounding the redraws changes nothing where redrawing ends."""
+    from gancore.nn.conditional import resample_beyond
+
+    z = torch.randn(256, 64, generator=torch.Generator().manual_seed(0))
+    draws = []
+    for _ in range(2):
+        rng = torch.Generator().manual_seed(1)
+        draws.append((resample_beyond if not draws else _unbounded)(z, threshold, lambda n, rng=rng: torch.randn(n, generator=rng)))
+    assert torch.equal(draws[0], draws[1]) and draws[0].abs().max() <= threshold
+
+
+def test_a_tiny_truncation_is_clamped_with_a_warning(trained, tmp_path):
+    """19: --truncation 1e-30 ends (it looped forever), warns, and writes finite samples; NaN is refused."""
+    out = run_gan_subprocess("sample", trained, "-n", 4, "--truncation", "1e-30", "-o", tmp_path / "s.npy", timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "truncation 1e-30" in out.stderr and "clamped" in out.stderr and "Traceback" not in out.stderr
+    assert np.isfinite(np.load(tmp_path / "s.npy")).all()
+    refused(invoke("sample", trained, "-n", 4, "--truncation", "nan", "-o", tmp_path / "n.npy"), "positive threshold")
+    assert not (tmp_path / "n.npy").exists()
