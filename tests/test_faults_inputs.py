@@ -222,3 +222,45 @@ def test_a_tiny_truncation_is_clamped_with_a_warning(trained, tmp_path):
     assert np.isfinite(np.load(tmp_path / "s.npy")).all()
     refused(invoke("sample", trained, "-n", 4, "--truncation", "nan", "-o", tmp_path / "n.npy"), "positive threshold")
     assert not (tmp_path / "n.npy").exists()
+
+
+# ------------------------------------------------ 17. feature networks
+
+
+def _lenet_file(path: Path, damage: str) -> Path:
+    from safetensors.torch import save_file
+
+    from gancore.metrics.features import LeNet
+
+    state = {k: v.contiguous() for k, v in LeNet().state_dict().items()}
+    if damage == "nan":
+        state["head.weight"][0, 0] = float("nan")
+    save_file(state, str(path))
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\xff garbage" * 100)
+    elif damage == "empty":
+        path.write_bytes(b"")
+    return path
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "nan"])
+def test_a_damaged_feature_network_file_is_named(trained, tmp_path, damage):
+    """17: features: bad.safetensors (a LeNet from gan train-features) is a message naming the file."""
+    path = _lenet_file(tmp_path / "bad.safetensors", damage)
+    out = invoke("eval", trained, "--metric", f"{{name: fid, features: '{path}', num_samples: 16}}")
+    refused(out, str(path), "NaN or Inf" if damage == "nan" else "damaged or not a safetensors file", "gan train-features")
+
+
+def test_damaged_shipped_lenet_weights_are_named(trained, tmp_path, monkeypatch):
+    """17: the shipped lenet-digits weights, damaged in the installation, are named with the way to restore them."""
+    from gancore.metrics import features
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    _lenet_file(weights / "lenet-digits.safetensors", "truncated")
+    monkeypatch.setattr(features, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(features, "_cache", {})
+    out = invoke("eval", trained, "--metric", "{name: fid, features: lenet-digits, num_samples: 16}")
+    refused(out, str(weights / "lenet-digits.safetensors"), "damaged", "Reinstall gancore")

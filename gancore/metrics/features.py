@@ -249,9 +249,11 @@ class LeNetFeatures(LeNet):
                 f"the weights of features '{name}' are missing: {path}. Reinstall gancore, or make them with "
                 f"`gan train-features --dataset {dataset}`"
             )
-        from safetensors.torch import load_file
-
-        self.load_state_dict(load_file(str(path)))
+        hint = f"Reinstall gancore, or make them with `gan train-features --dataset {dataset}`"
+        try:
+            self.load_state_dict(read_weights(path, f"the weights of features '{name}'", hint))
+        except RuntimeError as exc:  # the file is a safetensors file, of another network
+            raise UserError(f"the weights of features '{name}' ({path}) do not fit its LeNet ({str(exc).splitlines()[0]}). {hint}.") from None
         self.eval()
         self.requires_grad_(False)
 
@@ -267,19 +269,15 @@ class TrainedLeNet(LeNet):
     num_features = LeNet.NUM_FEATURES
 
     def __init__(self, path: str | Path) -> None:
-        from safetensors.torch import load_file
-
         path = Path(path).expanduser()
+        train = f"`gan train-features --data '{{name: ..., ...}}' --test-data '{{...}}' --output {path}`"
         if not path.is_file():
-            raise UserError(
-                f"the feature network '{path}' does not exist; train one on any labelled dataset with "
-                f"`gan train-features --data '{{name: ..., ...}}' --test-data '{{...}}' --output {path}`"
-            )
-        state = load_file(str(path))
+            raise UserError(f"the feature network '{path}' does not exist; train one on any labelled dataset with {train}")
+        state = read_weights(path, "the feature network", f"Train it again with {train}")
         try:
             super().__init__(num_classes=state["head.weight"].shape[0], in_channels=state["body.0.weight"].shape[1])
             self.load_state_dict(state)
-        except (KeyError, RuntimeError, ValueError) as exc:
+        except (KeyError, IndexError, RuntimeError, ValueError) as exc:
             raise UserError(f"'{path}' is not a LeNet written by `gan train-features` ({type(exc).__name__}: {exc})") from None
         self.name = str(path)
         self.eval()
@@ -287,6 +285,22 @@ class TrainedLeNet(LeNet):
 
     def train(self, mode: bool = True) -> "TrainedLeNet":
         return super().train(False)
+
+
+def read_weights(path: Path, what: str, hint: str) -> dict[str, torch.Tensor]:
+    """The tensors of the safetensors file ``path``, all finite; else a ``UserError`` that names it as ``what``
+    and ends with ``hint`` (how to get a good copy). A damaged, truncated or foreign file is never a traceback."""
+    from safetensors.torch import load_file
+
+    try:
+        state = load_file(str(path))
+    except Exception as exc:  # noqa: BLE001 - SafetensorError (bad header, truncated data), OSError, ...
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise UserError(f"{what} '{path}' is damaged or not a safetensors file ({type(exc).__name__}: {reason}). {hint}.") from None
+    bad = [key for key, tensor in state.items() if tensor.is_floating_point() and not torch.isfinite(tensor).all()]
+    if bad:
+        raise UserError(f"{what} '{path}' holds NaN or Inf weights ({', '.join(bad[:3])}). {hint}.")
+    return state
 
 
 def is_weights_file(name: str) -> bool:

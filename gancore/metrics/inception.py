@@ -163,9 +163,9 @@ def fid_inception_v3() -> tv.Inception3:
 
 def load_state(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+        from .features import read_weights
 
-        return load_file(str(path))
+        return read_weights(path, "the Inception weights", "Fetch them again with `gan weights fetch inception`")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
