@@ -2,9 +2,14 @@
 
 ``RUN/checkpoints/step-NNNNNN/`` holds ``tensors.safetensors`` and
 ``state.json``. The JSON names its format and version (``FORMAT``, ``VERSION``),
-keeps the structure of the state (dicts with any keys, lists, tuples, numbers,
-strings) and points to tensors by key. gancore reads only the version it writes:
-there are no users of an older format, so none is converted. A
+holds a sha256 per file (of the tensor file, and of its own meta and state as
+written), keeps the structure of the state (dicts
+with any keys, lists, tuples, numbers, strings) and points to tensors by key.
+Loading checks both checksums, the JSON against a model (``StateFile``) and the
+RNG states against the generators they are for: a checkpoint
+that fails any of them is damaged, and readers fall back to an older one
+(``valid_checkpoints``). gancore reads only the version it writes: there are no
+users of an older format, so none is converted. A
 checkpoint is written to a temporary folder (``.step-NNNNNN.*``) and renamed
 into place, so a crash never leaves a half-written ``step-*`` folder; a run
 that starts, holding the folder's lock, removes the temporary folders of
@@ -20,26 +25,85 @@ checkpoint that is kept.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import random
 import shutil
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors import SafetensorError
-from safetensors.torch import load_file
+from safetensors.torch import load as tensors_from_bytes
 from safetensors.torch import save as tensors_to_bytes
 
 from .errors import NonFiniteLoss, RunStopped, UserError
 
-FORMAT, VERSION = "gancore-checkpoint", 2
+FORMAT, VERSION = "gancore-checkpoint", 3
 TENSORS, STATE = "tensors.safetensors", "state.json"
 CHUNK = 1 << 20  # bytes per write() call
+RESCANS = 5  # a reader lists the checkpoints again at most this often when one is deleted under it
+
+
+# ------------------------------------------------------------------ the model of state.json
+
+
+class _Section(BaseModel):
+    """A section of the saved run config that names an entry (algorithm, data)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    name: str
+
+
+class _SavedConfig(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    plugin: str
+    algorithm: _Section
+    data: _Section
+    train: dict[str, Any]
+    eval: dict[str, Any] = {}
+
+
+class _Meta(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True)
+    step: int = Field(ge=0)
+    config: _SavedConfig
+    num_processes: int = Field(1, ge=1)
+    threads: int | None = None
+
+
+class _Sums(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    tensors: str = Field(alias="tensors.safetensors", pattern="^[0-9a-f]{64}$")
+    state: str = Field(alias="state.json", pattern="^[0-9a-f]{64}$", description="of the JSON of meta and state, as written")
+
+
+class StateFile(BaseModel):
+    """What ``state.json`` must hold (format version 3); anything else is a damaged checkpoint."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    format: Literal["gancore-checkpoint"]
+    version: Literal[3]
+    sha256: _Sums
+    meta: _Meta
+    state: dict[str, Any]
+
+
+class _State(BaseModel):
+    """The decoded state: what ``Run.load_state_dict`` reads (the algorithm checks its own part)."""
+
+    model_config = ConfigDict(extra="allow", strict=True, arbitrary_types_allowed=True)
+    algorithm: dict[Any, Any]
+    ema: dict[Any, Any] | None = None
+    batches: dict[Any, Any]
+    rng: list[dict[str, Any]] = Field(min_length=1)
 
 
 class NonFiniteState(ValueError):
@@ -120,12 +184,14 @@ def save(folder: Path, state: dict[str, Any], meta: dict[str, Any], *, finite: t
     if bad:
         raise NonFiniteState(bad)
     tensors: dict[str, torch.Tensor] = {}
-    body = {"format": FORMAT, "version": VERSION, "meta": meta, "state": encode(state, tensors)}
+    encoded = encode(state, tensors)
+    data = tensors_to_bytes(tensors)
+    body = {"format": FORMAT, "version": VERSION, "sha256": _sums(data, meta, encoded), "meta": meta, "state": encoded}
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     try:
         tmp.mkdir()  # mode 0777 & ~umask, unlike tempfile.mkdtemp's 0700
-        _write(tmp / TENSORS, tensors_to_bytes(tensors))
+        _write(tmp / TENSORS, data)
         _write(tmp / STATE, json.dumps(body).encode())
         if folder.exists():
             _discard(folder)
@@ -179,31 +245,25 @@ def remove_temporary(run_dir: Path) -> list[Path]:
 
 
 def load(folder: Path, *, allow_nonfinite: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return ``(state, meta)``; a missing or damaged checkpoint is a ``UserError``, and so is one
-    whose tensors hold NaN or Inf (older versions could write those) unless ``allow_nonfinite``."""
+    """Return ``(state, meta)``; a missing or damaged checkpoint is a ``UserError``: ``state.json`` that
+    does not fit ``StateFile``, a tensor file whose sha256 differs, RNG states that their generators refuse,
+    and tensors that hold NaN or Inf (older versions could write those) unless ``allow_nonfinite``."""
     folder = Path(folder)
     try:
-        body = json.loads((folder / STATE).read_text())
-        if not isinstance(body, dict):
-            raise ValueError(f"{STATE} holds a {type(body).__name__}, not an object")
-        if body.get("format") != FORMAT:
-            raise ValueError(f"unknown format {body.get('format')!r}")
-        if body.get("version") != VERSION:
-            raise ValueError(f"format version {body.get('version')!r}, and this gancore reads version {VERSION}")
-        meta = body.get("meta")
-        if not isinstance(meta, dict) or not isinstance(meta.get("step"), int) or not isinstance(meta.get("config"), dict):
-            raise ValueError(f"{STATE} has no valid 'meta' (step and config)")
-        if not isinstance(body.get("state"), dict):
-            raise ValueError(f"{STATE} has no 'state'")
-        tensors = load_file(str(folder / TENSORS))
-        state = decode(body["state"], tensors)
-        if not isinstance(state, dict):
-            raise ValueError(f"{STATE}'s state is a {type(state).__name__}, not a mapping")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, SafetensorError) as exc:
-        raise UserError(
-            f"checkpoint '{folder}' is missing or damaged ({type(exc).__name__}: {exc}). "
-            "Delete it to fall back to an earlier checkpoint, or start a fresh run with --overwrite."
-        ) from None
+        body = json.loads((folder / STATE).read_bytes())
+        StateFile.model_validate(body)  # strict: what passes is used as it was read
+        data = (folder / TENSORS).read_bytes()
+        for name, digest in _sums(data, body["meta"], body["state"]).items():
+            if body["sha256"][name] != digest:
+                raise ValueError(f"{name} does not match its sha256 in {STATE}: it changed after it was written")
+        state, meta = decode(body["state"], tensors_from_bytes(data)), body["meta"]
+        _State.model_validate(state)
+        for rng in state["rng"]:
+            _check_rng(rng)
+    except ValidationError as exc:
+        raise _damaged(folder, f"{STATE} does not fit format version {VERSION}: {_first_error(exc)}") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError, RecursionError, RuntimeError, SafetensorError) as exc:
+        raise _damaged(folder, f"{type(exc).__name__}: {str(exc)[:300]}") from None
     if not allow_nonfinite:
         bad = nonfinite({k: v for k, v in state.items() if k in ("algorithm", "ema")})
         if bad:
@@ -212,6 +272,47 @@ def load(folder: Path, *, allow_nonfinite: bool = False) -> tuple[dict[str, Any]
                 "so it cannot be used; pick an earlier checkpoint."
             )
     return state, meta
+
+
+def seal(folder: Path) -> None:
+    """Write a checkpoint's checksums again: for one changed on purpose (a test that plants NaN weights or
+    edits its saved config, a repair by hand), never for one found damaged."""
+    folder = Path(folder)
+    body = json.loads((folder / STATE).read_text())
+    body["sha256"] = _sums((folder / TENSORS).read_bytes(), body.get("meta"), body.get("state"))
+    (folder / STATE).write_text(json.dumps(body))
+
+
+def _sums(data: bytes, meta: Any, state: Any) -> dict[str, str]:
+    """The sha256 of the tensor file, and of state.json's meta and state as ``json.dumps`` writes them
+    (a parsed state.json written again gives the same text: floats, key order and escapes round-trip)."""
+    content = json.dumps({"meta": meta, "state": state}).encode()
+    return {TENSORS: hashlib.sha256(data).hexdigest(), STATE: hashlib.sha256(content).hexdigest()}
+
+
+def _damaged(folder: Path, why: str) -> UserError:
+    return UserError(
+        f"checkpoint '{folder}' is missing or damaged ({why}). "
+        "Delete it to fall back to an earlier checkpoint, or start a fresh run with --overwrite."
+    )
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "<root>"
+    return f"{where}: {error['msg']}" + (f" ({len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else "")
+
+
+def _check_rng(state: dict[str, Any]) -> None:
+    """Raise unless every RNG state in ``state`` is one its generator takes (tried on fresh generators)."""
+    torch.Generator().set_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.RandomState().set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.Random().setstate((version, tuple(internal), gauss))
+    cuda = state.get("cuda")
+    if cuda is not None and not (isinstance(cuda, (list, tuple)) and all(isinstance(t, torch.Tensor) and t.dtype == torch.uint8 for t in cuda)):
+        raise TypeError("the CUDA RNG states are not byte tensors")
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -234,17 +335,45 @@ def newest_valid(run_dir: Path, purpose: str = "resume") -> tuple[Path, dict[str
     """The newest checkpoint that loads and holds finite weights, with warnings about damaged newer ones.
 
     ``purpose`` ("resume" or "read", for ``gan sample``/``gan eval``) chooses the advice when none is valid."""
-    warnings = []
-    for folder in reversed(list_checkpoints(run_dir)):
-        try:
-            state, meta = load(folder)
-        except UserError as exc:
-            warnings.append(str(exc))
-            continue
+    warnings: list[str] = []
+    for folder, state, meta in valid_checkpoints(run_dir, warnings):
         return folder, state, meta, warnings
+    raise no_valid(run_dir, purpose, warnings)
+
+
+def no_valid(run_dir: Path, purpose: str, warnings: list[str]) -> UserError:
     detail = (" Damaged: " + " ".join(warnings)) if warnings else ""
     what = "--resume found" if purpose == "resume" else "found"
-    raise UserError(f"{what} no valid checkpoint in '{Path(run_dir) / 'checkpoints'}'.{detail} {NO_VALID[purpose]}")
+    return UserError(f"{what} no valid checkpoint in '{Path(run_dir) / 'checkpoints'}'.{detail} {NO_VALID[purpose]}")
+
+
+def valid_checkpoints(run_dir: Path, warnings: list[str]) -> Iterator[tuple[Path, dict[str, Any], dict[str, Any]]]:
+    """Every checkpoint that loads, newest first, as ``(folder, state, meta)``; a damaged one is skipped
+    with a line in ``warnings``. Beside a live run a checkpoint can be deleted while it is read (the run
+    keeps its newest ``keep_checkpoints``): that is no damage, and the listing starts again, where a newer
+    one has appeared. A listing that finds nothing at all is tried again too, as a rename under a
+    directory listing can hide both the new checkpoint and the one it replaces."""
+    done: set[str] = set()
+    for attempt in range(RESCANS):
+        vanished = False
+        listed = list_checkpoints(run_dir)
+        for folder in reversed(listed):
+            if folder.name in done:
+                continue
+            try:
+                state, meta = load(folder)
+            except UserError as exc:
+                if not folder.is_dir():
+                    vanished = True  # deleted under the reader by the live run's pruning
+                    break
+                done.add(folder.name)
+                warnings.append(str(exc))
+                continue
+            done.add(folder.name)
+            yield folder, state, meta
+        if not vanished and (listed or not (Path(run_dir) / "checkpoints").is_dir()):
+            return
+        time.sleep(0.02 * (attempt + 1))
 
 
 def prune(run_dir: Path, keep: int) -> None:

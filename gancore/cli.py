@@ -7,10 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-import click
-from pydantic import ValidationError
+from . import signals
 
-from .errors import UserError, config_error
+if __name__ == "__main__" or os.path.basename(sys.argv[0] if sys.argv else "") == "gan":
+    signals.install(at_once=True)  # `gan` itself: a Ctrl-C while it imports ends it in one line (see main)
+
+import click  # noqa: E402
+
+from .errors import Signalled, UserError, config_error  # noqa: E402
 
 EXIT_USER_ERROR = 2
 
@@ -19,6 +23,8 @@ class GanGroup(click.Group):
     """Turns user errors into one paragraph on stderr and exit status 2, never a traceback."""
 
     def invoke(self, ctx):
+        from pydantic import ValidationError  # imported here: `gan` sets its signal handlers before anything heavy
+
         try:
             return super().invoke(ctx)
         except UserError as exc:
@@ -63,6 +69,7 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
     from .launch import check_devices, inside_launch, relaunch
     from .run import Run, default_run_dir
     from .rundir import check_run_dir, claimed
+    from .signals import deferred
     from .trainer import fit
 
     if resume and overwrite:
@@ -96,15 +103,18 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
         argv = ["run", *(["--plugin", plugin] if plugin else []), *([config_file] if config_file else [])]
         argv += [f"--set={item}" for item in overrides] + (["--resume"] if resume else []) + (["--overwrite"] if overwrite else [])
         sys.exit(relaunch(num_processes, argv))
-    # The folder is locked and checked first; the data and algorithm are built; only then is an old run replaced.
+    # The folder is locked and checked first; the data and algorithm are built; only then is an old run set
+    # aside, to be removed once the new one has its first checkpoint. From then on a signal stops at a step.
     with claimed(run_dir, resume=resume, overwrite=overwrite) as replaced:
         run = Run.from_config(config, host, run_dir, training=True)
-        run.begin(resume=resume, replaced=replaced)
-        try:
-            status = fit(run)
-        except Interrupted as exc:
-            click.echo(f"\n{exc}", err=True)
-            sys.exit(128 + exc.signum)
+        with deferred():
+            try:
+                run.begin(resume=resume, replaced=replaced)
+                status = fit(run)
+            except Interrupted as exc:
+                if run.is_main_process:  # the others have no checkpoint to name
+                    click.echo(f"\n{exc}", err=True)
+                sys.exit(128 + exc.signum)
     if run.is_main_process:
         click.echo(run.summary(status))
 
@@ -279,6 +289,22 @@ def sample(run_dir, count, output, checkpoint_path, seed, class_index, classes_s
 
 
 def main() -> None:
+    # A signal before a run starts ends the command at once, in one line (gancore.signals).
+    signals.install()
+    try:
+        _main()
+    except (Signalled, KeyboardInterrupt) as stop:
+        import signal
+
+        signum = stop.signum if isinstance(stop, Signalled) else signal.SIGINT
+        click.echo(f"\ngan: stopped by {signal.Signals(signum).name}; no run was changed", err=True)
+        # At once: a signal can land inside an import, and interpreter teardown would import again.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signum)
+
+
+def _main() -> None:
     # Plugins may add commands; a broken plugin is recorded and the rest still work.
     if os.environ.get("GANCORE_SKIP_PLUGIN_COMMANDS") != "1":
         try:

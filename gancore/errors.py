@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 
-from pydantic import BaseModel, ValidationError
+if typing.TYPE_CHECKING:  # pydantic is imported when an error is formatted: `gan` starts before it is needed
+    from pydantic import BaseModel, ValidationError
 
 
 class UserError(Exception):
@@ -25,13 +25,31 @@ class NonFiniteLoss(RunStopped):
 
 
 class Interrupted(Exception):
-    """SIGINT/SIGTERM arrived; a checkpoint was written before this was raised."""
+    """SIGINT/SIGTERM arrived during training; the run stopped after a complete step, with a checkpoint
+    (``folder``; None when this session had done no step, so there was nothing new to save). ``completed``:
+    the signal came as the run ended, after its last step's checkpoint, grid and metrics."""
 
-    def __init__(self, signum: int, step: int, folder) -> None:
+    def __init__(self, signum: int, step: int, folder, completed: bool = False) -> None:
         import signal
 
-        self.signum, self.step, self.folder = signum, step, folder
-        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}; checkpoint {folder}; continue with --resume")
+        self.signum, self.step, self.folder, self.completed = signum, step, folder, completed
+        name = signal.Signals(signum).name
+        if completed:
+            text = f"{name} arrived as the run ended: it completed at step {step}; checkpoint {folder}"
+        elif folder is None:
+            text = f"stopped by {name} at step {step}, before this session's first step: nothing new to save"
+        else:
+            text = f"stopped by {name} at step {step}; checkpoint {folder}; continue with --resume"
+        super().__init__(text)
+
+
+class Signalled(BaseException):
+    """SIGINT/SIGTERM before training began (imports, plugins, building the run): nothing to save, so
+    the command ends at once. A ``BaseException``, so that no ``except Exception`` swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signum)
 
 
 def format_validation_error(error: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> str:
@@ -42,6 +60,8 @@ def format_validation_error(error: ValidationError, prefix: str = "", model: typ
     for item in error.errors():
         path = ".".join(str(part) for part in (prefix, *item["loc"]) if part != "")
         if item["type"] == "extra_forbidden":
+            import difflib
+
             message = "unknown key (not a field of this section)"
             fields = _fields_at(model, item["loc"][:-1]) if model is not None else []
             hint = difflib.get_close_matches(str(item["loc"][-1]), fields, n=1)
@@ -86,4 +106,6 @@ def _model_in(annotation: typing.Any, part: typing.Any) -> typing.Any:
 
 
 def _is_model(value: typing.Any) -> bool:
+    from pydantic import BaseModel
+
     return isinstance(value, type) and issubclass(value, BaseModel)

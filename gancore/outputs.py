@@ -1,4 +1,4 @@
-"""Files that commands write for the user (``gan sample -o``, ``gan report -o``, ``gan cyclegan translate DST``).
+"""Files that commands write for the user (``gan sample -o``, ``gan report -o``, and plugin commands that write images).
 
 A destination is checked before any work is done, so that an hour of sampling does not end in an
 ``OSError``: ``check_writable_file`` and ``check_writable_folder`` name the path and say what is wrong

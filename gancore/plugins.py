@@ -1,8 +1,8 @@
 """Plugin manager: the builtin plugins plus every ``gancore`` entry point.
 
 Loading is lazy and happens once. A plugin that fails to import, or whose
-registry hook raises, is recorded in ``broken`` and left out; every other
-plugin keeps working. An entry whose name another plugin registered first is
+registry hook raises (``sys.exit`` included), is recorded in ``broken`` and
+left out; every other plugin keeps working. An entry whose name another plugin registered first is
 refused on its own (``clashes``); the rest of that plugin loads. A lifecycle
 hook that raises is reported once and that plugin's lifecycle hooks are
 skipped for the rest of the run; training goes on.
@@ -130,7 +130,7 @@ class PluginHost:
             check_plugin_api(module)  # a plugin written for another plugin API is listed, not loaded
             self.pm.register(module, name=name)
             self.pm.check_pending()
-        except Exception as exc:  # noqa: BLE001 - any failure of third-party code is recorded
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of third-party code is recorded, sys.exit too
             if self.pm.get_plugin(name) is not None:
                 self.pm.unregister(name=name)
             self.broken[name] = BrokenPlugin(name, dist, version, _one_line(exc), traceback.format_exc())
@@ -191,7 +191,7 @@ class PluginHost:
 
                 try:
                     impl.function(*[{"register": register}[arg] for arg in impl.argnames])
-                except Exception as exc:  # noqa: BLE001
+                except (Exception, SystemExit) as exc:  # noqa: BLE001
                     registry.remove_plugin(plugin)
                     self._mark_broken(plugin, f"{hook_name} raised {_one_line(exc)}")
                     continue
@@ -234,7 +234,7 @@ class PluginHost:
         for impl in self.pm.hook.gan_register_commands.get_hookimpls():
             try:
                 impl.function(*[{"cli": cli}[a] for a in impl.argnames])
-            except Exception as exc:  # noqa: BLE001
+            except (Exception, SystemExit) as exc:  # noqa: BLE001
                 self._mark_broken(impl.plugin_name, f"gan_register_commands raised {_one_line(exc)}")
 
     def begin_run(self) -> None:
@@ -266,7 +266,7 @@ class PluginHost:
                 continue
             try:
                 impl.function(*[kwargs[arg] for arg in impl.argnames])
-            except Exception as exc:  # noqa: BLE001 - a logger's bug must not end everybody's run
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a logger's bug (or sys.exit) must not end everybody's run
                 self.muted.add(plugin)
                 info = self.info.get(plugin)
                 dist = f" ({info.distribution} {info.version})".replace(" )", ")") if info else ""
@@ -317,5 +317,7 @@ def _version(dist: str) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: it called sys.exit({exc.code!r})"
     text = f"{type(exc).__name__}: {exc}".strip()
     return text.splitlines()[0] if text else type(exc).__name__

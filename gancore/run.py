@@ -26,7 +26,8 @@ from typing import Any
 import torch
 import yaml
 
-from . import checkpoint, runlog
+from . import checkpoint, runlog, runs
+from . import checkpoint as checkpoint_module  # where a parameter is called `checkpoint`
 from .accelerate_adapter import build_accelerator
 from .algorithm import CORE_ACCELERATOR_OPTIONS, GANAlgorithm, draw_samples
 from .config import RunConfig, config_to_dict, resolve_run_config, saved_config_today
@@ -36,7 +37,7 @@ from .errors import RunStopped, UserError
 from .launch import is_first_process
 from .metrics import EvalContext, build_metrics, evaluate
 from .plugins import PluginHost
-from .rundir import clear_run, json_record, truncate_metrics
+from .rundir import discard_aside, json_record, set_aside, truncate_metrics
 from .train_context import TrainContext
 from .visual import SampleGrids
 
@@ -62,6 +63,9 @@ class Run:
         self.restored: Path | None = None
         self.restored_meta: dict[str, Any] = {}
         self.last_checkpoint: Path | None = None
+        self.run_id: str | None = None  # run.json's id of this run, once a training session records itself
+        self._recording = False  # a session of this run is open in run.json
+        self._replacing = False  # an old run set aside waits for this one's first checkpoint
         self.threads = None  # set by the builtin threads plugin (gancore.builtin.threads)
         self.progress = None  # the progress bar while fit runs: messages go through it
         self._clocks = (time.perf_counter(), time.process_time())
@@ -117,18 +121,31 @@ class Run:
 
         host = host or get_host()
         run_dir = Path(run_dir)
-        folder, state, meta, why = _find_checkpoint(run_dir, Path(checkpoint) if checkpoint is not None else None)
-        if used is not None:
-            used.update(checkpoint=str(folder), why=why)
-        elif is_first_process():
-            print(f"using checkpoint {folder} ({why})", file=sys.stderr)
-        saved = meta["config"]
-        saved["train"].update(tensorboard=False, progress=False, trackers=[])
-        host.require(saved["plugin"])
-        run = cls(resolve_run_config(host.registry, saved), host, run_dir, training=False)
-        run.load_state_dict(state)
-        run.step, run.restored, run.restored_meta = int(meta["step"]), folder, meta
-        return run
+        skipped: list[str] = []
+        run = None
+        for folder, state, meta in _checkpoints_to_use(run_dir, Path(checkpoint) if checkpoint is not None else None, skipped):
+            saved = meta["config"]
+            saved["train"].update(tensorboard=False, progress=False, trackers=[])
+            host.require(saved["plugin"])  # a plugin that is missing here is no damage: said at once
+            try:
+                config = resolve_run_config(host.registry, saved)
+                if run is None or config != run.config:
+                    run = cls(config, host, run_dir, training=False)
+                run.load_state_dict(state)
+            except UserError as exc:
+                if checkpoint is not None:
+                    raise
+                skipped.append(f"checkpoint '{folder}' does not fit its own config ({str(exc).splitlines()[0][:300]})")
+                continue
+            run.step, run.restored, run.restored_meta = int(meta["step"]), folder, meta
+            why = "given by --checkpoint" if checkpoint is not None else (
+                f"the newest valid one; {len(skipped)} newer checkpoint(s) skipped: " + " ".join(skipped) if skipped else "the newest")
+            if used is not None:
+                used.update(checkpoint=str(folder), why=why)
+            elif is_first_process():
+                print(f"using checkpoint {folder} ({why})", file=sys.stderr)
+            return run
+        raise checkpoint_module.no_valid(run_dir, "read", skipped)
 
     # --------------------------------------------------------------------- data
 
@@ -157,34 +174,47 @@ class Run:
             if self.ema is not None and state.get("ema"):
                 self.ema.load_state_dict(state["ema"])
             self.batches.load_state_dict(state["batches"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            first = (str(exc).splitlines() or [""])[0][:300]
+            raise UserError(f"the checkpoint does not fit this run's networks: {type(exc).__name__}: {first}") from None
         checkpoint.set_rng_state(self.checkpoints.process_rng(state["rng"]))
 
     def save_checkpoint(self) -> Path | None:
         """A checkpoint of this step (the folder on the main process, None on the others)."""
         self.last_checkpoint = self.checkpoints.save(self.step, self.state_dict())
+        if self._replacing and self.last_checkpoint is not None:
+            discard_aside(self.run_dir)  # the run this one replaces was kept until now
+            self._replacing = False
         return self.last_checkpoint
 
     def restore(self) -> Path:
         """Continue from the newest checkpoint that loads (skipping damaged ones with a warning), after
         checking that it was trained with this run's plugin, algorithm and data."""
-        folder, state, meta, warnings = checkpoint.newest_valid(self.run_dir, "resume")
-        for text in warnings:
-            print(f"warning: skipped a damaged checkpoint: {text}", file=sys.stderr)
-        world = self.accelerator.num_processes
-        if meta.get("num_processes", 1) != world:
-            print(f"warning: {folder} was written by {meta.get('num_processes', 1)} process(es) and this run has "
-                  f"{world}; training goes on, but not bit for bit as it would have", file=sys.stderr)
-        compared = ("plugin", "algorithm", "data")
-        saved, current = saved_config_today(self.host.registry, meta["config"], compared), config_to_dict(self.config)
-        for section in compared:
-            if saved[section] != current[section]:
+        warnings: list[str] = []
+        for folder, state, meta in checkpoint.valid_checkpoints(self.run_dir, warnings):
+            compared = ("plugin", "algorithm", "data")
+            try:
+                saved = saved_config_today(self.host.registry, meta["config"], compared)
+                differs = [section for section in compared if saved[section] != config_to_dict(self.config)[section]]
+                if not differs:
+                    self.load_state_dict(state)
+            except UserError as exc:  # the networks do not take it: damage only a run can see
+                warnings.append(f"checkpoint '{folder}' does not fit this run ({str(exc).splitlines()[0][:300]})")
+                continue
+            if differs:
                 raise UserError(
-                    f"--resume: the '{section}' section differs from the one the checkpoint {folder} was trained with; "
+                    f"--resume: the '{differs[0]}' section differs from the one the checkpoint {folder} was trained with; "
                     "resume with the run's own config (omit the config file) or start a new run."
                 )
-        self.load_state_dict(state)
+            break
+        else:
+            raise checkpoint.no_valid(self.run_dir, "resume", warnings)
+        for text in warnings:
+            self.say(f"warning: skipped a damaged checkpoint: {text}")
+        world = self.accelerator.num_processes
+        if meta.get("num_processes", 1) != world:
+            self.say(f"warning: {folder} was written by {meta.get('num_processes', 1)} process(es) and this run has "
+                     f"{world}; training goes on, but not bit for bit as it would have")
         self.step, self.restored, self.restored_meta = int(meta["step"]), folder, meta
         if self.is_main_process:
             self.say(f"resumed from {folder} (step {self.step} of {self.config.train.steps})")
@@ -194,9 +224,11 @@ class Run:
         return folder
 
     def begin(self, *, resume: bool = False, replaced: list[str] | tuple[str, ...] = ()) -> None:
-        """Make the run folder ready for a training session: on the main process, clear what an old run
-        that this one replaces left (``replaced``), and the temporary folders of crashed checkpoint writes;
-        then resume from the newest valid checkpoint, or write the resolved ``config.yaml``."""
+        """Make the run folder ready for a training session: on the main process, set aside what an old run
+        that this one replaces left (``replaced``; it goes once this run has its first checkpoint, and comes
+        back if there is none, see ``gancore.rundir``), and remove the temporary folders of crashed checkpoint
+        writes; then resume from the newest valid checkpoint, or write the resolved ``config.yaml``; then record
+        the session in ``run.json``."""
         main = self.is_main_process
         cfg, world = self.config.train, self.accelerator.num_processes
         if main and cfg.batch_size * world > self.data_length and cfg.steps > self.step:
@@ -204,7 +236,7 @@ class Run:
                      f"'{self.config.data.name}' ({self.data_length} samples), so every batch repeats samples")
         if main:
             if replaced:
-                clear_run(self.run_dir)
+                self._replacing = bool(set_aside(self.run_dir))
             stale = checkpoint.remove_temporary(self.run_dir)
             if stale:
                 self.say(f"note: removed {len(stale)} temporary checkpoint folder(s) left by a crashed write")
@@ -213,6 +245,25 @@ class Run:
         if main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             (self.run_dir / "config.yaml").write_text(yaml.safe_dump(config_to_dict(self.config), sort_keys=False))
+        self.open_record()
+
+    def open_record(self) -> None:
+        """Record in ``run.json`` that a training session of this run is running (main process; once)."""
+        if not self.is_main_process or self._recording:
+            return
+        self.run_id, note = runs.start_session(self.run_dir, step=self.step, planned_steps=self.config.train.steps,
+                                               resumed=self.restored is not None)
+        self.checkpoints.meta["run_id"] = self.run_id
+        self._recording = True
+        if note:
+            self.say(f"note: {note}")
+
+    def close_record(self, status: str) -> None:
+        """Record how this session ended: ``status``, its last step, its wall and CPU time (main process)."""
+        if not self.is_main_process or not self._recording:
+            return
+        self._recording = False
+        runs.end_session(self.run_dir, step=self.step, status=status, wall=self.elapsed()[0], cpu=self.elapsed()[1])
 
     # ----------------------------------------------------------------- sampling
 
@@ -278,6 +329,7 @@ class Run:
         """Start the trackers of a training session (a resumed run's TensorBoard drops the steps after its checkpoint)."""
         if not self.trackers:
             return
+        _quiet_writer_threads()
         kwargs = {"tensorboard": {"purge_step": self.step + 1}} if self.step else {}
         kwargs["wandb"] = {"name": self.run_dir.name}  # the run's folder names it among the project's runs
         self.accelerator.init_trackers("gancore", init_kwargs=kwargs)
@@ -295,13 +347,17 @@ class Run:
         return runlog.summary(self.run_dir, self.step, status, self.results, *self.elapsed(), self.last_checkpoint)
 
     def close(self) -> None:
-        """End the trackers and let every process leave together."""
+        """End the trackers and let every process leave together. A tracker that cannot write its last
+        events (a full disk) is a warning: the run's checkpoint is written by then."""
         self.accelerator.wait_for_everyone()
-        self.accelerator.end_training()
+        try:
+            self.accelerator.end_training()
+        except OSError as exc:
+            self.say(f"warning: the trackers could not write their last events: {checkpoint.os_error(exc)}")
 
     # ---------------------------------------------------------- when it stops
 
-    def failed(self, exc: Exception, consistent: bool) -> None:
+    def failed(self, exc: BaseException, consistent: bool) -> None:
         """After ``exc`` ended training: keep the last complete step (``consistent``: no step was half done),
         and raise an error that says which checkpoint is the newest (or print it, for a bug)."""
         if isinstance(exc, RunStopped):
@@ -346,23 +402,46 @@ def _set_determinism(on: bool) -> None:
         torch.backends.cudnn.benchmark = False
 
 
-def _find_checkpoint(run_dir: Path, folder: Path | None) -> tuple[Path, dict, dict, str]:
-    """(folder, state, meta, why) of the checkpoint to use: ``folder``, or the newest valid one of ``run_dir``."""
+def _checkpoints_to_use(run_dir: Path, folder: Path | None, skipped: list[str]):
+    """``(folder, state, meta)`` of the checkpoints to try: ``folder`` alone, or every valid one of
+    ``run_dir``, newest first (damaged ones are named in ``skipped``)."""
     if folder is not None:
         if not folder.is_dir():
             raise UserError(f"--checkpoint '{folder}' is not a folder; give a RUN/checkpoints/step-NNNNNN folder.")
-        state, meta = checkpoint.load(folder)
-        return folder, state, meta, "given by --checkpoint"
+        yield (folder, *checkpoint.load(folder))
+        return
     if not run_dir.is_dir():
         raise UserError(f"run folder '{run_dir}' does not exist; give the folder a `gan run` wrote (its --output).")
-    if not checkpoint.list_checkpoints(run_dir):
+    # A listing made while a live run renames its newest checkpoint into place can miss both: look again.
+    if not any(checkpoint.list_checkpoints(run_dir) or time.sleep(0.05) for _ in range(3)):
         raise UserError(
             f"'{run_dir}' is not a trained run: it has no checkpoints/step-* folder. Give the folder a `gan run` "
             "wrote (its --output), or a checkpoint folder with --checkpoint."
         )
-    folder, state, meta, damaged = checkpoint.newest_valid(run_dir, "read")
-    why = f"the newest valid one; {len(damaged)} newer checkpoint(s) skipped: " + " ".join(damaged) if damaged else "the newest"
-    return folder, state, meta, why
+    yield from checkpoint.valid_checkpoints(run_dir, skipped)
+
+
+_writer_hook_installed = False
+
+
+def _quiet_writer_threads() -> None:
+    """A TensorBoard writer thread that cannot write (a full disk) dies with a traceback on stderr, and
+    TensorBoard raises its error again in the main thread at the next write, where the run stops with one
+    message. Keep the thread's traceback off the screen (other threads' errors are printed as before)."""
+    global _writer_hook_installed
+    if _writer_hook_installed:
+        return
+    import threading
+
+    previous = threading.excepthook
+
+    def hook(args):
+        if isinstance(args.exc_value, OSError) and type(args.thread).__name__ == "_AsyncWriterThread":
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    _writer_hook_installed = True
 
 
 def _check_not_empty(data, config: RunConfig) -> None:

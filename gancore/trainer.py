@@ -8,48 +8,56 @@ the NaN guard, signals, and the lifecycle hooks that plugins implement.
 from __future__ import annotations
 
 import math
-import signal
 import time
-from contextlib import contextmanager
 from typing import Any
 
 import torch
 
-from . import checkpoint, runlog
+from . import checkpoint, runlog, signals
 from .errors import Interrupted, RunStopped
 from .run import Run
 
 
 def fit(run: Run) -> str:
     """Train ``run`` from its step to ``train.steps``; returns "completed", or "interrupted" when a hook set
-    ``run.should_stop``. A signal writes a checkpoint, then raises ``Interrupted``; an error writes the last
-    complete step where it can, and is raised with a message that names the newest checkpoint."""
+    ``run.should_stop``. A signal stops the run after the step in progress, with a checkpoint, then raises
+    ``Interrupted``; an error writes the last complete step where it can, and is raised with a message that
+    names the newest checkpoint. ``run.json`` says how the session ended, whatever ended it."""
     cfg, host = run.config.train, run.host
-    host.begin_run()
-    run.open_trackers()
-    loop = _Loop(run)
-    host.train_start(run)
-    try:
-        with loop.signals():
+    loop, status = _Loop(run), "failed"
+    # From here to the end, SIGINT and SIGTERM are recorded, never raised: the run ends at a step boundary.
+    with signals.deferred():
+        try:
+            run.open_record()
+            host.begin_run()
+            run.open_trackers()
+            host.train_start(run)
             status = loop.steps()
-            # The end of the run, under the same signal handling: always a checkpoint, a picture and the metrics.
-            run.save_checkpoint()
-            if status == "completed":
+            # The end of the run, under the same signal handling: a checkpoint (unless a signal came before this
+            # session's first step: nothing new to save), then a picture and the metrics unless a signal came.
+            if status == "completed" or run.step > loop.first_step:
+                run.save_checkpoint()
+            if status == "completed" and not loop.agreed_stop():
                 if not (cfg.sample_every and run.step % cfg.sample_every == 0):
                     run.write_samples()
                 if run.metrics and not (cfg.eval_every and run.step % cfg.eval_every == 0):
                     loop.evaluate()
-    except Exception as exc:
-        # Any error that ends the run (NaN, compile, a family's bug) is reported to the family and the hooks.
-        run.algorithm.finish(run, "failed")
-        host.train_end(run, run.step, "failed")
-        run.failed(exc, loop.consistent)
-        raise
-    run.algorithm.finish(run, status)
-    host.train_end(run, run.step, status)
-    run.close()
-    if loop.signal is not None:
-        raise Interrupted(loop.signal, run.step, run.last_checkpoint)
+            elif status == "completed":
+                status = "interrupted"  # the last grid and metrics are made by --resume
+            run.algorithm.finish(run, status)
+            host.train_end(run, run.step, status)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit from a family's code too
+            # Any error that ends the run (NaN, compile, a family's bug) is reported to the family and the hooks.
+            status = "failed"
+            run.algorithm.finish(run, "failed")
+            host.train_end(run, run.step, "failed")
+            run.failed(exc, loop.consistent and run.step > loop.first_step)  # a complete step of this session to keep
+            raise
+        finally:
+            run.close_record(status)
+        run.close()
+    if signals.received() is not None:
+        raise Interrupted(signals.received(), run.step, run.last_checkpoint, completed=status == "completed")
     return status
 
 
@@ -58,7 +66,7 @@ class _Loop:
 
     def __init__(self, run: Run) -> None:
         self.run, self.cfg = run, run.config.train
-        self.signal: int | None = None
+        self.first_step = run.step
         self.consistent = True  # False while a step is half done: no checkpoint may be taken then
         # Lifecycle hooks that no plugin implements cost a call per step for nothing.
         self.step_end = run.host.train_step_end if run.host.implements("gan_train_step_end") else None
@@ -71,6 +79,8 @@ class _Loop:
         run.progress = progress = runlog.progress(cfg.steps, run.step, enabled=run.is_main_process and cfg.progress)
         try:
             while run.step < cfg.steps:
+                if self.stop_requested():
+                    return "interrupted"
                 # One step of the family's own procedure, then the EMA of its generator.
                 self.consistent = False
                 logs = self.train_step()
@@ -107,9 +117,7 @@ class _Loop:
                     self.evaluate()
                 if cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0:
                     run.save_checkpoint()
-                if self.stop_requested():
-                    return "interrupted"
-            return "completed"
+            return "interrupted" if self.stop_requested() else "completed"
         finally:
             progress.close()
             run.progress = None
@@ -145,38 +153,22 @@ class _Loop:
     def at_boundary(self) -> bool:
         """A step after which something is written (or the run ends): the guards run here."""
         step = self.run.step
-        return step == self.cfg.steps or self.run.should_stop or self.signal is not None or any(step % every == 0 for every in self.cadences)
+        return step == self.cfg.steps or self.run.should_stop or signals.received() is not None or any(step % every == 0 for every in self.cadences)
 
     def stop_requested(self) -> bool:
         """A signal or ``should_stop``. With several processes they agree, every ``log_every`` steps,
         so all of them stop after the same step."""
-        run = self.run
-        local = run.should_stop or self.signal is not None
-        if run.accelerator.num_processes == 1:
-            return local
-        if run.step % self.cfg.log_every:
+        if self.run.accelerator.num_processes > 1 and self.run.step % self.cfg.log_every:
             return False
-        flag = torch.tensor([1.0 if local else 0.0], device=run.accelerator.device)
-        return bool(run.accelerator.reduce(flag, reduction="sum").item() > 0)
+        return self.agreed_stop(self.run.should_stop)
 
-    @contextmanager
-    def signals(self):
-        """SIGINT and SIGTERM end the run after the current step, with a checkpoint (main thread only)."""
-
-        def handler(signum, frame):
-            self.signal = signum
-
-        previous = {}
-        try:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, handler)
-        except ValueError:  # not the main thread: leave signals alone
-            pass
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+    def agreed_stop(self, local: bool = False) -> bool:
+        """Whether a signal (or ``local``) arrived at any process: every process asks together."""
+        local = local or signals.received() is not None
+        if self.run.accelerator.num_processes == 1:
+            return local
+        flag = torch.tensor([1.0 if local else 0.0], device=self.run.accelerator.device)
+        return bool(self.run.accelerator.reduce(flag, reduction="sum").item() > 0)
 
 
 def _total(values: list) -> float:

@@ -133,6 +133,7 @@ def test_sample_and_eval_refuse_non_finite_weights(gan, write_config, tmp_path):
     tensors = load_file(str(newest / "tensors.safetensors"))
     save_file({k: torch.full_like(v, float("nan")) if v.is_floating_point() else v for k, v in tensors.items()},
               str(newest / "tensors.safetensors"))
+    ckpt.seal(newest)  # as that version wrote it: its checksum matches, its weights are NaN
     out = invoke("sample", tmp_path / "r", "-n", 4, "-o", tmp_path / "s.npy", "--checkpoint", newest)
     assert out.exit_code == 2 and "non-finite weights" in out.output and "Traceback" not in out.output
     out = invoke("sample", tmp_path / "r", "-n", 4, "-o", tmp_path / "s.npy")
@@ -222,6 +223,7 @@ def test_a_folder_without_checkpoints_is_not_a_run_to_protect(gan, write_config,
     path = write_config(tiny(steps=200, checkpoint_every=100))
     (tmp_path / "r").mkdir()
     (tmp_path / "r" / "config.yaml").write_text("plugin: gan\n")  # an older run that died before its first checkpoint
+    (tmp_path / "r" / "run.json").write_text('{"format": "gancore-run", "version": 1, "status": "failed"}')
     (tmp_path / "r" / "metrics.jsonl").write_text('{"step": 5}\n')
     out = gan("run", path, "--output", tmp_path / "r")
     assert out.exit_code == 0, out.output

@@ -1,10 +1,11 @@
-"""Builtin plugin ``tools``: everyday commands, and the record of every run.
+"""Builtin plugin ``tools``: everyday commands.
 
 Commands: ``gan new-plugin NAME`` (a plugin distribution that works at once),
 ``gan runs [DIR]`` (the runs under a folder) and ``gan report RUN`` (one HTML
-page with curves, sample grids, the config and timings). Lifecycle hooks keep
-``RUN/run.json`` (status, steps, wall and CPU time of each session), which
-``gan runs`` and ``gan report`` read; being hooks, they see every family's runs.
+page with curves, sample grids, the config and timings). Both read
+``RUN/run.json``, which the core keeps (``gancore.runs``: status, steps, wall and
+CPU time of each session), and ``metrics.jsonl``; a folder whose files are
+damaged is listed as damaged, its unreadable lines counted.
 
 Nothing heavy is imported here: the commands import what they need when run.
 """
@@ -16,27 +17,6 @@ import json
 import click
 
 from gancore import hookimpl
-
-_recorder = None
-
-
-def _runs():
-    global _recorder
-    from gancore import runs
-
-    if _recorder is None:
-        _recorder = runs.RunRecorder()
-    return _recorder
-
-
-@hookimpl
-def gan_train_start(run):
-    _runs().start(run)
-
-
-@hookimpl
-def gan_train_end(run, step, status):
-    _runs().end(run, step, status)
 
 
 @hookimpl
