@@ -35,6 +35,7 @@ from .data import Batches, LoaderBatches, LoaderData
 from .ema import EMA
 from .errors import RunStopped, UserError
 from .launch import is_first_process
+from .memory import check_batch_fits
 from .metrics import EvalContext, build_metrics, evaluate
 from .plugins import PluginHost
 from .rundir import discard_aside, json_record, set_aside, truncate_metrics
@@ -85,6 +86,8 @@ class Run:
         data = registry.build(config.data, "data")
         _check_not_empty(data, config)
         self.data_length = len(data)
+        if training:  # a batch or a sample grid that cannot fit is refused with the figures, not killed by the kernel
+            check_batch_fits(data, cfg.batch_size, cfg.sample_count, world, device)
         loader = None
         if isinstance(data, LoaderData):
             # Too big for memory: a DataLoader feeds training; a fixed sample serves plots and metrics.

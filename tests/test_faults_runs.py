@@ -751,3 +751,42 @@ def test_fuzz_the_files_of_a_run_folder(gan, finished, tmp_path):
                 assert out.exit_code == 0 and out.exception is None, (case, command, out.output)
         assert snapshot(run_dir / "checkpoints" / "step-000010") == older, case
     assert time.perf_counter() - started < 60, "the fuzz test must stay under a minute"
+
+
+# ------------------------------------------------------------ 20. requests that cannot fit in memory
+
+
+def test_a_batch_or_a_sample_grid_that_cannot_fit_is_refused_with_the_figures(write_config, tmp_path):
+    """20: a batch of 10**12 would be killed by the out-of-memory killer; it is refused before anything is written."""
+    for option, value in (("batch_size", 10**12), ("sample_count", 10**12)):
+        run_dir = tmp_path / option
+        out = invoke("run", write_config(tiny(**{option: value})), "--output", run_dir)
+        assert out.exit_code == 2, out.output
+        assert f"train.{option} {value} cannot fit in memory" in out.output and "available" in out.output, out.output
+        assert out.exception is None or isinstance(out.exception, SystemExit)
+        assert not run_dir.exists() or not any(run_dir.iterdir())
+
+
+def test_gan_sample_refuses_more_samples_than_memory_or_disk_holds(finished, tmp_path):
+    """20: -n 10**13 is refused for a picture or a .pt file (memory) and for a .npy file (disk), naming the figure."""
+    for name, says in (("s.png", "holds every sample in memory"), ("s.pt", "holds every sample in memory"), ("s.npy", "free")):
+        out = invoke("sample", finished, "-n", 10**13, "-o", tmp_path / name)
+        assert out.exit_code == 2 and says in out.output and "Traceback" not in out.output, out.output
+        assert not (tmp_path / name).exists()
+
+
+def test_a_npy_written_in_blocks_holds_the_samples_of_one_call(finished, tmp_path, monkeypatch):
+    """20: .npy files are generated and written block by block; the samples are those of one call (.pt)."""
+    import numpy as np
+
+    from gancore import sampling
+    from gancore.metrics.base import CHUNK
+
+    monkeypatch.setattr(sampling, "NPY_BLOCK_BYTES", 1)  # the smallest block: one generation chunk
+    count = 3 * CHUNK + 7
+    for name in ("s.npy", "s.pt"):
+        out = invoke("sample", finished, "-n", count, "-o", tmp_path / name, "--seed", 5)
+        assert out.exit_code == 0, out.output
+    blocks, whole = np.load(tmp_path / "s.npy"), torch.load(tmp_path / "s.pt", weights_only=True)
+    assert blocks.shape == tuple(whole.shape) and blocks.shape[0] == count
+    assert torch.equal(torch.from_numpy(blocks), whole)
