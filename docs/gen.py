@@ -400,9 +400,11 @@ def family_pages(out: Path) -> dict[str, str]:
 
 def plain(text: str) -> str:
     """Help and descriptions are plain text: outside `code` spans, braces and angle brackets stay text
-    (attr_list would take a trailing {name: ...} for attributes, HTML a <placeholder> for a tag)."""
+    (attr_list would take a trailing {name: ...} for attributes, HTML a <placeholder> for a tag), and
+    asterisks are not emphasis (``2**31`` is a power, not bold)."""
     parts = re.split(r"(`[^`]*`)", text)
-    return "".join(part if part.startswith("`") else part.replace("{", "&#123;").replace("}", "&#125;").replace("<", "&lt;")
+    return "".join(part if part.startswith("`") else
+                   part.replace("{", "&#123;").replace("}", "&#125;").replace("<", "&lt;").replace("*", "&#42;")
                    for part in parts)
 
 

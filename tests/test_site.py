@@ -334,3 +334,14 @@ def test_pip_install_gan_bgan_by_name_from_a_local_package_index(tmp_path):
     run_checked([gan, "run", "--plugin", "bgan", example, "--steps", 5, "--output", tmp_path / "run",
                  "--set", "train.progress=false", "--set", "train.tensorboard=false"], timeout=300, cwd=tmp_path, env=fresh.env)
     assert (tmp_path / "run" / "checkpoints" / "step-000005").is_dir()
+
+
+def test_descriptions_are_plain_text_outside_code_spans():
+    """A description's ``2**31``, ``{name: x}`` or ``<path>`` is shown as written, not as bold, attributes or a tag."""
+    import markdown
+
+    page = markdown.markdown(gen.escape("0 <= seed < 2**31 (numpy: below 2**32); {name: x} in <path>; `a**b {c}`"),
+                             extensions=["attr_list"])
+    assert "<strong>" not in page and "<path>" not in page
+    assert "2**31" in html.unescape(re.sub("<[^>]+>", "", page)) and "{name: x}" in html.unescape(page)
+    assert "<code>a**b {c}</code>" in page
