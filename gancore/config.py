@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from .bounds import Seed
 from .errors import UserError, config_error
 from .losses import CAPABILITIES
 from .registry import AlgorithmRef, DatasetRef, MetricRef, Ref, Registry, StrictModel
@@ -30,7 +31,10 @@ from .registry import AlgorithmRef, DatasetRef, MetricRef, Ref, Registry, Strict
 class TrainConfig(StrictModel):
     steps: int = Field(2000, ge=0, description="number of training steps (one generator update each, for most families)")
     batch_size: int = Field(64, ge=1, description="real samples per step, per process")
-    seed: int = Field(0, description="seed for torch, numpy, python and the data order")
+    seed: Seed = Field(
+        0, description="seed for torch, numpy, python and the data order: 0 to 2147483647 (2³¹ − 1: numpy takes seeds below 2³², "
+        "and each process adds its index)"
+    )
     mixed_precision: Literal["no", "bf16", "fp16"] = Field("no", description="Accelerate mixed precision mode")
     cpu: bool = Field(False, description="train on the CPU even when an accelerator is present")
     channels_last: bool = Field(

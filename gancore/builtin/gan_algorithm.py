@@ -18,6 +18,7 @@ from gancore import losses
 from gancore.algorithm import GANAlgorithm
 from gancore.train_context import TrainContext
 from gancore.augment import AugmentConfig, Augmenter, consistency_penalty
+from gancore.bounds import AdamBetas
 from gancore.errors import UserError
 from gancore.nn import conditional
 from gancore.registry import LossRef, ModelRef, StrictModel
@@ -31,7 +32,7 @@ class GANConfig(StrictModel):
     regularizer: LossRef | None = Field(None, description="a regulariser added to the discriminator's loss, e.g. {name: r1, gamma: 10}; null for none")
     lr_generator: float = Field(2e-4, gt=0, description="Adam learning rate of the generator")
     lr_discriminator: float = Field(2e-4, gt=0, description="Adam learning rate of the discriminator")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas, for both networks")
+    betas: AdamBetas = Field((0.5, 0.999), description="Adam betas, for both networks")
     d_steps: int = Field(1, ge=1, description="discriminator updates per generator update, each on a fresh real batch")
     pack: int = Field(1, ge=1, description="PacGAN packing: the discriminator judges this many samples at once, concatenated")
     conditional: bool = Field(False, description="class-conditional: G and D get the class y of a labelled dataset (networks that take classes, e.g. biggan-*)")

@@ -11,6 +11,7 @@ import math
 import torch
 from pydantic import Field
 
+from ..bounds import Seed
 from ..registry import StrictModel
 from .base import TensorData
 
@@ -19,7 +20,7 @@ class Gaussian1DConfig(StrictModel):
     mean: float = Field(4.0, description="mean of the Gaussian")
     std: float = Field(1.25, gt=0, description="standard deviation")
     num_samples: int = Field(100_000, ge=1, description="points drawn once, from data_seed")
-    data_seed: int = Field(1234, description="seed for drawing the points")
+    data_seed: Seed = Field(1234, description="seed for drawing the points")
 
 
 def gaussian_1d(config: Gaussian1DConfig, ctx) -> TensorData:
@@ -33,7 +34,7 @@ class RingConfig(StrictModel):
     radius: float = Field(2.0, gt=0, description="radius of the circle")
     std: float = Field(0.02, gt=0, description="standard deviation of each Gaussian")
     num_samples: int = Field(100_000, ge=1, description="points drawn once, from data_seed")
-    data_seed: int = Field(1234, description="seed for drawing the points")
+    data_seed: Seed = Field(1234, description="seed for drawing the points")
 
 
 def ring(config: RingConfig, ctx) -> TensorData:
@@ -47,7 +48,7 @@ class GridConfig(StrictModel):
     spacing: float = Field(2.0, gt=0, description="distance between neighbouring modes; the grid is centred on 0")
     std: float = Field(0.05, gt=0, description="standard deviation of each Gaussian")
     num_samples: int = Field(100_000, ge=1, description="points drawn once, from data_seed")
-    data_seed: int = Field(1234, description="seed for drawing the points")
+    data_seed: Seed = Field(1234, description="seed for drawing the points")
 
 
 def grid(config: GridConfig, ctx) -> TensorData:
@@ -67,7 +68,7 @@ class SwissRollConfig(StrictModel):
     noise: float = Field(0.25, ge=0, description="std of the Gaussian noise added to the roll")
     scale: float = Field(0.25, gt=0, description="multiplies the coordinates (sklearn's roll spans about ±12)")
     num_samples: int = Field(100_000, ge=1, description="points drawn once, from data_seed")
-    data_seed: int = Field(1234, description="seed for drawing the points")
+    data_seed: Seed = Field(1234, description="seed for drawing the points")
 
 
 def swiss_roll(config: SwissRollConfig, ctx) -> TensorData:

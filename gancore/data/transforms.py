@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from ..bounds import Seed
 from ..errors import UserError
 from ..registry import StrictModel, TransformRef
 
@@ -34,7 +35,7 @@ class ImageOptions(StrictModel):
         default_factory=list, description="registered transforms applied after channels, image_size and pad, in this order, "
         "e.g. [{name: NAME, ...}] (`gan list transforms` shows them)"
     )
-    transform_seed: int = Field(0, description="seed of the random transforms (and of any subset a transform picks)")
+    transform_seed: Seed = Field(0, description="seed of the random transforms (and of any subset a transform picks)")
     in_memory: bool | Literal["auto"] = Field(
         "auto", description="keep the data on the training device as one tensor (fast), or read it through a DataLoader; auto decides by size"
     )

@@ -23,6 +23,7 @@ from __future__ import annotations
 import torch
 from pydantic import Field
 
+from ..bounds import Seed
 from ..data.transforms import per_class_subset
 from ..errors import UserError
 from ..registry import DatasetRef, StrictModel
@@ -87,7 +88,7 @@ class LinearProbeConfig(StrictModel):
     labels_per_class: int | None = Field(
         None, ge=1, description="fit on only this many samples per class, chosen by gancore.data.transforms.per_class_subset (as a plugin's labelled subset of a dataset chooses them with the same seed); null: all"
     )
-    labels_seed: int = Field(
+    labels_seed: Seed = Field(
         0, description="seed of that choice; a run whose data kept labels for per_class samples with transform_seed this seed picks the same ones"
     )
     num_test: int | None = Field(None, ge=1, description="test samples (the first of a fixed shuffle); null: all")

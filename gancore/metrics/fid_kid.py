@@ -18,6 +18,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
+from ..bounds import Seed
 from ..errors import UserError
 from .base import EvalContext
 from .reference import FeatureConfig, FeatureMetric, FeatureMetricConfig
@@ -120,7 +121,7 @@ class KIDConfig(FeatureMetricConfig):
         1000, ge=2, description="samples per subset; at most half the samples (of the smaller set), so that the subsets differ and kid_std is their spread"
     )
     degree: int = Field(3, ge=1, description="degree of the polynomial kernel (x.y/d + 1)^degree")
-    seed: int = Field(0, description="seed of the random subsets")
+    seed: Seed = Field(0, description="seed of the random subsets")
 
 
 class KID(FeatureMetric):
@@ -139,7 +140,7 @@ class KID(FeatureMetric):
 
 class InceptionScoreConfig(FeatureConfig):
     splits: int = Field(10, ge=1, description="the samples are split this many ways; the score's mean and std are over splits")
-    seed: int = Field(0, description="seed of the shuffle before splitting")
+    seed: Seed = Field(0, description="seed of the shuffle before splitting")
 
 
 class InceptionScoreMetric(FeatureMetric):

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 
+from ..bounds import Seed
 from ..errors import UserError
 from .base import EvalContext
 from .reference import ComparedConfig, ReferenceData, real_tensors
@@ -124,7 +125,7 @@ class SWDConfig(ComparedConfig):
     directions: int = Field(128, ge=1, description="random projection directions per repeat (128 in the paper)")
     repeats: int = Field(4, ge=1, description="repeats of the projections, averaged (4 in the paper: 512 directions)")
     min_resolution: int = Field(16, ge=1, description="the pyramid halves the image while its side stays at least this (16 in the paper)")
-    seed: int = Field(0, description="seed of the patch positions and the directions")
+    seed: Seed = Field(0, description="seed of the patch positions and the directions")
 
 
 class SWD:

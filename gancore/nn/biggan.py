@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
+from ..bounds import PositiveInt
 from ..errors import UserError
 from ..registry import StrictModel
 from .conditional import AuxiliaryClassifierHead, ConditionalBatchNorm2d, ProjectionHead, orthogonal_init_
@@ -55,7 +56,7 @@ class SelfAttention(nn.Module):
 
 class BigGANGeneratorConfig(StrictModel):
     channels: int = Field(16, ge=1, description="width unit: block i has channels * multipliers[i] channels (BigGAN 128 px: 96)")
-    multipliers: list[int] | None = Field(
+    multipliers: list[PositiveInt] | None = Field(
         None, description="width multiplier of the input of each up-block and of the last one's output (blocks + 1 values, "
         "e.g. [16, 16, 8, 4, 2, 1] at 128 px); null: 4 for every block (BigGAN's CIFAR layout)",
     )
@@ -145,7 +146,7 @@ class BigGANGenerator(nn.Module):
 
 class BigGANDiscriminatorConfig(StrictModel):
     channels: int = Field(16, ge=1, description="width unit: block i outputs channels * multipliers[i] channels (BigGAN 128 px: 96)")
-    multipliers: list[int] | None = Field(
+    multipliers: list[PositiveInt] | None = Field(
         None, description="width multiplier of each down-block's output (blocks values, e.g. [1, 2, 4, 8, 16] at 128 px); "
         "null: 4 for every block (BigGAN's CIFAR layout)",
     )

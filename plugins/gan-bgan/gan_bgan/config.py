@@ -15,6 +15,7 @@ from pydantic import Field
 
 from gancore import ModelRef, StrictModel
 from gancore.augment import AugmentConfig
+from gancore.bounds import AdamBetas
 
 
 class AdversarialConfig(StrictModel):
@@ -25,7 +26,7 @@ class AdversarialConfig(StrictModel):
     lr_discriminator: float = Field(
         1e-4, gt=0, description="Adam learning rate of the discriminator, set on its own: lower it when D wins too early"
     )
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas, for both networks")
+    betas: AdamBetas = Field((0.5, 0.999), description="Adam betas, for both networks")
     instance_noise: float = Field(0.0, ge=0, description="std of Gaussian noise added to every discriminator input, real and generated; 0 disables")
     instance_noise_steps: int = Field(
         0, ge=0, description="the noise falls linearly from instance_noise to 0 over this many steps; 0 keeps it constant"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from gancore import LossRef, ModelRef, StrictModel
+from gancore.bounds import AdamBetas
 
 
 class CycleGANConfig(StrictModel):
@@ -48,7 +49,7 @@ class CycleGANConfig(StrictModel):
     )
     pool_size: int = Field(50, ge=0, description="past fakes each discriminator also trains on (reference 50, swapped with probability ½); 0: only the newest")
     lr: float = Field(2e-4, gt=0, description="Adam learning rate of all four networks")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas")
+    betas: AdamBetas = Field((0.5, 0.999), description="Adam betas")
     lr_constant_steps: int | None = Field(
         None, ge=0,
         description="steps at the full learning rate before it decays linearly to 0 at train.steps; "

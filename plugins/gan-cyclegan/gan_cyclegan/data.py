@@ -25,12 +25,13 @@ import torch
 from pydantic import Field
 
 from gancore import DatasetRef, StrictModel, TensorData, UserError
+from gancore.bounds import Seed
 
 
 class HalfConfig(StrictModel):
     of: DatasetRef = Field(description="the dataset to take half of, with its options, e.g. {name: mnist5k, split: train}")
     half: Literal["first", "second"] = Field(description="which half: the two are disjoint and together make the whole dataset")
-    seed: int = Field(0, description="seed of the shuffle that splits the dataset; give both halves the same one")
+    seed: Seed = Field(0, description="seed of the shuffle that splits the dataset; give both halves the same one")
 
 
 def half_indices(length: int, labels: torch.Tensor | None, which: str, seed: int) -> torch.Tensor:

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gancore import LossRef, ModelRef, StrictModel
+from gancore.bounds import AdamBetas
 
 REFERENCE_MUTATIONS = ("non-saturating", "minimax", "least-squares")
 
@@ -55,7 +56,7 @@ class EGANConfig(StrictModel):
     eval_size: int = Field(256, ge=2, description="samples per child for the fitness, and real samples beside them (reference script: eval_size 256)")
     lr_generator: float = Field(2e-4, gt=0, description="Adam learning rate of the generator (reference: lr_g 2e-4)")
     lr_discriminator: float = Field(2e-4, gt=0, description="Adam learning rate of the discriminator (reference: lr_d 2e-4)")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas of both networks (reference: beta1 0.5, beta2 0.999)")
+    betas: AdamBetas = Field((0.5, 0.999), description="Adam betas of both networks (reference: beta1 0.5, beta2 0.999)")
     scoring: Literal["loop", "vmap"] = Field(
         "loop",
         description="how children are scored, with the same numbers: loop (one child after another) or vmap (one "

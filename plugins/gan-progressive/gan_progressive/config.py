@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from gancore import StrictModel
+from gancore.bounds import AdamBetas
 
 from .models import NetworkConfig
 
@@ -28,7 +29,7 @@ class ProgressiveConfig(StrictModel):
     d_steps: int = Field(1, ge=1, description="discriminator updates per generator update, each on a fresh real batch (reference: 1)")
     lr_generator: float = Field(1e-3, gt=0, description="Adam learning rate of the generator (reference: 0.001)")
     lr_discriminator: float = Field(1e-3, gt=0, description="Adam learning rate of the discriminator (reference: 0.001)")
-    betas: tuple[float, float] = Field((0.0, 0.99), description="Adam betas of both networks (reference: (0, 0.99))")
+    betas: AdamBetas = Field((0.0, 0.99), description="Adam betas of both networks (reference: (0, 0.99))")
     adam_epsilon: float = Field(1e-8, gt=0, description="Adam epsilon (reference: 1e-8)")
     fade_reals: bool = Field(True, description="during a fade-in, blend the real images with their 2x-downsampled-and-upsampled copies by the same α, as the reference does")
     reset_optimizer_on_growth: bool = Field(

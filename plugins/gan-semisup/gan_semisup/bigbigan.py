@@ -23,6 +23,7 @@ from pydantic import Field
 from torch import nn
 
 from gancore import ModelRef, TrainContext
+from gancore.bounds import AdamBetas, Weight
 from gancore.nn.biggan import BigGANDiscriminator, BigGANDiscriminatorConfig
 from gancore.nn.conditional import orthogonal_init_
 from gancore.nn.layers import maybe_spectral_norm
@@ -41,9 +42,9 @@ class BigBiGANConfig(BiGANConfig):
     discriminator: ModelRef = Field(
         default_factory=lambda: ModelRef(name="bigbigan-discriminator"), description="D: (x, z) -> (s_x, s_z, s_xz) (bigbigan-discriminator)"
     )
-    betas: tuple[float, float] = Field((0.0, 0.999), description="Adam betas (BigGAN and BigBiGAN: β1 = 0)")
+    betas: AdamBetas = Field((0.0, 0.999), description="Adam betas (BigGAN and BigBiGAN: β1 = 0)")
     weight_decay: float = Field(0.0, ge=0, description="L2 weight decay of every network (BigBiGAN: none)")
-    score_weights: tuple[float, float, float] = Field(
+    score_weights: tuple[Weight, Weight, Weight] = Field(
         (1.0, 1.0, 1.0), description="weights of the s_x, s_z and s_xz terms in both losses (BigBiGAN: all 1; 0 drops a term, as its ablations do)"
     )
 

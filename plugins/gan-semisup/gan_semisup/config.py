@@ -16,6 +16,7 @@ from pydantic import Field, model_validator
 
 from gancore import ModelRef, StrictModel
 from gancore.augment import AugmentConfig
+from gancore.bounds import AdamBetas
 
 
 class ClassifierConfig(StrictModel):
@@ -28,7 +29,7 @@ class ClassifierConfig(StrictModel):
     )
     labeled_batch_size: int = Field(100, ge=1, description="labelled samples per step, per process, from the 'labeled' stream (reference: 100)")
     lr_discriminator: float = Field(0.003, gt=0, description="Adam learning rate of the classifier (reference: 0.003)")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas of every network (reference: β1 = 0.5)")
+    betas: AdamBetas = Field((0.5, 0.999), description="Adam betas of every network (reference: β1 = 0.5)")
     eps: float = Field(
         1e-4, gt=0, description="Adam ε of every network; the reference's Adam divides by sqrt(v + 1e-8), about ε = 1e-4 here, which damps "
         "the many tiny gradients of weight-normalised layers (PyTorch's 1e-8 gives them full-size steps)",
@@ -93,7 +94,7 @@ class BiGANConfig(StrictModel):
     discriminator: ModelRef = Field(default_factory=lambda: ModelRef(name="bigan-discriminator"), description="D: (x, z) -> one logit (bigan-discriminator)")
     lr_discriminator: float = Field(2e-4, gt=0, description="Adam learning rate of D (BiGAN: 2e-4)")
     lr_generator: float = Field(2e-4, gt=0, description="Adam learning rate of G and E, trained together (BiGAN: 2e-4)")
-    betas: tuple[float, float] = Field((0.5, 0.999), description="Adam betas (BiGAN: β1 = 0.5)")
+    betas: AdamBetas = Field((0.5, 0.999), description="Adam betas (BiGAN: β1 = 0.5)")
     weight_decay: float = Field(2.5e-5, ge=0, description="L2 weight decay of every network (BiGAN: 2.5e-5)")
     lr_decay_start: int | None = Field(
         None, ge=0, description="from this step on, both learning rates fall linearly to 0 at train.steps (BiGAN: half way); null keeps them constant"

@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from gancore import StrictModel
+from gancore.bounds import PositiveInt
 
 REFERENCE_INIT_STD = 0.1  # the reference's DenseLayer draws its weights from N(0, 0.1²)
 
@@ -95,7 +96,7 @@ def data_dependent_init(linear: nn.Linear, inputs: torch.Tensor) -> None:
 
 
 class ImprovedGANDiscriminatorConfig(StrictModel):
-    hidden: list[int] = Field([1000, 500, 250, 250, 250], min_length=1, description="widths of the hidden layers (the reference MNIST model: 1000, 500, 250, 250, 250)")
+    hidden: list[PositiveInt] = Field([1000, 500, 250, 250, 250], min_length=1, description="widths of the hidden layers (the reference MNIST model: 1000, 500, 250, 250, 250)")
     input_noise: float = Field(0.6, ge=0, description="σ of the Gaussian noise on the input, in data units (the reference's 0.3 on [0, 1] pixels is 0.6 on gancore's [-1, 1])")
     hidden_noise: float = Field(0.5, ge=0, description="σ of the Gaussian noise after every hidden layer (reference: 0.5)")
     weight_norm: bool = Field(True, description="weight normalisation on every layer (reference: yes)")
@@ -172,7 +173,7 @@ def build_discriminator(config: ImprovedGANDiscriminatorConfig, *, data_shape, o
 
 
 class ImprovedGANGeneratorConfig(StrictModel):
-    hidden: list[int] = Field([500, 500], min_length=1, description="widths of the hidden layers (reference: 500, 500)")
+    hidden: list[PositiveInt] = Field([500, 500], min_length=1, description="widths of the hidden layers (reference: 500, 500)")
     activation: Literal["softplus", "relu"] = Field("softplus", description="hidden activation (reference: softplus)")
     batch_norm: bool = Field(True, description="batch norm (shift only, no scale, as the reference) before each hidden activation")
     weight_norm_output: bool = Field(True, description="weight normalisation of the output layer (reference: yes, with a trained scale)")

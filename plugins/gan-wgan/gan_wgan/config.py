@@ -14,6 +14,7 @@ from pydantic import Field
 
 from gancore import ModelRef, StrictModel
 from gancore.augment import AugmentConfig
+from gancore.bounds import AdamBetas
 
 
 class CriticConfig(StrictModel):
@@ -26,7 +27,7 @@ class CriticConfig(StrictModel):
     optimizer: Literal["rmsprop", "adam"] = Field(description="optimizer of both networks")
     lr_generator: float = Field(gt=0, description="learning rate of the generator")
     lr_critic: float = Field(gt=0, description="learning rate of the critic")
-    betas: tuple[float, float] = Field((0.5, 0.9), description="Adam betas (Gulrajani et al. use (0.5, 0.9) or (0, 0.9)); unused by RMSProp")
+    betas: AdamBetas = Field((0.5, 0.9), description="Adam betas (Gulrajani et al. use (0.5, 0.9) or (0, 0.9)); unused by RMSProp")
     lr_decay: Literal["none", "linear"] = Field("none", description="linear: both learning rates fall linearly to lr_final_fraction of their value over the run")
     lr_final_fraction: float = Field(0.0, ge=0.0, le=1.0, description="with lr_decay linear, the fraction of each learning rate left at the last step")
     augment: AugmentConfig = Field(
