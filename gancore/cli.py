@@ -17,6 +17,8 @@ import click  # noqa: E402
 from .errors import Signalled, UserError, config_error  # noqa: E402
 
 EXIT_USER_ERROR = 2
+# The seeds a config takes (gancore.bounds.SEED_LIMIT, which imports pydantic: too slow here; a test keeps them equal).
+SEED = click.IntRange(0, 2**31 - 1)
 
 
 class GanGroup(click.Group):
@@ -270,7 +272,7 @@ def fetch(network):
 @click.option("-n", "count", type=click.IntRange(min=1), help="number of samples (default 64); with --classes, samples per class (default 8)")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="a .png grid, or raw samples as .npy or .pt")
 @click.option("--checkpoint", "checkpoint_path", type=click.Path(file_okay=False), help="a checkpoint folder (default: the newest valid one)")
-@click.option("--seed", type=int, default=0, show_default=True, help="seed for the latent noise")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="seed for the latent noise")
 @click.option("--class", "class_index", type=int, help="a conditional run: every sample of this class")
 @click.option("--classes", "classes_spec", metavar="LIST", help="a conditional run: one row per class, e.g. 0-9 or 1,3,7")
 @click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncation trick: latent values beyond this magnitude are drawn again")

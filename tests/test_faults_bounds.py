@@ -304,3 +304,14 @@ def test_the_run_file_schema_has_the_bounds():
     assert any(e.startswith("train.seed:") for e in found), found
     assert any(e.startswith("algorithm") for e in found), found
     assert errors("gan", {"plugin": "gan", "train": {"seed": SEED_LIMIT}}) != []
+
+
+def test_the_cli_seed_options_take_the_configs_seeds(gan, tmp_path):
+    """``gan sample --seed -1`` (or 2**31) is a usage error naming the range, like ``train.seed``."""
+    from gancore import cli
+    from gancore.bounds import SEED_LIMIT
+
+    assert (cli.SEED.min, cli.SEED.max) == (0, SEED_LIMIT - 1)
+    for seed in (-1, SEED_LIMIT):
+        out = gan("sample", tmp_path / "no-run", "-n", 4, "-o", tmp_path / "s.png", "--seed", seed)
+        assert out.exit_code == 2 and "--seed" in out.output and "Traceback" not in out.output, out.output

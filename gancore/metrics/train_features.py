@@ -19,6 +19,7 @@ as ``features:`` (FID, KID, precision-recall...) or as its classifier.
 
 from __future__ import annotations
 
+from ..bounds import SEED_LIMIT
 import json
 import platform
 import time
@@ -216,7 +217,7 @@ def add_command(cli) -> None:
     @click.option("--test-data", "test_spec", metavar="YAML", help="with --data: the images it is scored on (default: the same dataset with split: test)")
     @click.option("--output", "-o", type=click.Path(dir_okay=False), help="weights file (.safetensors); with --dataset the default is the shipped file")
     @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True, help="passes over the train split")
-    @click.option("--seed", type=int, default=0, show_default=True, help="seed of the initial weights, the batch order and the shifts")
+    @click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), default=0, show_default=True, help="seed of the initial weights, the batch order and the shifts")
     def train_features(dataset, data_spec, test_spec, output, epochs, seed):
         """Train a LeNet for FID/KID/IS/precision-recall features and class judges: the shipped ones (--dataset), or one for any labelled images (--data)."""
         if (dataset is None) == (data_spec is None):

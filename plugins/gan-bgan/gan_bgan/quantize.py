@@ -17,6 +17,7 @@ Sub-folders (classes) are kept: SRC/cat/1.jpg becomes DST/cat/1.png.
 
 from __future__ import annotations
 
+from gancore.bounds import SEED_LIMIT
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +148,7 @@ def add_commands(cli: click.Group) -> None:
     @click.option("--fit-images", type=click.IntRange(min=1), default=500, show_default=True, help="random images the palette is learnt on")
     @click.option("--fit-pixels", type=click.IntRange(min=100), default=50_000, show_default=True, help="pixels of those images given to k-means")
     @click.option("--channels", type=click.Choice(["auto", "1", "3"]), default="auto", show_default=True, help="grey (1) or colour (3) palette; auto: the first image's mode")
-    @click.option("--seed", type=int, default=0, show_default=True, help="seed of the subset and of k-means")
+    @click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), default=0, show_default=True, help="seed of the subset and of k-means")
     @click.option("--overwrite", is_flag=True, help="write into a DST that already holds files")
     def quantize(src, dst, num_colors, size, fit_images, fit_pixels, channels, seed, overwrite):
         """Learn a k-means palette on a subset of SRC and write every image as a palette PNG in DST.
