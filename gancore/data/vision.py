@@ -14,8 +14,11 @@ read, so they are checked for presence only, and copies prepared elsewhere
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
@@ -25,7 +28,41 @@ from ..errors import UserError
 from .pipeline import from_reader, from_tensors
 from .transforms import ImageOptions
 
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+@contextmanager
+def open_image(path: str | Path, prefix: str = "", hint: str = "", *, refuse_large: bool = False) -> Iterator[PILImage]:
+    """``PIL.Image.open(path)`` for the block, where the image is decoded; whatever PIL raises for a bad file, there or
+    in the block (an empty or truncated file, one that is not an image, a decompression bomb), is one ``UserError``
+    that names the file: ``"{prefix}cannot read the image '{path}' (...); it is damaged or not an image. {hint}."``.
+    Every reader of image files (image-folder, CelebA, plugin commands) goes through it, so a bad first file and a bad
+    later one get the same message.
+
+    PIL refuses images over twice ``PIL.Image.MAX_IMAGE_PIXELS`` (about 179 million pixels) itself and warns over it;
+    ``refuse_large`` refuses those too (commands that read files someone handed them), naming the file."""
+    from PIL import Image
+
+    path = Path(path)
+    hint = f" {hint[0].upper()}{hint[1:]}." if hint else ""
+    try:
+        with warnings.catch_warnings() if refuse_large else nullcontext():
+            if refuse_large:
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                yield image
+    except UserError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UserError(
+            f"{prefix}refused the image '{path}': {exc} It was not decoded (PIL's guard against decompression bombs); "
+            f"use a smaller image.{hint}"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - PIL raises OSError, SyntaxError, ValueError, struct.error... for a bad file
+        raise UserError(f"{prefix}cannot read the image '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image.{hint}") from None
 
 
 class VisionConfig(ImageOptions):
@@ -235,15 +272,10 @@ def _loadable(files: list, root: Path) -> list:
 
 def _same_size(files: list) -> None:
     """With no image_size every image must have the first one's size; read from the headers only."""
-    from PIL import Image
-
     first = None
     for path, _ in files:
-        try:
-            with Image.open(path) as image:
-                size = image.size
-        except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for a bad file
-            raise UserError(f"image-folder: cannot read '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image. {SKIP_HINT[0].upper()}{SKIP_HINT[1:]}.") from None
+        with open_image(path, hint=SKIP_HINT) as image:  # the message _read_image gives for the same file
+            size = image.size
         if first is None:
             first = (path, size)
         elif size != first[1]:
@@ -255,15 +287,10 @@ def _same_size(files: list) -> None:
 
 
 def _read_image(path: Path, size: int | None, hint: str = SKIP_HINT) -> torch.Tensor:
-    from PIL import Image
     from torchvision.transforms.functional import center_crop, pil_to_tensor, resize
 
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB" if image.mode not in ("L", "1", "I;16") else "L")
-            x = pil_to_tensor(image)
-    except Exception as exc:  # noqa: BLE001 - PIL raises OSError, SyntaxError, ValueError... for a bad file
-        raise UserError(f"cannot read the image '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image. {hint[0].upper()}{hint[1:]}.") from None
+    with open_image(path, hint=hint) as image:
+        x = pil_to_tensor(image.convert("RGB" if image.mode not in ("L", "1", "I;16") else "L"))
     if size:
         side = min(x.shape[-2:])
         x = resize(center_crop(x, [side, side]), [size, size], antialias=True)

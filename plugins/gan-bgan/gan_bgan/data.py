@@ -54,15 +54,14 @@ def list_files(root: Path) -> tuple[list[tuple[Path, int | None]], list[str]]:
 
 def read_palette(path: Path) -> tuple[list[int], np.ndarray]:
     """(the raw palette as stored, the pixels' indices (H, W)) of a palette PNG."""
-    from PIL import Image
+    from gancore.data.vision import open_image
 
-    try:
-        with Image.open(path) as image:
-            if image.mode != "P":
-                raise UserError(f"palette-folder: '{path}' is not a palette PNG (its mode is {image.mode}); {QUANTIZE_HINT}")
-            return list(image.getpalette()), np.asarray(image, dtype=np.int64)
-    except OSError as exc:
-        raise UserError(f"palette-folder: cannot read '{path}' ({type(exc).__name__}: {exc}); it is damaged or not an image") from None
+    # Any file, the first (whose palette and size every other must share) or a later one, in memory or in a
+    # DataLoader worker: one message naming it (open_image), whatever PIL raises for it.
+    with open_image(path, "palette-folder: ", "delete it, or write the folder again with `gan bgan quantize`") as image:
+        if image.mode != "P":
+            raise UserError(f"palette-folder: '{path}' is not a palette PNG (its mode is {image.mode}); {QUANTIZE_HINT}")
+        return list(image.getpalette()), np.asarray(image, dtype=np.int64)
 
 
 def palette_colours(raw: list[int], channels: int | None, path: Path) -> torch.Tensor:
