@@ -8,6 +8,12 @@ pairs, since people judge translations by looking at them::
 
     gan cyclegan translate runs/mnist-colored --direction a2b photos/ out/
     gan cyclegan translate runs/mnist-colored --direction b2a samples.npy out/   # also writes out/translated.npy
+
+Whatever is wrong with the source is one message naming the file, before anything is written: an image that
+does not load, or over PIL's decompression-bomb size (``gancore.data.vision.open_image``, which refuses PIL's
+warning size too); a ``.npy`` that is not a plain array (it is read with ``allow_pickle=False``: an object array
+or pickled data is refused, never unpickled), holds no images, has the wrong shape or non-numeric values, NaN or
+infinite values, or values outside [-1, 1]; images of a size the generator cannot take.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from gancore import UserError
 from .algorithm import DIRECTIONS
 
 BATCH = 64
+PREFIX = "gan cyclegan translate: "
+NPY_HINT = "give a .npy as `gan sample -o FILE.npy` writes it: (N, C, H, W) float images in [-1, 1]"
 
 
 def read_source(src: Path, channels: int, size: int) -> tuple[list[str], torch.Tensor, bool]:
@@ -47,28 +55,66 @@ def read_source(src: Path, channels: int, size: int) -> tuple[list[str], torch.T
 def _read_image(path: Path, channels: int, size: int) -> torch.Tensor:
     from PIL import Image, ImageOps
 
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.fit(image.convert("L" if channels == 1 else "RGB"), (size, size), Image.Resampling.BICUBIC)
-            array = np.asarray(image, dtype=np.float32)
-    except OSError as exc:
-        raise UserError(f"gan cyclegan translate: cannot read '{path}': {exc}") from None
+    from gancore.data.vision import open_image
+
+    # Any error PIL raises for the file, a decompression bomb (and PIL's warning size) included: a message naming it.
+    with open_image(path, PREFIX, "delete it or move it out of the folder", refuse_large=True) as image:
+        image = ImageOps.fit(image.convert("L" if channels == 1 else "RGB"), (size, size), Image.Resampling.BICUBIC)
+        array = np.asarray(image, dtype=np.float32)
     x = torch.from_numpy(array.copy())
     x = x.unsqueeze(0) if x.dim() == 2 else x.permute(2, 0, 1)
     return x.div(255.0).mul(2.0).sub(1.0)
 
 
 def _read_npy(path: Path, channels: int) -> tuple[list[str], torch.Tensor]:
-    """An array as ``gan sample -o x.npy`` writes it: (N, C, H, W) in [-1, 1]; (N, H, W) grey is accepted too."""
-    array = np.load(path, allow_pickle=False)
+    """An array as ``gan sample -o x.npy`` writes it: (N, C, H, W) in [-1, 1]; (N, H, W) grey is accepted too.
+    Read with ``allow_pickle=False``: an object array or pickled data is refused, never unpickled."""
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - ValueError (object arrays, pickles, bad headers), EOFError, OSError...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "an empty or cut-short file"
+        raise UserError(
+            f"{PREFIX}'{path}' could not be read as a plain .npy array ({type(exc).__name__}: {first}); object arrays and "
+            f"pickled data are refused, since reading them runs code; {NPY_HINT}"
+        ) from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under a .npy name
+        array.close()
+        raise UserError(f"{PREFIX}'{path}' is an .npz archive, not a .npy array; {NPY_HINT}")
+    if array.dtype.kind not in "fiu":
+        raise UserError(f"{PREFIX}'{path}' holds values of type {array.dtype}, not real numbers; {NPY_HINT}")
     if array.ndim == 3:
         array = array[:, None]
     if array.ndim != 4 or array.shape[1] != channels:
-        raise UserError(f"gan cyclegan translate: '{path}' holds an array of shape {array.shape}; the source domain needs (N, {channels}, H, W) images in [-1, 1]")
+        raise UserError(f"{PREFIX}'{path}' holds an array of shape {array.shape}; the source domain needs (N, {channels}, H, W) images in [-1, 1]")
+    if array.size == 0:
+        raise UserError(f"{PREFIX}'{path}' holds no images (its shape is {array.shape}); {NPY_HINT}")
+    finite = np.isfinite(array)
+    if not finite.all():
+        nan = int(np.isnan(array).sum())
+        raise UserError(
+            f"{PREFIX}'{path}' has {nan} NaN and {int((~finite).sum()) - nan} infinite values (of {array.size}); "
+            "images must be finite, in [-1, 1], as gan sample writes them. Nothing was translated."
+        )
     x = torch.from_numpy(array.astype(np.float32))
     if x.min() < -1.001 or x.max() > 1.001:
-        raise UserError(f"gan cyclegan translate: '{path}' has values in [{float(x.min()):.3g}, {float(x.max()):.3g}]; images must be in [-1, 1], as gan sample writes them")
+        raise UserError(f"{PREFIX}'{path}' has values in [{float(x.min()):.3g}, {float(x.max()):.3g}]; images must be in [-1, 1], as gan sample writes them")
     return [f"{i:05d}" for i in range(len(x))], x
+
+
+def check_translatable(algorithm, direction: str, images: torch.Tensor, src: Path, side: int) -> None:
+    """One image through the generator first: a size it cannot take (too small for its padding and strides) is a
+    message naming the source and the run's size, not an error from inside the network."""
+    try:
+        algorithm.translate(images[:1], direction)
+    except torch.OutOfMemoryError:
+        raise
+    except (RuntimeError, ValueError) as exc:  # padding larger than the image, instance norm of 1x1 maps...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        height, width = images.shape[-2:]
+        raise UserError(
+            f"{PREFIX}the generator cannot translate the {height}x{width} images of '{src}' ({first}); the run was "
+            f"trained on {side}x{side} images: give images of that size (a folder's are resized to --size, by default the run's)"
+        ) from None
 
 
 def write_png(image: torch.Tensor, path: Path) -> None:
@@ -117,6 +163,7 @@ def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, ch
     names, images, from_npy = read_source(src, shape[0], size or shape[-1])
     # sampling(): the EMA generators swapped in when the run kept them (a run without an EMA has only the live ones).
     with (trained.sampling() if weights == "ema" else nullcontext()):
+        check_translatable(algorithm, direction, images, src, shape[-1])
         outputs = torch.cat([algorithm.translate(images[i : i + BATCH], direction).cpu() for i in range(0, len(images), BATCH)])
     for folder in ("inputs", "outputs"):
         (dst / folder).mkdir(parents=True, exist_ok=True)
