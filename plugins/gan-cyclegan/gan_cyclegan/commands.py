@@ -14,6 +14,10 @@ does not load, or over PIL's decompression-bomb size (``gancore.data.vision.open
 warning size too); a ``.npy`` that is not a plain array (it is read with ``allow_pickle=False``: an object array
 or pickled data is refused, never unpickled), holds no images, has the wrong shape or non-numeric values, NaN or
 infinite values, or values outside [-1, 1]; images of a size the generator cannot take.
+
+DST is checked before the run is loaded (``gancore.outputs.check_writable_folder``: a file where it should be, a
+folder no file can be made in), and every file is written beside its name and renamed over it
+(``gancore.outputs.atomic_output``), so a write that fails leaves what was there before as it was.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .algorithm import DIRECTIONS
 
 BATCH = 64
 PREFIX = "gan cyclegan translate: "
+DESTINATION = "gan cyclegan translate: the destination DST"
 NPY_HINT = "give a .npy as `gan sample -o FILE.npy` writes it: (N, C, H, W) float images in [-1, 1]"
 
 
@@ -118,10 +123,14 @@ def check_translatable(algorithm, direction: str, images: torch.Tensor, src: Pat
 
 
 def write_png(image: torch.Tensor, path: Path) -> None:
+    """``image`` (C, H, W) in [-1, 1] as a PNG, written atomically (an error is a ``UserError`` naming ``path``)."""
     from PIL import Image
 
+    from gancore.outputs import atomic_output
+
     array = ((image.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy()
-    Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(path)
+    with atomic_output(path, PREFIX + "the image") as partial:
+        Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(partial, format="PNG")
 
 
 def write_page(dst: Path, names: list[str], direction: str, run: Path) -> Path:
@@ -139,15 +148,20 @@ def write_page(dst: Path, names: list[str], direction: str, run: Path) -> Path:
 {rows}
 </table></body></html>
 """
-    path = dst / "index.html"
-    path.write_text(page)
-    return path
+    from gancore.outputs import write_atomically
+
+    return write_atomically(dst / "index.html", page.encode("utf-8"), PREFIX + "the page")
 
 
 def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, checkpoint: Path | None = None,
                     weights: str = "ema", size: int | None = None) -> tuple[int, Path]:
     """Translate ``src`` into ``dst`` (PNGs, index.html, and translated.npy for a .npy input); returns (count, page)."""
     from gancore import Run
+    from gancore.outputs import (
+        atomic_output,
+        check_writable_file,
+        check_writable_folder,
+    )
 
     from .algorithm import CycleGAN
 
@@ -155,6 +169,12 @@ def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, ch
         raise UserError(f"unknown direction '{direction}'; use a2b or b2a")
     if not src.exists():
         raise UserError(f"gan cyclegan translate: '{src}' does not exist; give a folder of images or a .npy file")
+    # Before the run is loaded and anything translated: DST, and what goes in it (a file where inputs/ should be).
+    check_writable_folder(dst, DESTINATION)
+    for folder in ("inputs", "outputs"):
+        check_writable_folder(dst / folder, PREFIX + "the folder")
+    for name in ("index.html", *(("translated.npy",) if src.suffix.lower() == ".npy" else ())):
+        check_writable_file(dst / name, PREFIX + "the file")
     trained = Run.from_checkpoint(run, checkpoint, host=host)
     algorithm = trained.algorithm
     if not isinstance(algorithm, CycleGAN):
@@ -165,13 +185,12 @@ def translate_files(host, run: Path, direction: str, src: Path, dst: Path, *, ch
     with (trained.sampling() if weights == "ema" else nullcontext()):
         check_translatable(algorithm, direction, images, src, shape[-1])
         outputs = torch.cat([algorithm.translate(images[i : i + BATCH], direction).cpu() for i in range(0, len(images), BATCH)])
-    for folder in ("inputs", "outputs"):
-        (dst / folder).mkdir(parents=True, exist_ok=True)
     for name, image, output in zip(names, images, outputs):
         write_png(image, dst / "inputs" / f"{name}.png")
         write_png(output, dst / "outputs" / f"{name}.png")
     if from_npy:
-        np.save(dst / "translated.npy", outputs.numpy())
+        with atomic_output(dst / "translated.npy", PREFIX + "the array") as partial:
+            np.save(partial, outputs.numpy())
     return len(names), write_page(dst, names, direction, run)
 
 

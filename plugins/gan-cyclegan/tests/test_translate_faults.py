@@ -1,6 +1,8 @@
 """Issue 29 item 16: bad sources of ``gan cyclegan translate`` (an image over PIL's decompression-bomb size, a
 damaged image, an object, pickled, garbage, empty or non-finite ``.npy``, images the generator cannot take) are
-one message naming the file, exit status 2, no traceback, and nothing written at the destination."""
+one message naming the file, exit status 2, no traceback, and nothing written at the destination. Item 18: a
+destination that cannot be written (under a file, in /proc, read-only, a file where DST/outputs should be) is named
+before the run is loaded; a write that fails half way names the file and leaves no partial file."""
 
 from __future__ import annotations
 
@@ -183,3 +185,82 @@ def test_good_sources_still_translate(run, tmp_path):
     out = invoke("cyclegan", "translate", run, tmp_path / "src", tmp_path / "b", "--direction", "b2a")
     assert out.exit_code == 0, out.output
     assert (tmp_path / "b" / "outputs" / "0-good.png").is_file()
+
+
+# ------------------------------------------------------------------ item 18: the destination DST
+
+
+def _good_npy(tmp_path):
+    np.save(tmp_path / "ok.npy", np.zeros((2, 3, 8, 8), np.float32))
+    return tmp_path / "ok.npy"
+
+
+def test_a_destination_that_cannot_be_written_is_named_before_any_work(run, tmp_path, monkeypatch):
+    """Issue 29 item 18: a folder under a file, a place that takes no files (/proc), a read-only folder (not for
+    root, who writes anywhere): checked before the run is loaded, named, nothing written."""
+    import gancore.run
+
+    src = _good_npy(tmp_path)
+    (tmp_path / "afile").write_text("keep me")
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)
+    targets = [(tmp_path / "afile" / "x", "is a file, not a folder"), (Path("/proc/gancore-translate"), "no file can be made in '/proc'")]
+    if os.geteuid() != 0:
+        targets.append((readonly / "x", "no file can be made in"))
+
+    def never(*args, **kwargs):
+        raise AssertionError("the run was loaded before the destination was checked")
+
+    monkeypatch.setattr(gancore.run.Run, "from_checkpoint", classmethod(never))
+    for dst, expect in targets:
+        result = invoke("cyclegan", "translate", run, src, dst, "--direction", "b2a")
+        refused(result, "the destination DST", f"'{dst}'", expect)
+        assert not dst.exists()
+    assert (tmp_path / "afile").read_text() == "keep me"
+    assert not list(readonly.iterdir())
+
+
+def test_a_destination_that_is_a_file_is_a_usage_error(run, tmp_path):
+    (tmp_path / "afile").write_text("keep me")
+    result = invoke("cyclegan", "translate", run, _good_npy(tmp_path), tmp_path / "afile", "--direction", "b2a")
+    refused(result, f"'{tmp_path / 'afile'}' is a file")
+    assert (tmp_path / "afile").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("inside", ["outputs", "index.html", "translated.npy"])
+def test_what_goes_inside_the_destination_is_checked_first_too(run, tmp_path, inside):
+    """DST itself takes files, but DST/outputs is a file (or index.html a folder): named before anything is
+    written; what DST held is as it was."""
+    dst = tmp_path / "dst"
+    dst.mkdir()
+    (dst / "old.txt").write_text("keep me")
+    if inside == "outputs":
+        (dst / "outputs").write_text("keep me")
+    else:
+        (dst / inside).mkdir()
+    result = invoke("cyclegan", "translate", run, _good_npy(tmp_path), dst, "--direction", "b2a")
+    refused(result, f"'{dst / inside}'", "is a file, not a folder" if inside == "outputs" else "is a folder")
+    assert sorted(p.relative_to(dst).as_posix() for p in dst.rglob("*")) == sorted(["old.txt", inside])
+
+
+def test_a_write_that_fails_half_way_is_named_and_leaves_no_partial_file(run, tmp_path, monkeypatch):
+    """A full disk at the third PNG: the message names the file; no partial file is left beside it."""
+    import errno
+
+    import PIL.Image
+
+    save, calls = PIL.Image.Image.save, []
+
+    def full_disk(self, fp, *args, **kwargs):
+        calls.append(fp)
+        if len(calls) == 3:
+            Path(fp).write_bytes(b"half a png")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(PIL.Image.Image, "save", full_disk)
+    dst = tmp_path / "dst"
+    result = invoke("cyclegan", "translate", run, _good_npy(tmp_path), dst, "--direction", "b2a")
+    refused(result, f"'{dst / 'inputs' / '00001.png'}' could not be written (No space left on device)")
+    assert not [p for p in dst.rglob("*") if ".partial" in p.name]
