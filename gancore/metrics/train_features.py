@@ -19,7 +19,6 @@ as ``features:`` (FID, KID, precision-recall...) or as its classifier.
 
 from __future__ import annotations
 
-from ..bounds import SEED_LIMIT
 import json
 import platform
 import time
@@ -29,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..bounds import SEED_LIMIT
 from ..errors import UserError
 from .features import LENET_DATASETS, LeNet, lenet_weights
 

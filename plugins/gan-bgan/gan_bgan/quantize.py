@@ -21,7 +21,6 @@ written. ``--skip-bad-files`` leaves such files out instead, and a warning count
 
 from __future__ import annotations
 
-from gancore.bounds import SEED_LIMIT
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from gancore import UserError
+from gancore.bounds import SEED_LIMIT
 from gancore.data.vision import IMAGE_SUFFIXES, open_image
 
 from .transforms import QuantizeConfig, fit_palette, nearest_color
