@@ -80,13 +80,16 @@ def run(plugin, config_file, overrides, output, steps, resume, overwrite, num_pr
     host = _host()
     file_data = load_yaml(config_file) if config_file else None
     if resume and file_data is None and output:
-        if not (Path(output) / "config.yaml").is_file():
+        from .rundir import config_to_resume
+
+        saved = config_to_resume(Path(output))  # a replacement killed before its first checkpoint: the old run's
+        if not saved.is_file():
             state = "does not exist" if not Path(output).exists() else "holds no run (no config.yaml)"
             raise UserError(
                 f"--resume: '{output}' {state}, so there is nothing to continue. Start a run there with "
                 f"`gan run --plugin NAME --output {output}` (or give its config file)."
             )
-        file_data = load_yaml(Path(output) / "config.yaml")
+        file_data = load_yaml(saved)
     if plugin is None and file_data is None:
         raise UserError("no plugin given: pass --plugin NAME (see `gan plugins`) or a config file with 'plugin: NAME'")
     if plugin is not None:

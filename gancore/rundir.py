@@ -319,6 +319,18 @@ def restore_aside(run_dir: Path) -> bool:
     return True
 
 
+def config_to_resume(run_dir: Path) -> Path:
+    """The ``config.yaml`` of the run that ``--resume`` will continue in ``run_dir``: the old run's, when a
+    session killed while replacing it left it aside (``recover`` will put it back), else the folder's own."""
+    run_dir = Path(run_dir)
+    moving, aside = run_dir / MOVING / "config.yaml", run_dir / ASIDE / "config.yaml"
+    if moving.is_file():
+        return moving  # gathered half-way: it goes back
+    if aside.is_file() and ((run_dir / ASIDE / RESTORING).exists() or not checkpoint.list_checkpoints(run_dir)):
+        return aside  # the replacement wrote no checkpoint (or was being undone): the old run comes back
+    return run_dir / "config.yaml"
+
+
 def recover(run_dir: Path) -> str | None:
     """Finish what a session killed while replacing a run left: a half-gathered ``.replacing`` goes back,
     an old run set aside comes back (or goes, when the new run had written a checkpoint), and half-deleted

@@ -281,6 +281,25 @@ def test_a_replacing_run_killed_before_its_first_checkpoint_gives_the_old_run_ba
     assert all(snapshot(run_dir).get(name) == data for name, data in before.items() if name.startswith("checkpoints/step-000020"))
 
 
+def test_resume_without_a_config_file_after_a_killed_replacement_continues_the_old_run(write_config, finished, tmp_path):
+    """2: the replacement (a different config) is killed before its first checkpoint; ``--resume`` with no config
+    file reads the old run's config (set aside), not the replacement's, puts the old run back and continues it."""
+    run_dir = copy_run(finished, tmp_path)
+    path = write_config(tiny(steps=10_000_000, checkpoint_every=10_000_000, log_every=50))
+    proc = gan_process("run", path, "--output", run_dir, "--overwrite", "--set", "algorithm.latent_dim=3")
+    try:
+        wait_for(lambda: (run_dir / ".replaced").is_dir() and (run_dir / "metrics.jsonl").is_file()
+                 and b'"step": 50' in (run_dir / "metrics.jsonl").read_bytes())
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert "latent_dim: 3" in (run_dir / "config.yaml").read_text(), "the replacement's config is in the folder"
+    out = invoke("run", "--output", run_dir, "--resume", "--steps", 25)
+    assert out.exit_code == 0, out.output
+    assert "the old run is back" in out.output and "step-000020" in out.output
+    assert steps_of(run_dir)[-1] == "step-000025" and "latent_dim: 3" not in (run_dir / "config.yaml").read_text()
+
+
 # ------------------------------------------------------------- 3. a signal as the run ends
 
 
