@@ -4,10 +4,12 @@ Three phases. While ``gan`` imports its own modules, a signal ends the process a
 line (``install(at_once=True)``, the first thing ``gancore.cli`` does when it is the program).
 Until a run holds something worth saving (plugins, building the data and the algorithm), a
 signal ends the command: ``install`` makes it raise ``Signalled``, which unwinds (a lock is
-let go) and which ``cli.main`` turns into one line and exit status 128+N. From ``Run.begin`` to the end of
-``fit`` a signal is only recorded (``deferred``): the loop stops after the step in progress and
-writes a checkpoint, and the run's end (checkpoint, sample grid, metrics, ``run.json``) is
-never cut short. Only the main thread can set handlers; elsewhere both leave signals alone.
+let go) and which ``cli.main`` turns into one line and exit status 128+N; one that lands inside
+an import (torch and numpy import lazily, well after start-up) ends the process at once instead,
+in the same line. From ``Run.begin`` to the end of ``fit`` a signal is only recorded
+(``deferred``): the loop stops after the step in progress and writes a checkpoint, and the run's
+end (checkpoint, sample grid, metrics, ``run.json``) is never cut short. Only the main thread can
+set handlers; elsewhere both leave signals alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,20 @@ _depth = 0
 
 
 def _raise(signum, frame) -> None:
+    if _importing(frame):
+        # An exception inside a module's import leaves Python's import state half done (the next import of
+        # that module fails, or recurses); nothing worth saving exists yet, so end at once, as while starting.
+        _exit_now(signum, frame)
     raise Signalled(signum)
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs inside an import (lazy imports happen well after start-up: torch, numpy...)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _record(signum, frame) -> None:

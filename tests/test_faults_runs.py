@@ -477,6 +477,21 @@ def test_sigint_in_the_first_second_gives_one_line_and_no_traceback(tmp_path):
             assert status_of(run_dir) == "interrupted"
 
 
+def test_a_signal_inside_a_lazy_import_ends_the_process_in_one_line(tmp_path):
+    """9: a SIGINT that lands while a module is being imported (torch and numpy import lazily, long after
+    start-up) ends the process at once in one line: raising there left the import half done (an
+    ``ImportError: cannot load module more than once`` or a ``RecursionError`` traceback). Outside an
+    import the same signal still unwinds as ``Signalled``."""
+    (tmp_path / "slow_module.py").write_text("import os, signal, time\nos.kill(os.getpid(), signal.SIGINT)\ntime.sleep(5)\n")
+    code = ("import os, signal, sys, time\nfrom gancore import signals\nfrom gancore.errors import Signalled\nsignals.install()\n"
+            "try:\n    os.kill(os.getpid(), signal.SIGINT); time.sleep(5)\nexcept Signalled:\n    print('unwound')\n"
+            "sys.stdout.flush()\nimport slow_module\nprint('not reached')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))})
+    assert proc.stdout.split() == ["unwound"], proc.stdout + proc.stderr
+    assert proc.returncode == 128 + signal.SIGINT and proc.stderr.strip() == "gan: stopped by SIGINT; no run was changed", proc.stderr
+
+
 # ------------------------------------------------------- 10. plugins that call sys.exit
 
 
