@@ -541,6 +541,21 @@ def _images(folder: Path) -> Path:
     return folder
 
 
+def _placeless(name: str, data: bytes | None):
+    """A run file's content without the run folder's own path (``output_dir``; a checkpoint's sha256 of its
+    state, which holds it), so that a run copied elsewhere and resumed there compares equal to the original."""
+    if data is None:
+        return None
+    if name.endswith("config.yaml"):
+        return [line for line in data.decode().splitlines() if not line.startswith("output_dir:")]
+    if name.endswith(ckpt.STATE):
+        body = json.loads(data)
+        body.get("meta", {}).get("config", {}).pop("output_dir", None)
+        body.get("sha256", {}).pop(ckpt.STATE, None)
+        return body
+    return data
+
+
 def overwrite_failing(n: int, rng: random.Random, reference: Path) -> dict:
     """2: --overwrite of a finished run by one that fails before its first checkpoint: a corrupt, empty or cut PNG
     (never the first file: that is item 15) read lazily through a DataLoader, or a kill -9 of the new run (then
@@ -584,11 +599,15 @@ def overwrite_failing(n: int, rng: random.Random, reference: Path) -> dict:
                 code = gan("run", "--output", run_dir, "--resume").code
                 ok = ok and code == 0
             else:
+                # The old run resumed where it was copied to: its folder's name (output_dir) may be the only change.
                 kept = [k for k in before if k.startswith("checkpoints/") or k == "config.yaml"]
-                ok = started and code == 0 and "the old run is back" in err and all(after.get(k) == before[k] for k in kept)
+                ok = started and code == 0 and "the old run is back" in err and all(
+                    _placeless(k, after.get(k)) == _placeless(k, before[k]) for k in kept)
         if not ok or list(run_dir.glob(".replaced*")):
             lost += 1
-            failed(f"2 ({how}, {bad.name})", err, str(sorted(set(before) ^ set(snapshot(run_dir)))))
+            now = snapshot(run_dir)
+            failed(f"2 ({how}, {bad.name}, exit {code})", err, str(sorted(set(before) ^ set(now))),
+                   "changed: " + str(sorted(k for k in before if k in now and now[k] != before[k])))
     notes = []
     if held:
         notes.append(f"{held} --resume tries (0.25 s apart) right after the {kills} kill -9s were refused while the killed run's "
@@ -612,9 +631,14 @@ class _EndSignal:
         if step == run.config.train.steps:
             self.note.write_text(repr(time.time()))
             if self.delay is not None:
-                timer = threading.Timer(self.delay, os.kill, (os.getpid(), self.signum))
+                timer = threading.Timer(self.delay, self.send)
                 timer.daemon = True
                 timer.start()
+
+    def send(self) -> None:
+        """The signal, and a note that it was sent (a process that ended first never got one)."""
+        Path(f"{self.note}.sent").write_text("sent")
+        os.kill(os.getpid(), self.signum)
 
 
 def signal_at_end(n: int, rng: random.Random) -> dict:
@@ -633,23 +657,35 @@ def signal_at_end(n: int, rng: random.Random) -> dict:
             assert gan("run", config, "--output", reference if not reference.exists() else run_dir).code == 0
             ends.append(time.time() - float(note.read_text()))
     length = min(ends)
-    exact = lost = 0
+    exact = lost = late = 0
+    sent = Path(f"{note}.sent")
     for i in range(n):
         run_dir = fresh(f"end-{i}")
         signum = rng.choice([signal.SIGINT, signal.SIGTERM])
+        sent.unlink(missing_ok=True)
         with plugin(_EndSignal(rng.uniform(0, 0.9 * length), signum, note), "end-signal"):
             code, err, _ = gan("run", config, "--output", run_dir)
         final = run_dir / "checkpoints" / "step-000060"
+        arrived = sent.exists()  # else the run was over before the drawn moment: it must simply have completed
+        late += not arrived
         try:
             ckpt.load(final)
-            ok = code == 128 + signum and signal.Signals(signum).name in err and status_of(run_dir) in ("completed", "interrupted")
+            ok = (code == 128 + signum and signal.Signals(signum).name in err) if arrived else code == 0
+            ok = ok and status_of(run_dir) in ("completed", "interrupted")
         except Exception:  # noqa: BLE001
             ok = False
         if ok and status_of(run_dir) == "interrupted":
-            ok = gan("run", "--output", run_dir, "--resume").code == 0 and status_of(run_dir) == "completed"
+            resumed = gan("run", "--output", run_dir, "--resume")
+            ok = resumed.code == 0 and status_of(run_dir) == "completed"
+            if not ok:
+                failed(f"3 (--resume after {signal.Signals(signum).name}, exit {resumed.code})", resumed.err)
+        elif not ok:
+            status = status_of(run_dir) if (run_dir / "run.json").exists() else "no run.json"
+            failed(f"3 ({signal.Signals(signum).name}, exit {code}, run.json {status}, final checkpoint {final.exists()})", err)
         lost += not ok
         exact += ok and same(reference, run_dir)
-    return row(n, n, lost, exact, note=f"the run's end lasted {length:.2f} s")
+    late_note = f"; in {late} of the {n} runs the end was over before the drawn moment, so no signal was sent (each completed)" if late else ""
+    return row(n, n, lost, exact, note=f"the run's end lasted {length:.2f} s{late_note}")
 
 
 def deleted_lock(n: int, rng: random.Random) -> dict:

@@ -56,8 +56,25 @@ def writable_folder(run_dir: Path) -> Path:
     return run_dir
 
 
+_HELD: set[int] = set()  # the descriptors of the locks this process holds
+
+
+def _drop_held_in_child() -> None:
+    """In a forked child (a DataLoader worker), close the inherited lock descriptors, without unlocking: the
+    lock then lives exactly as long as the process that took it, and a killed run's workers do not keep it."""
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_held_in_child)
+
+
 class RunLock:
-    """An exclusive OS lock on a run folder, held until ``release`` or the process's end."""
+    """An exclusive OS lock on a run folder, held until ``release`` or the process's end (not by its forks)."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = Path(run_dir)
@@ -91,6 +108,7 @@ class RunLock:
                 break
             os.close(fd)
         self.fd = fd
+        _HELD.add(fd)
         # A .lock deleted by hand lets a second process lock a new file: the folder's own lock, and run.json
         # naming a live process, still say that a run is there.
         if not self._lock_folder():
@@ -109,9 +127,11 @@ class RunLock:
         folder locks leaves this to the lock file)."""
         try:
             self.folder_fd = os.open(self.run_dir, os.O_RDONLY)
+            _HELD.add(self.folder_fd)
             fcntl.flock(self.folder_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             if self.folder_fd is not None:
+                _HELD.discard(self.folder_fd)
                 os.close(self.folder_fd)
                 self.folder_fd = None
             return exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
@@ -131,11 +151,13 @@ class RunLock:
         # Unlock explicitly: forked children (DataLoader workers) share the open files and would keep them.
         if self.folder_fd is not None:
             fcntl.flock(self.folder_fd, fcntl.LOCK_UN)
+            _HELD.discard(self.folder_fd)
             os.close(self.folder_fd)
             self.folder_fd = None
         if self.fd is None:
             return
         fcntl.flock(self.fd, fcntl.LOCK_UN)
+        _HELD.discard(self.fd)
         if discard_empty and self.created_folder and [p.name for p in self.run_dir.iterdir()] == [LOCK]:
             self.path.unlink(missing_ok=True)
             os.close(self.fd)

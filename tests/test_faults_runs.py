@@ -824,3 +824,29 @@ def test_a_npy_written_in_blocks_holds_the_samples_of_one_call(finished, tmp_pat
     blocks, whole = np.load(tmp_path / "s.npy"), torch.load(tmp_path / "s.pt", weights_only=True)
     assert blocks.shape == tuple(whole.shape) and blocks.shape[0] == count
     assert torch.equal(torch.from_numpy(blocks), whole)
+
+
+def test_a_killed_runs_forked_workers_do_not_keep_its_lock(tmp_path):
+    """Small (found by benchmarks/faults.py): a run's forked children (DataLoader workers) inherited the lock's
+    open file, so after a kill -9 of the run a --resume was refused for seconds, naming the dead PID. The lock
+    now lives exactly as long as the process that took it."""
+    run_dir = tmp_path / "r"
+    code = ("import multiprocessing as mp, sys, time\nfrom gancore.rundir import RunLock\n"
+            f"lock = RunLock({str(run_dir)!r}).acquire()\n"
+            "child = mp.get_context('fork').Process(target=time.sleep, args=(60,)); child.start()\n"
+            "print(child.pid, flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    worker = int(holder.stdout.readline())
+    try:
+        with pytest.raises(UserError, match="is in use"):
+            RunLock(run_dir).acquire()  # held while the run lives
+        holder.kill()
+        holder.wait(timeout=30)
+        assert psutil.pid_exists(worker) and psutil.Process(worker).status() != psutil.STATUS_ZOMBIE
+        RunLock(run_dir).acquire().release()  # at once, while its worker still lives
+    finally:
+        holder.kill()
+        try:
+            os.kill(worker, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
