@@ -100,6 +100,29 @@ def gan():
     return invoke
 
 
+def invoke_gan(*args: Any):
+    """``gan`` in-process with the commands plugins add, as the ``gan`` fixture, but an uncaught exception
+    stays in ``result.exception`` (for tests that check that there is none)."""
+    from click.testing import CliRunner
+
+    from .cli import GanGroup, cli
+
+    group = GanGroup(name="gan", commands=dict(cli.commands), params=list(cli.params), help=cli.help)
+    plugins.get_host().register_commands(group)
+    return CliRunner().invoke(group, [str(a) for a in args])
+
+
+def assert_refused(result, *needles: str) -> str:
+    """``result`` (of ``gan``) is a refusal as gancore promises for bad input: exit status 2, one message
+    saying each of ``needles``, no traceback and no uncaught exception. Returns the message."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in result.output, (needle, result.output)
+    return result.output
+
+
 @pytest.fixture
 def write_config(tmp_path):
     """``write_config(data, name="run.yaml") -> Path``: a run-config dict as a YAML file in ``tmp_path``."""

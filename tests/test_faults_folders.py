@@ -14,17 +14,10 @@ import zlib
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-
-def invoke(*args):
-    from gancore import plugins
-    from gancore.cli import GanGroup, cli
-
-    group = GanGroup(name="gan", commands=dict(cli.commands), params=list(cli.params), help=cli.help)
-    plugins.get_host().register_commands(group)
-    return CliRunner().invoke(group, [str(a) for a in args])
+from gancore.testing import assert_refused as refused
+from gancore.testing import invoke_gan as invoke
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -69,15 +62,6 @@ def _run(root, out, *extra):
                   "--set", "train.progress=false", "--set", "train.tensorboard=false", "--set", "train.sample_every=0",
                   "--set", "algorithm.latent_dim=4", "--set", "algorithm.generator.base_channels=4",
                   "--set", "algorithm.discriminator.base_channels=4", "--output", out, *extra)  # fmt: skip
-
-
-def refused(result, *needles):
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
-    return result.output
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))

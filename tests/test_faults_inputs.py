@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from click.testing import CliRunner
+
+from gancore.testing import assert_refused as refused
+from gancore.testing import invoke_gan as invoke
 
 from .conftest import run_gan_subprocess
 
@@ -32,27 +34,6 @@ TINY = {
     "train": {"steps": 4, "batch_size": 16, "log_every": 2, "sample_every": 2, "checkpoint_every": 2,
               "progress": False, "tensorboard": False},
 }
-
-
-def invoke(*args):
-    """The CLI in-process with the commands plugins add; an uncaught exception is kept in ``result.exception``
-    (and fails ``refused``)."""
-    from gancore import plugins
-    from gancore.cli import GanGroup, cli
-
-    group = GanGroup(name="gan", commands=dict(cli.commands), params=list(cli.params), help=cli.help)
-    plugins.get_host().register_commands(group)
-    return CliRunner().invoke(group, [str(a) for a in args])
-
-
-def refused(result, *needles: str) -> str:
-    """Exit status 2, one message saying each of ``needles``, no traceback."""
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
-    return result.output
 
 
 @pytest.fixture(scope="module")

@@ -15,27 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 from PIL import Image
 
-
-def invoke(*args):
-    """``gan`` in-process with the plugins' commands; an uncaught exception stays in ``result.exception``."""
-    from gancore import plugins
-    from gancore.cli import GanGroup, cli
-
-    group = GanGroup(name="gan", commands=dict(cli.commands), params=list(cli.params), help=cli.help)
-    plugins.get_host().register_commands(group)
-    return CliRunner().invoke(group, [str(a) for a in args])
-
-
-def refused(result, *needles):
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in result.output, (needle, result.output)
-    return result.output
+from gancore.testing import assert_refused as refused
+from gancore.testing import invoke_gan as invoke
 
 
 @pytest.fixture(scope="module")
