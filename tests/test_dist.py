@@ -64,6 +64,6 @@ def test_pip_install_find_links_dist_gan_bgan_in_a_fresh_environment(tmp_path):
     report = json.loads(run_checked([gan, "plugins", "--json"], timeout=120, cwd=tmp_path, env=env).stdout)
     found = {p["name"]: p for p in report["plugins"]}
     assert found["bgan"]["distribution"] == "gan-bgan" and "bgan" in found["bgan"]["registered"]["algorithms"]
-    assert set(found) == {"gan", "datasets", "metrics", "tools", "bgan"} and not report["broken"], report
+    assert set(found) == {"gan", "datasets", "metrics", "tools", "threads", "bgan"} and not report["broken"], report
     run_checked([gan, "run", "--plugin", "bgan", "--steps", 5, "--output", tmp_path / "run", "--set", "train.progress=false"], timeout=300, cwd=tmp_path, env=env)
     assert (tmp_path / "run" / "checkpoints" / "step-000005").is_dir()
