@@ -28,6 +28,20 @@ TINY_RING = {
     "train": {"steps": 20, "batch_size": 32, "log_every": 5, "sample_every": 0, "checkpoint_every": 10, "progress": False, "tensorboard": False},
 }
 
+# The fault tests' run: 2x16 MLPs on 64 ring points, a checkpoint every 10 steps.
+TINY_FAULTS = {
+    "plugin": "gan",
+    "algorithm": {
+        "name": "gan",
+        "latent_dim": 2,
+        "generator": {"name": "mlp-generator", "hidden_dim": 16, "num_layers": 2},
+        "discriminator": {"name": "mlp-discriminator", "hidden_dim": 16, "num_layers": 2},
+    },
+    "data": {"name": "ring", "num_samples": 64},
+    "train": {"steps": 20, "batch_size": 16, "log_every": 5, "sample_every": 0, "checkpoint_every": 10,
+              "progress": False, "tensorboard": False},
+}
+
 TINY_DIGITS = {
     "plugin": "gan",
     "algorithm": {

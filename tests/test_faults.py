@@ -26,20 +26,8 @@ from gancore import Algorithm, GANAlgorithm, hookimpl
 from gancore import checkpoint as ckpt
 from gancore.testing import FullDisk, checkpoint_tensors
 
+from .conftest import TINY_FAULTS as TINY
 from .conftest import run_gan_subprocess
-
-TINY = {
-    "plugin": "gan",
-    "algorithm": {
-        "name": "gan",
-        "latent_dim": 2,
-        "generator": {"name": "mlp-generator", "hidden_dim": 16, "num_layers": 2},
-        "discriminator": {"name": "mlp-discriminator", "hidden_dim": 16, "num_layers": 2},
-    },
-    "data": {"name": "ring", "num_samples": 64},
-    "train": {"steps": 20, "batch_size": 16, "log_every": 5, "sample_every": 0, "checkpoint_every": 10,
-              "progress": False, "tensorboard": False},
-}
 
 
 def tiny(**train) -> dict:

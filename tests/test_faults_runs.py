@@ -10,7 +10,6 @@ with ``gancore_probe``, a fault-injection plugin found through an entry point li
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import random
@@ -32,18 +31,8 @@ from gancore import hookimpl, runs
 from gancore.errors import UserError
 from gancore.rundir import RunLock
 
-TINY = {
-    "plugin": "gan",
-    "algorithm": {
-        "name": "gan",
-        "latent_dim": 2,
-        "generator": {"name": "mlp-generator", "hidden_dim": 16, "num_layers": 2},
-        "discriminator": {"name": "mlp-discriminator", "hidden_dim": 16, "num_layers": 2},
-    },
-    "data": {"name": "ring", "num_samples": 64},
-    "train": {"steps": 20, "batch_size": 16, "log_every": 5, "sample_every": 0, "checkpoint_every": 10,
-              "progress": False, "tensorboard": False},
-}
+from .conftest import TINY_FAULTS as TINY
+
 GAN = Path(sys.executable).parent / "gan"
 EVAL = ["--metric", "{name: mode-coverage, num_samples: 50}"]
 
