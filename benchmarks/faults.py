@@ -63,7 +63,7 @@ from safetensors.torch import load_file  # noqa: E402
 
 from gancore import Algorithm, GANAlgorithm, checkpoint as ckpt, hookimpl  # noqa: E402
 from gancore.plugins import get_host  # noqa: E402
-from gancore.testing import FullDisk  # noqa: E402
+from gancore.testing import FullDisk, handles_signal  # noqa: E402
 
 WORK = HERE / "_work" / "faults"
 GAN = Path(sys.executable).parent / "gan"
@@ -921,15 +921,6 @@ def multi_process_sigterm(n: int, rng: random.Random) -> dict:
     return row(n, n, lost)
 
 
-def _handles_sigterm(pid: int) -> bool:
-    """Whether process ``pid`` has a handler for SIGTERM (Python has none by default: `gan` sets it first)."""
-    try:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    except OSError:
-        return False
-    return bool(int(fields["SigCgt"].strip(), 16) & (1 << (signal.SIGTERM - 1)))
-
-
 def first_second(n: int, rng: random.Random) -> dict:
     """9: SIGINT at a random moment of the first second of a new `gan run` process, counted from gancore's first
     line (its handler set): imports, plugins, building the run. Lost: not one line and exit 130 (a
@@ -939,7 +930,7 @@ def first_second(n: int, rng: random.Random) -> dict:
     for i in range(n):
         run_dir = fresh(f"first-{i}")
         proc = gan_process("run", "--plugin", "gan", "--steps", 100_000, "--output", run_dir, "--set", "train.progress=false")
-        wait_for(lambda p=proc: _handles_sigterm(p.pid) or p.poll() is not None, timeout=60)
+        wait_for(lambda p=proc: handles_signal(p.pid, signal.SIGTERM) or p.poll() is not None, timeout=60)
         delay = rng.uniform(0.0, 1.0)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)

@@ -548,6 +548,17 @@ def borrowing_venv(folder: Path, *, extra_paths: tuple[Path, ...] = (), keep_gan
     return BorrowingVenv(python, site, env)
 
 
+def handles_signal(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has set a handler for ``signum`` (Linux, from ``/proc``): a test waits for this
+    before it sends a ``gan`` process a signal, since Python sets no SIGTERM handler of its own and ``gan``
+    sets its handlers first. False when the process is gone."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    except OSError:
+        return False
+    return bool(int(fields["SigCgt"].strip(), 16) & (1 << (signum - 1)))
+
+
 class FullDisk:
     """A file opened for writing that takes ``budget`` bytes, writes the part of the next write that fits,
     then raises ``OSError(ENOSPC)`` as a full disk does: put it in place of a writer's ``open`` to test

@@ -30,6 +30,7 @@ from gancore import checkpoint as ckpt
 from gancore import hookimpl, runs
 from gancore.errors import UserError
 from gancore.rundir import RunLock
+from gancore.testing import handles_signal
 
 from .conftest import TINY_FAULTS as TINY
 
@@ -434,15 +435,6 @@ def test_a_signal_to_a_multi_process_run_stops_every_process_after_a_checkpoint(
     assert out.exit_code == 0, out.output
 
 
-def _handles_sigterm(pid: int) -> bool:
-    """Whether process ``pid`` has a handler for SIGTERM (Python has none by default: gancore sets it first)."""
-    try:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    except OSError:
-        return False
-    return bool(int(fields["SigCgt"].strip(), 16) & (1 << (signal.SIGTERM - 1)))
-
-
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the signal mask from /proc")
 def test_sigint_in_the_first_second_gives_one_line_and_no_traceback(tmp_path):
     """9: SIGINT at seeded moments of the first second of a real `gan run` (gancore's imports, the plugins, building
@@ -456,7 +448,7 @@ def test_sigint_in_the_first_second_gives_one_line_and_no_traceback(tmp_path):
         run_dir = tmp_path / f"r{i}"
         proc = gan_process("run", "--plugin", "gan", "--steps", 100_000, "--output", run_dir,
                            "--set", "train.progress=false", program=GAN)
-        wait_for(lambda: _handles_sigterm(proc.pid) or proc.poll() is not None, timeout=60)
+        wait_for(lambda: handles_signal(proc.pid, signal.SIGTERM) or proc.poll() is not None, timeout=60)
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
