@@ -316,18 +316,23 @@ def discard_aside(run_dir: Path) -> None:
         shutil.rmtree(doomed, ignore_errors=True)
 
 
+def _aside_comes_back(run_dir: Path) -> bool:
+    """Whether an old run set aside in ``run_dir`` is to be put back: its replacement wrote no checkpoint, or
+    putting it back had begun."""
+    aside = run_dir / ASIDE
+    return aside.is_dir() and ((aside / RESTORING).exists() or not checkpoint.list_checkpoints(run_dir))
+
+
 def restore_aside(run_dir: Path) -> bool:
     """Put an old run set aside back, if the new run wrote no checkpoint (or a restore was cut short);
     the new run's files go. Each step can be repeated after a kill: the names to remove are written
     first. Returns whether a run was put back."""
     run_dir = Path(run_dir)
     aside = run_dir / ASIDE
-    if not aside.is_dir():
-        return False
+    if not _aside_comes_back(run_dir):
+        return False  # none, or the new run has a checkpoint: it stays, and the old one goes at its next save or start
     marker = aside / RESTORING
     if not marker.exists():
-        if checkpoint.list_checkpoints(run_dir):
-            return False  # the new run has a checkpoint: it stays, and the old one goes at its next save or start
         new_only = [n for n in RUN_CONTENTS if (run_dir / n).exists() and not (aside / n).exists()]
         marker.write_text(json.dumps(new_only))
     for name in json.loads(marker.read_text()):
@@ -348,8 +353,8 @@ def config_to_resume(run_dir: Path) -> Path:
     moving, aside = run_dir / MOVING / "config.yaml", run_dir / ASIDE / "config.yaml"
     if moving.is_file():
         return moving  # gathered half-way: it goes back
-    if aside.is_file() and ((run_dir / ASIDE / RESTORING).exists() or not checkpoint.list_checkpoints(run_dir)):
-        return aside  # the replacement wrote no checkpoint (or was being undone): the old run comes back
+    if aside.is_file() and _aside_comes_back(run_dir):
+        return aside
     return run_dir / "config.yaml"
 
 
